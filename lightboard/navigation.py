@@ -1,0 +1,51 @@
+"""The screens of the site shell: who sees which entry, and each role's main screen."""
+
+from dataclasses import dataclass
+
+from django.utils.translation import gettext_lazy as _
+
+from tasks.roles import REPORT_READERS, Role, roles_of
+
+EVERYONE = frozenset(Role)
+
+
+@dataclass(frozen=True)
+class Screen:
+    url_name: str
+    label: str
+    roles: frozenset
+
+
+SCREENS = [
+    Screen("tasks:mine", _("My tasks"), frozenset({Role.STAFF})),
+    Screen("reviews:confirmations", _("Confirmations"), frozenset({Role.DIVISION_LEADER})),
+    Screen("reviews:meetings", _("Review meetings"), frozenset({Role.LEADERSHIP})),
+    Screen("reviews:followups", _("Follow-up"), frozenset({Role.INSPECTOR})),
+    Screen("reports:overview", _("Reports"), REPORT_READERS),
+    Screen("inbox:index", _("Inbox"), EVERYONE),
+    Screen("admin:index", _("Administration"), frozenset({Role.ADMINISTRATOR})),
+]
+
+# A user with several roles lands on the screen of the first role they hold here.
+MAIN_SCREEN_BY_ROLE = [
+    (Role.LEADERSHIP, "reviews:meetings"),
+    (Role.DIVISION_LEADER, "reviews:confirmations"),
+    (Role.INSPECTOR, "reviews:followups"),
+    (Role.STAFF, "tasks:mine"),
+    (Role.ADMINISTRATOR, "admin:index"),
+]
+
+
+def screens_for(user):
+    """The navigation entries this user may open, in menu order."""
+    roles = roles_of(user)
+    return [screen for screen in SCREENS if not roles.isdisjoint(screen.roles)]
+
+
+def main_screen_for(user):
+    """The URL name of the user's main screen, or None for a user without a role."""
+    roles = roles_of(user)
+    for role, url_name in MAIN_SCREEN_BY_ROLE:
+        if role in roles:
+            return url_name
+    return None

@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("tasks/", include("tasks.urls")),
+    path("reviews/", include("reviews.urls")),
+    path("reports/", include("reviews.urls_reports")),
+    path("inbox/", include("reviews.urls_inbox")),
+    path("admin/", admin.site.urls),
+]
+
+admin.site.site_header = "lightboard"
+admin.site.site_title = "lightboard"

@@ -1,0 +1,91 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from . import services
+from .models import AssessmentYear, Department, KeyTask, SelfAssessment, Stage, StageTarget, User
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ["username", "name", "email", "is_active", "is_staff"]
+    list_filter = ["groups", "departments", "is_active", "is_staff"]
+    search_fields = ["username", "name", "email"]
+    filter_horizontal = ["groups", "departments", "user_permissions"]
+    fieldsets = [
+        (None, {"fields": ["username", "password"]}),
+        (_("Personal info"), {"fields": ["name", "email"]}),
+        (_("Roles and departments"), {"fields": ["groups", "departments"]}),
+        (_("Permissions"), {"fields": ["is_active", "is_staff", "is_superuser", "user_permissions"]}),
+        (_("Important dates"), {"fields": ["last_login", "date_joined"]}),
+    ]
+    add_fieldsets = [
+        (None, {"classes": ["wide"], "fields": ["username", "name", "password1", "password2"]}),
+    ]
+
+
+@admin.register(Department)
+class DepartmentAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "kind", "division_leader"]
+    list_filter = ["kind"]
+    list_select_related = ["division_leader"]
+    search_fields = ["code", "name"]
+    autocomplete_fields = ["division_leader"]
+
+
+class StageInline(admin.TabularInline):
+    model = Stage
+    extra = 0
+    max_num = 6
+    can_delete = False
+    fields = ["number", "start", "end", "self_assessment_due", "meeting_date"]
+    readonly_fields = ["number"]
+
+    def has_add_permission(self, request, obj=None):
+        # Stages are generated with the year; they are edited, never added by hand.
+        return False
+
+
+@admin.register(AssessmentYear)
+class AssessmentYearAdmin(admin.ModelAdmin):
+    list_display = ["year", "green_above", "red_below"]
+    inlines = [StageInline]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            services.ensure_stages(obj)
+
+
+class StageTargetInline(admin.TabularInline):
+    model = StageTarget
+    extra = 0
+
+
+@admin.register(KeyTask)
+class KeyTaskAdmin(admin.ModelAdmin):
+    list_display = ["title", "department", "owner", "deadline", "weight", "year"]
+    list_filter = ["year", "department"]
+    list_select_related = ["department", "owner", "year"]
+    search_fields = ["title", "standard"]
+    autocomplete_fields = ["owner", "department"]
+    filter_horizontal = ["cooperating_departments"]
+    inlines = [StageTargetInline]
+
+
+@admin.register(SelfAssessment)
+class SelfAssessmentAdmin(admin.ModelAdmin):
+    """Read-only: scores change only through the recorded self-assessment workflow."""
+
+    list_display = ["task", "stage", "completion", "state", "submitted_at"]
+    list_filter = ["state", "stage__year", "stage__number", "task__department"]
+    list_select_related = ["task", "stage__year"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,221 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from lightboard.colour import DEFAULT_GREEN_ABOVE, DEFAULT_RED_BELOW, validate_thresholds
+
+STAGES_PER_YEAR = 6
+
+
+class User(AbstractUser):
+    """A person who signs in. Roles are Django groups (see tasks.roles)."""
+
+    name = models.CharField(_("full name"), max_length=60, blank=True)
+    departments = models.ManyToManyField(
+        "Department",
+        related_name="members",
+        blank=True,
+        verbose_name=_("departments"),
+        help_text=_("Departments whose key tasks this person works on."),
+    )
+
+    class Meta(AbstractUser.Meta):
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self):
+        return self.name or self.get_full_name() or self.username
+
+
+class Department(models.Model):
+    class Kind(models.TextChoices):
+        DEPARTMENT = "department", _("Department")
+        SUBSIDIARY = "subsidiary", _("Subsidiary")
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    code = models.SlugField(
+        _("short code"), max_length=20, unique=True, help_text=_("Used in imports and addresses.")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind, default=Kind.DEPARTMENT)
+    division_leader = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="led_departments",
+        verbose_name=_("division leader"),
+    )
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+
+    def __str__(self):
+        return self.name
+
+
+class AssessmentYear(models.Model):
+    year = models.PositiveSmallIntegerField(_("year"), unique=True)
+    green_above = models.DecimalField(
+        _("green above (%)"),
+        max_digits=4,
+        decimal_places=1,
+        default=DEFAULT_GREEN_ABOVE,
+        help_text=_("Green when the final score is strictly above this value."),
+    )
+    red_below = models.DecimalField(
+        _("red below (%)"),
+        max_digits=4,
+        decimal_places=1,
+        default=DEFAULT_RED_BELOW,
+        help_text=_("Red when the final score is strictly below this value; yellow in between."),
+    )
+
+    class Meta:
+        ordering = ["-year"]
+        verbose_name = _("assessment year")
+        verbose_name_plural = _("assessment years")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(red_below__gte=0) & Q(green_above__lte=100) & Q(red_below__lte=models.F("green_above")),
+                name="year_thresholds_ordered_within_0_100",
+            ),
+        ]
+
+    def __str__(self):
+        return str(self.year)
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.green_above is None or self.red_below is None:
+            return
+        try:
+            validate_thresholds(green_above=self.green_above, red_below=self.red_below)
+        except ValueError:
+            raise ValidationError(
+                _("Thresholds must lie between 0 and 100, and 'red below' may not exceed 'green above'.")
+            ) from None
+
+
+class Stage(models.Model):
+    """One two-month stage of a year: at its end departments self-assess, then the
+    leadership group meets."""
+
+    year = models.ForeignKey(AssessmentYear, on_delete=models.CASCADE, related_name="stages", verbose_name=_("year"))
+    number = models.PositiveSmallIntegerField(_("stage"))
+    start = models.DateField(_("start"))
+    end = models.DateField(_("end"))
+    self_assessment_due = models.DateField(_("self-assessment due"))
+    meeting_date = models.DateField(_("meeting date"))
+
+    class Meta:
+        ordering = ["year", "number"]
+        verbose_name = _("stage")
+        verbose_name_plural = _("stages")
+        constraints = [
+            models.UniqueConstraint(fields=["year", "number"], name="stage_number_unique_per_year"),
+            models.CheckConstraint(
+                condition=Q(number__gte=1) & Q(number__lte=STAGES_PER_YEAR), name="stage_number_1_to_6"
+            ),
+            models.CheckConstraint(condition=Q(start__lte=models.F("end")), name="stage_starts_before_end"),
+        ]
+
+    def __str__(self):
+        return _("%(year)s stage %(number)s") % {"year": self.year_id and self.year.year, "number": self.number}
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.start and self.end and self.start > self.end:
+            raise ValidationError({"end": _("A stage cannot end before it starts.")})
+        if self.end and self.self_assessment_due and self.self_assessment_due < self.end:
+            raise ValidationError({"self_assessment_due": _("Self-assessment is due on or after the stage's end.")})
+        if self.self_assessment_due and self.meeting_date and self.meeting_date < self.self_assessment_due:
+            raise ValidationError({"meeting_date": _("The meeting comes after the self-assessment is due.")})
+
+
+class KeyTask(models.Model):
+    """A key task (重点工作任务) of one department's list for one year."""
+
+    year = models.ForeignKey(AssessmentYear, on_delete=models.PROTECT, related_name="tasks", verbose_name=_("year"))
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="tasks", verbose_name=_("lead department")
+    )
+    cooperating_departments = models.ManyToManyField(
+        Department, related_name="cooperating_tasks", blank=True, verbose_name=_("cooperating departments")
+    )
+    title = models.CharField(_("task"), max_length=200)
+    standard = models.TextField(_("completion standard"))
+    owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="owned_tasks", verbose_name=_("owner"))
+    deadline = models.DateField(_("deadline"))
+    weight = models.DecimalField(_("weight"), max_digits=5, decimal_places=2, default=1)
+
+    class Meta:
+        ordering = ["department__code", "id"]
+        verbose_name = _("key task")
+        verbose_name_plural = _("key tasks")
+        constraints = [
+            models.UniqueConstraint(fields=["year", "department", "title"], name="task_title_unique_per_list"),
+            models.CheckConstraint(condition=Q(weight__gt=0), name="task_weight_positive"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+
+class StageTarget(models.Model):
+    """What a task must achieve by the end of one stage (阶段性目标)."""
+
+    task = models.ForeignKey(KeyTask, on_delete=models.CASCADE, related_name="targets", verbose_name=_("task"))
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="targets", verbose_name=_("stage"))
+    description = models.TextField(_("stage target"))
+
+    class Meta:
+        ordering = ["task", "stage__number"]
+        verbose_name = _("stage target")
+        verbose_name_plural = _("stage targets")
+        constraints = [models.UniqueConstraint(fields=["task", "stage"], name="one_target_per_task_and_stage")]
+
+    def __str__(self):
+        return self.description
+
+
+class SelfAssessment(models.Model):
+    """A department's own score of a task for one stage (自评)."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SUBMITTED = "submitted", _("Submitted")
+        CONFIRMED = "confirmed", _("Confirmed")
+        RETURNED = "returned", _("Returned")
+
+    task = models.ForeignKey(KeyTask, on_delete=models.CASCADE, related_name="assessments", verbose_name=_("task"))
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="assessments", verbose_name=_("stage"))
+    completion = models.DecimalField(
+        _("completion (%)"), max_digits=4, decimal_places=1, null=True, blank=True
+    )
+    account = models.TextField(_("account of work done"), blank=True)
+    state = models.CharField(_("state"), max_length=20, choices=State, default=State.DRAFT)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    submitted_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("submitted by")
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["task", "stage__number"]
+        verbose_name = _("self-assessment")
+        verbose_name_plural = _("self-assessments")
+        constraints = [
+            models.UniqueConstraint(fields=["task", "stage"], name="one_self_assessment_per_task_and_stage"),
+            models.CheckConstraint(
+                condition=Q(completion__isnull=True) | (Q(completion__gte=0) & Q(completion__lte=100)),
+                name="self_assessment_completion_0_100",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.task} · {self.stage}"

@@ -1,0 +1,57 @@
+"""Roles are Django groups; the group name is the role's stable key."""
+
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    STAFF = "department_staff", _("Department staff")
+    DIVISION_LEADER = "division_leader", _("Division leader")
+    LEADERSHIP = "leadership_group", _("Leadership group")
+    INSPECTOR = "discipline_inspector", _("Discipline inspector")
+    ADMINISTRATOR = "administrator", _("Administrator")
+
+
+# Who may open the reports (DESIGN.md section 5).
+REPORT_READERS = frozenset({Role.LEADERSHIP, Role.DIVISION_LEADER, Role.INSPECTOR})
+
+
+def roles_of(user):
+    """The user's roles as a frozenset of Role, read once per request and cached on the user."""
+    if not user.is_authenticated:
+        return frozenset()
+    cached = getattr(user, "_lightboard_roles", None)
+    if cached is None:
+        known = set(Role.values)
+        names = user.groups.values_list("name", flat=True)
+        cached = frozenset(Role(name) for name in names if name in known)
+        if user.is_superuser:
+            cached |= {Role.ADMINISTRATOR}
+        user._lightboard_roles = cached
+    return cached
+
+
+def has_role(user, *roles):
+    """True when the user holds at least one of the given roles."""
+    return not roles_of(user).isdisjoint(roles)
+
+
+def role_required(*roles):
+    """View decorator: anonymous users go to the login page; users without one of the
+    roles get 403."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(request, *args, **kwargs):
+            if not has_role(request.user, *roles):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator

@@ -1,0 +1,79 @@
+"""Settings come from the environment and bad or missing production settings stop start-up."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+PRODUCTION_SECRET = "x7!Kp2@qL9#vR4$wZ8%mN3^tB6&yH1*cD5(fG0)jS-e_uA+iO=lP~rT/kQ?bV<nM>"
+
+
+def run_manage(*args, **env_overrides):
+    env = {key: value for key, value in os.environ.items() if key not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}}
+    env.update(env_overrides)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.django_db
+def test_database_follows_database_url():
+    if os.environ.get("DATABASE_URL"):
+        assert connection.vendor == "postgresql"
+    else:
+        assert connection.vendor == "sqlite"
+
+
+def test_redis_url_gives_a_redis_cache_and_real_workers():
+    if os.environ.get("REDIS_URL"):
+        assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+        assert settings.CELERY_TASK_ALWAYS_EAGER is False
+        cache.set("lightboard-settings-test", "reached redis", timeout=10)
+        assert cache.get("lightboard-settings-test") == "reached redis"
+    else:
+        assert settings.CELERY_TASK_ALWAYS_EAGER is True
+
+
+def test_production_settings_pass_the_deploy_check():
+    result = run_manage(
+        "check", "--deploy", "--fail-level", "WARNING",
+        DEBUG="0", SECRET_KEY=PRODUCTION_SECRET, ALLOWED_HOSTS="lightboard.example.cn",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_debug_off_without_secret_key_stops_with_a_clear_message():
+    result = run_manage("check", DEBUG="0", ALLOWED_HOSTS="lightboard.example.cn")
+    assert result.returncode != 0
+    assert "set SECRET_KEY" in result.stderr
+
+
+def test_debug_off_without_allowed_hosts_stops_with_a_clear_message():
+    result = run_manage("check", DEBUG="0", SECRET_KEY=PRODUCTION_SECRET)
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS" in result.stderr
+
+
+def test_short_secret_key_is_refused():
+    result = run_manage("check", DEBUG="0", SECRET_KEY="short", ALLOWED_HOSTS="example.cn")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be a private random value" in result.stderr
+
+
+def test_unreadable_boolean_is_refused():
+    result = run_manage("check", DEBUG="maybe")
+    assert result.returncode != 0
+    assert "DEBUG must be one of" in result.stderr
+
+
+def test_database_url_for_another_database_is_refused():
+    result = run_manage("check", DATABASE_URL="mysql://root@localhost/lightboard")
+    assert result.returncode != 0
+    assert "DATABASE_URL must be a postgres://" in result.stderr
