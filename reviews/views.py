@@ -35,7 +35,9 @@ def followups(request):
         request,
         title=_("Follow-up queue"),
         issue=5,
-        purpose=_("Yellow and red results to follow up: reminders, supervision letters and interviews."),
+        purpose=_(
+            "Yellow and red results to follow up: reminders, supervision letters and interviews."
+        ),
     )
 
 

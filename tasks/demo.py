@@ -46,23 +46,116 @@ LOGINS = [
 # People who appear in the data but do not sign in (no usable password).
 OTHER_LEADERS = [("zhou.wenhua", "周文华"), ("sun.lixin", "孙立新")]
 OWNER_NAMES = [
-    "张伟", "刘洋", "杨帆", "黄磊", "吴静", "徐婷", "马骏", "胡丽", "郭强", "林峰", "何敏", "高翔",
-    "罗娟", "郑凯", "梁欣", "谢涛", "宋佳", "唐亮", "韩雪", "冯博", "邓超", "曹颖", "彭程",
+    "张伟",
+    "刘洋",
+    "杨帆",
+    "黄磊",
+    "吴静",
+    "徐婷",
+    "马骏",
+    "胡丽",
+    "郭强",
+    "林峰",
+    "何敏",
+    "高翔",
+    "罗娟",
+    "郑凯",
+    "梁欣",
+    "谢涛",
+    "宋佳",
+    "唐亮",
+    "韩雪",
+    "冯博",
+    "邓超",
+    "曹颖",
+    "彭程",
 ]
 
 TASKS = {
-    "ZHB": ["公文处理流程线上化改造", "重点督办事项台账管理", "总部办公用房优化调整", "档案数字化整理", "会议制度精简与执行"],
-    "DQB": ["基层党组织标准化建设", "党建与生产经营融合项目", "青年骨干培养计划", "企业文化品牌宣传", "职工之家建设提升"],
-    "CWB": ["全面预算管理系统上线", "应收账款压降专项行动", "融资成本降低方案", "财务共享中心建设", "年度审计问题整改"],
-    "RLB": ["三项制度改革深化", "关键岗位人才储备", "薪酬绩效体系优化", "职业技能等级认定", "员工培训覆盖率提升"],
-    "SCB": ["主要产品产量计划完成", "生产设备完好率提升", "能耗指标下降专项", "精益生产试点推广", "生产调度系统升级"],
-    "AHB": ["安全生产标准化达标", "重大危险源在线监测", "环保设施升级改造", "隐患排查治理闭环", "应急演练全覆盖"],
-    "JSZX": ["高性能材料中试线建设", "专利申请与成果转化", "关键工艺技术攻关", "研发项目管理规范化", "产学研合作平台建设"],
-    "YXB": ["重点客户开发", "销售回款率提升", "新产品市场推广", "客户满意度调查与改进", "营销渠道数字化建设"],
-    "JJB": ["廉洁风险防控体系建设", "专项监督检查", "纪律教育月活动", "信访举报办理规范化", "监督执纪问责台账管理"],
-    "HLKY": ["矿山资源储量核实", "绿色矿山建设", "采矿回采率提升", "矿区安全设施改造", "尾矿库综合治理"],
-    "HLYL": ["冶炼回收率提升", "冶炼车间自动化改造", "危废规范化处置", "冶炼成本对标降本", "产品质量一次合格率提升"],
-    "HLCC": ["磁材产能扩建项目", "高端磁材产品认证", "智能制造示范产线", "出口订单拓展", "研发投入强度提升"],
+    "ZHB": [
+        "公文处理流程线上化改造",
+        "重点督办事项台账管理",
+        "总部办公用房优化调整",
+        "档案数字化整理",
+        "会议制度精简与执行",
+    ],
+    "DQB": [
+        "基层党组织标准化建设",
+        "党建与生产经营融合项目",
+        "青年骨干培养计划",
+        "企业文化品牌宣传",
+        "职工之家建设提升",
+    ],
+    "CWB": [
+        "全面预算管理系统上线",
+        "应收账款压降专项行动",
+        "融资成本降低方案",
+        "财务共享中心建设",
+        "年度审计问题整改",
+    ],
+    "RLB": [
+        "三项制度改革深化",
+        "关键岗位人才储备",
+        "薪酬绩效体系优化",
+        "职业技能等级认定",
+        "员工培训覆盖率提升",
+    ],
+    "SCB": [
+        "主要产品产量计划完成",
+        "生产设备完好率提升",
+        "能耗指标下降专项",
+        "精益生产试点推广",
+        "生产调度系统升级",
+    ],
+    "AHB": [
+        "安全生产标准化达标",
+        "重大危险源在线监测",
+        "环保设施升级改造",
+        "隐患排查治理闭环",
+        "应急演练全覆盖",
+    ],
+    "JSZX": [
+        "高性能材料中试线建设",
+        "专利申请与成果转化",
+        "关键工艺技术攻关",
+        "研发项目管理规范化",
+        "产学研合作平台建设",
+    ],
+    "YXB": [
+        "重点客户开发",
+        "销售回款率提升",
+        "新产品市场推广",
+        "客户满意度调查与改进",
+        "营销渠道数字化建设",
+    ],
+    "JJB": [
+        "廉洁风险防控体系建设",
+        "专项监督检查",
+        "纪律教育月活动",
+        "信访举报办理规范化",
+        "监督执纪问责台账管理",
+    ],
+    "HLKY": [
+        "矿山资源储量核实",
+        "绿色矿山建设",
+        "采矿回采率提升",
+        "矿区安全设施改造",
+        "尾矿库综合治理",
+    ],
+    "HLYL": [
+        "冶炼回收率提升",
+        "冶炼车间自动化改造",
+        "危废规范化处置",
+        "冶炼成本对标降本",
+        "产品质量一次合格率提升",
+    ],
+    "HLCC": [
+        "磁材产能扩建项目",
+        "高端磁材产品认证",
+        "智能制造示范产线",
+        "出口订单拓展",
+        "研发投入强度提升",
+    ],
 }
 
 STAGE_TARGET_PHRASES = [
@@ -76,8 +169,28 @@ STAGE_TARGET_PHRASES = [
 
 # Scores of past stages, cycled through so the demo shows every colour and both
 # boundaries (80.0 and 60.0 are yellow; 80.1 is green; 59.9 is red).
-SCORES = ["95.0", "88.5", "80.1", "80.0", "79.9", "72.0", "92.0", "65.5", "60.0", "59.9",
-          "45.0", "85.0", "100.0", "83.0", "70.0", "97.5", "30.0", "90.0", "81.0", "62.5"]
+SCORES = [
+    "95.0",
+    "88.5",
+    "80.1",
+    "80.0",
+    "79.9",
+    "72.0",
+    "92.0",
+    "65.5",
+    "60.0",
+    "59.9",
+    "45.0",
+    "85.0",
+    "100.0",
+    "83.0",
+    "70.0",
+    "97.5",
+    "30.0",
+    "90.0",
+    "81.0",
+    "62.5",
+]
 DEADLINE_MONTHS = [6, 9, 12, 12, 10]
 WEIGHTS = ["1.00", "1.50", "1.00", "2.00", "1.00"]
 
@@ -133,9 +246,7 @@ def load_demo_data(today=None):
         if code == "SCB":
             owners = [users["staff"], _ensure_user(f"owner.{code.lower()}", next(owner_names))]
         else:
-            owners = [
-                _ensure_user(f"owner.{code.lower()}.{n}", next(owner_names)) for n in (1, 2)
-            ]
+            owners = [_ensure_user(f"owner.{code.lower()}.{n}", next(owner_names)) for n in (1, 2)]
         staff_group = groups[Role.STAFF]
         for owner in owners:
             owner.groups.add(staff_group)
@@ -156,7 +267,9 @@ def load_demo_data(today=None):
             )
             StageTarget.objects.bulk_create(
                 [
-                    StageTarget(task=task, stage=stage, description=STAGE_TARGET_PHRASES[stage.number - 1])
+                    StageTarget(
+                        task=task, stage=stage, description=STAGE_TARGET_PHRASES[stage.number - 1]
+                    )
                     for stage in stages
                 ],
                 ignore_conflicts=True,
@@ -177,14 +290,16 @@ def _past_assessment(task, stage, task_number, *, latest):
     # Every seventh submission came two days late.
     days_after_due = 2 if (task_number + stage.number) % 7 == 0 else -1
     submitted_on = stage.self_assessment_due + datetime.timedelta(days=days_after_due)
-    submitted_at = timezone.make_aware(datetime.datetime.combine(submitted_on, datetime.time(17, 0)))
+    submitted_at = timezone.make_aware(
+        datetime.datetime.combine(submitted_on, datetime.time(17, 0))
+    )
     # The latest past stage still waits for the division leader; earlier ones are confirmed.
     state = SelfAssessment.State.SUBMITTED if latest else SelfAssessment.State.CONFIRMED
     return SelfAssessment(
         task=task,
         stage=stage,
         completion=score,
-        account=f"{stage.number}阶段：{STAGE_TARGET_PHRASES[stage.number - 1]}，已按计划推进，详见佐证材料。",
+        account=f"第{stage.number}阶段：{STAGE_TARGET_PHRASES[stage.number - 1]}。详见佐证材料。",
         state=state,
         submitted_at=submitted_at,
         submitted_by=task.owner,

@@ -79,7 +79,9 @@ class AssessmentYear(models.Model):
         verbose_name_plural = _("assessment years")
         constraints = [
             models.CheckConstraint(
-                condition=Q(red_below__gte=0) & Q(green_above__lte=100) & Q(red_below__lte=models.F("green_above")),
+                condition=Q(red_below__gte=0)
+                & Q(green_above__lte=100)
+                & Q(red_below__lte=models.F("green_above")),
                 name="year_thresholds_ordered_within_0_100",
             ),
         ]
@@ -96,7 +98,10 @@ class AssessmentYear(models.Model):
             validate_thresholds(green_above=self.green_above, red_below=self.red_below)
         except ValueError:
             raise ValidationError(
-                _("Thresholds must lie between 0 and 100, and 'red below' may not exceed 'green above'.")
+                _(
+                    "Thresholds must lie between 0 and 100, "
+                    "and 'red below' may not exceed 'green above'."
+                )
             ) from None
 
 
@@ -104,7 +109,9 @@ class Stage(models.Model):
     """One two-month stage of a year: at its end departments self-assess, then the
     leadership group meets."""
 
-    year = models.ForeignKey(AssessmentYear, on_delete=models.CASCADE, related_name="stages", verbose_name=_("year"))
+    year = models.ForeignKey(
+        AssessmentYear, on_delete=models.CASCADE, related_name="stages", verbose_name=_("year")
+    )
     number = models.PositiveSmallIntegerField(_("stage"))
     start = models.DateField(_("start"))
     end = models.DateField(_("end"))
@@ -118,13 +125,19 @@ class Stage(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["year", "number"], name="stage_number_unique_per_year"),
             models.CheckConstraint(
-                condition=Q(number__gte=1) & Q(number__lte=STAGES_PER_YEAR), name="stage_number_1_to_6"
+                condition=Q(number__gte=1) & Q(number__lte=STAGES_PER_YEAR),
+                name="stage_number_1_to_6",
             ),
-            models.CheckConstraint(condition=Q(start__lte=models.F("end")), name="stage_starts_before_end"),
+            models.CheckConstraint(
+                condition=Q(start__lte=models.F("end")), name="stage_starts_before_end"
+            ),
         ]
 
     def __str__(self):
-        return _("%(year)s stage %(number)s") % {"year": self.year_id and self.year.year, "number": self.number}
+        return _("%(year)s stage %(number)s") % {
+            "year": self.year_id and self.year.year,
+            "number": self.number,
+        }
 
     def clean(self):
         from django.core.exceptions import ValidationError
@@ -132,24 +145,42 @@ class Stage(models.Model):
         if self.start and self.end and self.start > self.end:
             raise ValidationError({"end": _("A stage cannot end before it starts.")})
         if self.end and self.self_assessment_due and self.self_assessment_due < self.end:
-            raise ValidationError({"self_assessment_due": _("Self-assessment is due on or after the stage's end.")})
-        if self.self_assessment_due and self.meeting_date and self.meeting_date < self.self_assessment_due:
-            raise ValidationError({"meeting_date": _("The meeting comes after the self-assessment is due.")})
+            raise ValidationError(
+                {"self_assessment_due": _("Self-assessment is due on or after the stage's end.")}
+            )
+        if (
+            self.self_assessment_due
+            and self.meeting_date
+            and self.meeting_date < self.self_assessment_due
+        ):
+            raise ValidationError(
+                {"meeting_date": _("The meeting comes after the self-assessment is due.")}
+            )
 
 
 class KeyTask(models.Model):
     """A key task (重点工作任务) of one department's list for one year."""
 
-    year = models.ForeignKey(AssessmentYear, on_delete=models.PROTECT, related_name="tasks", verbose_name=_("year"))
+    year = models.ForeignKey(
+        AssessmentYear, on_delete=models.PROTECT, related_name="tasks", verbose_name=_("year")
+    )
     department = models.ForeignKey(
-        Department, on_delete=models.PROTECT, related_name="tasks", verbose_name=_("lead department")
+        Department,
+        on_delete=models.PROTECT,
+        related_name="tasks",
+        verbose_name=_("lead department"),
     )
     cooperating_departments = models.ManyToManyField(
-        Department, related_name="cooperating_tasks", blank=True, verbose_name=_("cooperating departments")
+        Department,
+        related_name="cooperating_tasks",
+        blank=True,
+        verbose_name=_("cooperating departments"),
     )
     title = models.CharField(_("task"), max_length=200)
     standard = models.TextField(_("completion standard"))
-    owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="owned_tasks", verbose_name=_("owner"))
+    owner = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="owned_tasks", verbose_name=_("owner")
+    )
     deadline = models.DateField(_("deadline"))
     weight = models.DecimalField(_("weight"), max_digits=5, decimal_places=2, default=1)
 
@@ -158,7 +189,9 @@ class KeyTask(models.Model):
         verbose_name = _("key task")
         verbose_name_plural = _("key tasks")
         constraints = [
-            models.UniqueConstraint(fields=["year", "department", "title"], name="task_title_unique_per_list"),
+            models.UniqueConstraint(
+                fields=["year", "department", "title"], name="task_title_unique_per_list"
+            ),
             models.CheckConstraint(condition=Q(weight__gt=0), name="task_weight_positive"),
         ]
 
@@ -169,15 +202,21 @@ class KeyTask(models.Model):
 class StageTarget(models.Model):
     """What a task must achieve by the end of one stage (阶段性目标)."""
 
-    task = models.ForeignKey(KeyTask, on_delete=models.CASCADE, related_name="targets", verbose_name=_("task"))
-    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="targets", verbose_name=_("stage"))
+    task = models.ForeignKey(
+        KeyTask, on_delete=models.CASCADE, related_name="targets", verbose_name=_("task")
+    )
+    stage = models.ForeignKey(
+        Stage, on_delete=models.PROTECT, related_name="targets", verbose_name=_("stage")
+    )
     description = models.TextField(_("stage target"))
 
     class Meta:
         ordering = ["task", "stage__number"]
         verbose_name = _("stage target")
         verbose_name_plural = _("stage targets")
-        constraints = [models.UniqueConstraint(fields=["task", "stage"], name="one_target_per_task_and_stage")]
+        constraints = [
+            models.UniqueConstraint(fields=["task", "stage"], name="one_target_per_task_and_stage")
+        ]
 
     def __str__(self):
         return self.description
@@ -192,8 +231,12 @@ class SelfAssessment(models.Model):
         CONFIRMED = "confirmed", _("Confirmed")
         RETURNED = "returned", _("Returned")
 
-    task = models.ForeignKey(KeyTask, on_delete=models.CASCADE, related_name="assessments", verbose_name=_("task"))
-    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="assessments", verbose_name=_("stage"))
+    task = models.ForeignKey(
+        KeyTask, on_delete=models.CASCADE, related_name="assessments", verbose_name=_("task")
+    )
+    stage = models.ForeignKey(
+        Stage, on_delete=models.PROTECT, related_name="assessments", verbose_name=_("stage")
+    )
     completion = models.DecimalField(
         _("completion (%)"), max_digits=4, decimal_places=1, null=True, blank=True
     )
@@ -201,7 +244,12 @@ class SelfAssessment(models.Model):
     state = models.CharField(_("state"), max_length=20, choices=State, default=State.DRAFT)
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
     submitted_by = models.ForeignKey(
-        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("submitted by")
+        User,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("submitted by"),
     )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -210,9 +258,12 @@ class SelfAssessment(models.Model):
         verbose_name = _("self-assessment")
         verbose_name_plural = _("self-assessments")
         constraints = [
-            models.UniqueConstraint(fields=["task", "stage"], name="one_self_assessment_per_task_and_stage"),
+            models.UniqueConstraint(
+                fields=["task", "stage"], name="one_self_assessment_per_task_and_stage"
+            ),
             models.CheckConstraint(
-                condition=Q(completion__isnull=True) | (Q(completion__gte=0) & Q(completion__lte=100)),
+                condition=Q(completion__isnull=True)
+                | (Q(completion__gte=0) & Q(completion__lte=100)),
                 name="self_assessment_completion_0_100",
             ),
         ]

@@ -22,5 +22,3 @@ def current_stage(assessment_year, today=None):
         if stage.start <= today <= stage.end:
             return stage
     return stages[0] if today < stages[0].start else stages[-1]
-
-

@@ -32,7 +32,9 @@ def ensure_stages(assessment_year):
     Existing stages (perhaps edited) are left as they are."""
     existing = set(assessment_year.stages.values_list("number", flat=True))
     Stage.objects.bulk_create(
-        Stage(year=assessment_year, number=number, **default_stage_dates(assessment_year.year, number))
+        Stage(
+            year=assessment_year, number=number, **default_stage_dates(assessment_year.year, number)
+        )
         for number in range(1, STAGES_PER_YEAR + 1)
         if number not in existing
     )

@@ -9,5 +9,11 @@ def my_tasks(request):
     return render(
         request,
         "placeholder.html",
-        {"title": _("My tasks"), "issue": 3, "purpose": _("Your department's tasks for the current stage and their self-assessments.")},
+        {
+            "title": _("My tasks"),
+            "issue": 3,
+            "purpose": _(
+                "Your department's tasks for the current stage and their self-assessments."
+            ),
+        },
     )

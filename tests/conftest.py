@@ -8,8 +8,15 @@ from tasks.models import Department, User
 from tasks.roles import Role
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def make_user(username, *roles, departments=(), **fields):
-    user = User.objects.create_user(username=username, password="pw", name=fields.pop("name", username), **fields)
+    user = User.objects.create_user(
+        username=username, password="pw", name=fields.pop("name", username), **fields
+    )
     for role in roles:
         user.groups.add(Group.objects.get(name=role.value))
     user.departments.add(*departments)

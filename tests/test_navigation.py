@@ -64,7 +64,10 @@ def test_each_role_gets_403_on_other_roles_screens(client, request, role):
             assert response.status_code == 302 and "/admin/login/" in response.url
         else:
             assert response.status_code == 403, path
-            assert "Nothing was changed" in response.content.decode() or "未作任何更改" in response.content.decode()
+            assert (
+                "Nothing was changed" in response.content.decode()
+                or "未作任何更改" in response.content.decode()
+            )
 
 
 def test_a_user_with_several_roles_sees_all_their_screens(client, leader_a, staff_a):

@@ -15,10 +15,19 @@ PRODUCTION_SECRET = "x7!Kp2@qL9#vR4$wZ8%mN3^tB6&yH1*cD5(fG0)jS-e_uA+iO=lP~rT/kQ?
 
 
 def run_manage(*args, **env_overrides):
-    env = {key: value for key, value in os.environ.items() if key not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}
+    }
     env.update(env_overrides)
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -32,7 +41,9 @@ def test_database_follows_database_url():
 
 def test_redis_url_gives_a_redis_cache_and_real_workers():
     if os.environ.get("REDIS_URL"):
-        assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+        assert (
+            settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+        )
         assert settings.CELERY_TASK_ALWAYS_EAGER is False
         cache.set("lightboard-settings-test", "reached redis", timeout=10)
         assert cache.get("lightboard-settings-test") == "reached redis"
@@ -42,8 +53,13 @@ def test_redis_url_gives_a_redis_cache_and_real_workers():
 
 def test_production_settings_pass_the_deploy_check():
     result = run_manage(
-        "check", "--deploy", "--fail-level", "WARNING",
-        DEBUG="0", SECRET_KEY=PRODUCTION_SECRET, ALLOWED_HOSTS="lightboard.example.cn",
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DEBUG="0",
+        SECRET_KEY=PRODUCTION_SECRET,
+        ALLOWED_HOSTS="lightboard.example.cn",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
