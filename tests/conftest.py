@@ -1,8 +1,20 @@
 """The shared cast: every test reads as "staff of A can, staff of B gets 404"."""
 
-import pytest
-from django.contrib.auth.models import Group
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
 
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import connection
+
+from lightboard.celery import app as celery_app
 from tasks import services
 from tasks.models import Department, User
 from tasks.roles import Role
@@ -76,3 +88,41 @@ def administrator(db):
 @pytest.fixture
 def no_role(db):
     return make_user("nobody")
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker):
+    """A real Celery worker in its own process, consuming a queue of this test run only,
+    on the test database. Without REDIS_URL, Celery runs tasks eagerly in-process and
+    there is no worker to start."""
+    if not settings.REDIS_URL:
+        yield None
+        return
+    queue = f"lightboard-test-{uuid.uuid4().hex[:8]}"
+    celery_app.conf.task_default_queue = queue
+    with django_db_blocker.unblock():
+        database = connection.settings_dict
+    env = dict(os.environ)
+    if settings.DATABASE_URL:
+        env["DATABASE_URL"] = (
+            f"postgres://{database['USER']}:{database['PASSWORD'] or ''}@{database['HOST']}:"
+            f"{database['PORT']}/{database['NAME']}"
+        )
+    log = open(Path(tempfile.gettempdir()) / f"{queue}.log", "w")  # noqa: SIM115
+    worker = subprocess.Popen(
+        [
+            sys.executable, "-m", "celery", "-A", "lightboard", "worker",
+            "--pool=solo", "--queues", queue, "--hostname", f"{queue}@%h",
+            "--without-gossip", "--without-mingle", "--loglevel=INFO",
+        ],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not celery_app.control.ping(destination=[f"{queue}@{socket.gethostname()}"], timeout=1):
+        if worker.poll() is not None or time.monotonic() > deadline:
+            worker.kill()
+            raise RuntimeError(f"the Celery worker did not start; see {log.name}")
+    yield worker
+    worker.terminate()
+    worker.wait(timeout=30)
+    log.close()

@@ -1,0 +1,17 @@
+# The production-shaped image: the web app under gunicorn, Celery worker and beat.
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY lightboard ./lightboard
+COPY tasks ./tasks
+COPY reviews ./reviews
+RUN pip install --no-cache-dir .
+COPY . .
+# collectstatic and the catalogues need settings but no database or real secret.
+RUN DEBUG=1 python manage.py compile_catalogues \
+    && DEBUG=1 STATIC_ROOT=/app/staticfiles python manage.py collectstatic --noinput
+RUN useradd --create-home lightboard && mkdir -p /app/media && chown lightboard /app/media
+USER lightboard
+EXPOSE 8000
+CMD ["gunicorn", "lightboard.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
