@@ -19,6 +19,3 @@ urlpatterns = [
     path("inbox/", include("reviews.urls_inbox")),
     path("admin/", admin.site.urls),
 ]
-
-admin.site.site_header = "lightboard"
-admin.site.site_title = "lightboard"

@@ -98,3 +98,25 @@ def test_placeholder_screens_say_plainly_that_they_are_not_built(client, staff_a
     client.force_login(staff_a)
     html = client.get("/tasks/mine/").content.decode()
     assert 'data-placeholder="true"' in html
+
+
+def test_the_administrator_role_alone_opens_the_admin_and_sets_up_departments(client, db):
+    from tasks.models import Department
+    from tasks.roles import Role
+    from tests.conftest import make_user
+
+    administrator = make_user("office_admin", Role.ADMINISTRATOR)
+    assert not administrator.is_staff and not administrator.is_superuser
+    client.force_login(administrator)
+    assert client.get("/admin/").status_code == 200
+    response = client.post(
+        "/admin/tasks/department/add/", {"code": "NEW", "name": "新部门", "kind": "department"}
+    )
+    assert response.status_code == 302
+    assert Department.objects.filter(code="NEW").exists()
+
+
+def test_staff_cannot_open_the_admin_even_by_typing_its_address(client, staff_a):
+    client.force_login(staff_a)
+    response = client.get("/admin/tasks/department/")
+    assert response.status_code == 302 and "/admin/login/" in response.url
