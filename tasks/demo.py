@@ -12,7 +12,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import services
-from .models import AssessmentYear, Department, KeyTask, SelfAssessment, StageTarget, User
+from .models import (
+    AssessmentYear,
+    Department,
+    KeyTask,
+    SelfAssessment,
+    StageTarget,
+    TaskList,
+    User,
+)
 from .roles import Role
 
 DEMO_PASSWORD = "demo"
@@ -242,6 +250,9 @@ def load_demo_data(today=None):
     task_number = 0
     for code, titles in TASKS.items():
         department = departments[code]
+        TaskList.objects.get_or_create(
+            year=year, department=department, defaults={"state": TaskList.State.APPROVED}
+        )
         # Two owners per department; the demo staff login owns tasks of its own department.
         if code == "SCB":
             owners = [users["staff"], _ensure_user(f"owner.{code.lower()}", next(owner_names))]

@@ -1,6 +1,7 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from lightboard.colour import DEFAULT_GREEN_ABOVE, DEFAULT_RED_BELOW, validate_thresholds
@@ -158,6 +159,33 @@ class Stage(models.Model):
             )
 
 
+class TaskList(models.Model):
+    """One department's key task list for one year: drafted by its staff, approved by its
+    division leader. Once approved, every change to a task needs a recorded reason."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SUBMITTED = "submitted", _("Submitted")
+        APPROVED = "approved", _("Approved")
+
+    year = models.ForeignKey(AssessmentYear, on_delete=models.PROTECT, related_name="task_lists", verbose_name=_("year"))
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="task_lists", verbose_name=_("department")
+    )
+    state = models.CharField(_("state"), max_length=20, choices=State, default=State.DRAFT)
+    return_comment = models.TextField(_("comment on return"), blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["year", "department__code"]
+        verbose_name = _("task list")
+        verbose_name_plural = _("task lists")
+        constraints = [models.UniqueConstraint(fields=["year", "department"], name="one_task_list_per_year_and_department")]
+
+    def __str__(self):
+        return f"{self.department} · {self.year}"
+
+
 class KeyTask(models.Model):
     """A key task (重点工作任务) of one department's list for one year."""
 
@@ -270,3 +298,67 @@ class SelfAssessment(models.Model):
 
     def __str__(self):
         return f"{self.task} · {self.stage}"
+
+    @property
+    def is_late(self):
+        """Submitted after the stage's self-assessment due date (allowed, but shown)."""
+        if self.submitted_at is None:
+            return False
+        return timezone.localdate(self.submitted_at) > self.stage.self_assessment_due
+
+    @property
+    def is_editable(self):
+        """Staff may change a draft or a returned assessment; a submitted one waits for the leader."""
+        return self.state in (self.State.DRAFT, self.State.RETURNED)
+
+
+def evidence_path(instance, filename):
+    return f"evidence/{instance.assessment.stage.year_id}/{instance.assessment_id}/{filename}"
+
+
+class Evidence(models.Model):
+    """A file that supports a self-assessment. Served only through an access-checked view."""
+
+    assessment = models.ForeignKey(
+        SelfAssessment, on_delete=models.CASCADE, related_name="evidence", verbose_name=_("self-assessment")
+    )
+    file = models.FileField(_("file"), upload_to=evidence_path)
+    original_name = models.CharField(_("file name"), max_length=200)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    uploaded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("uploaded by"))
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+        verbose_name = _("evidence file")
+        verbose_name_plural = _("evidence files")
+
+    def __str__(self):
+        return self.original_name
+
+
+class AuditEntry(models.Model):
+    """Who changed which score, state or task, when, from what to what, and why."""
+
+    at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("by")
+    )
+    action = models.CharField(_("action"), max_length=50)
+    subject_type = models.CharField(_("subject"), max_length=50)
+    subject_id = models.PositiveBigIntegerField(_("subject id"))
+    task = models.ForeignKey(
+        KeyTask, on_delete=models.CASCADE, null=True, blank=True, related_name="audit_entries", verbose_name=_("task")
+    )
+    before = models.JSONField(_("before"), default=dict, blank=True)
+    after = models.JSONField(_("after"), default=dict, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit trail")
+        indexes = [models.Index(fields=["subject_type", "subject_id"])]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action}"

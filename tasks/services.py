@@ -2,10 +2,27 @@
 
 import calendar
 import datetime
+from decimal import Decimal
 
-from django.db import transaction
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from .models import STAGES_PER_YEAR, AssessmentYear, Stage
+from lightboard.colour import classify
+
+from . import access
+from .models import (
+    STAGES_PER_YEAR,
+    AssessmentYear,
+    AuditEntry,
+    Evidence,
+    KeyTask,
+    SelfAssessment,
+    Stage,
+    StageTarget,
+    TaskList,
+)
 
 # A stage's self-assessment is due this many days after it ends; the leadership group
 # meets this many days after that. Both dates stay editable per stage.
@@ -53,3 +70,278 @@ def create_assessment_year(*, year, green_above=None, red_below=None):
     assessment_year.save()
     ensure_stages(assessment_year)
     return assessment_year
+
+
+# --- audit -----------------------------------------------------------------------------
+
+
+def _plain(value):
+    """A JSON-friendly form of a field value for the audit trail."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime.date | datetime.datetime):
+        return value.isoformat()
+    if isinstance(value, models.Model):
+        return str(value)
+    if isinstance(value, list | tuple | set | frozenset):
+        return sorted(_plain(item) for item in value)
+    return str(value)
+
+
+def record_audit(*, actor, action, subject, task=None, before=None, after=None, reason=""):
+    """Write one audit entry: who did `action` to `subject`, the changed values and why.
+    Call it inside the transaction that makes the change."""
+    before = {key: _plain(value) for key, value in (before or {}).items()}
+    after = {key: _plain(value) for key, value in (after or {}).items()}
+    return AuditEntry.objects.create(
+        actor=actor,
+        action=action,
+        subject_type=subject._meta.model_name,
+        subject_id=subject.pk,
+        task=task,
+        before=before,
+        after=after,
+        reason=reason,
+    )
+
+
+def _changes(before, after):
+    changed = [key for key in after if before.get(key) != after[key]]
+    return {key: before.get(key) for key in changed}, {key: after[key] for key in changed}
+
+
+# --- task lists ----------------------------------------------------------------------
+
+
+def ensure_task_list(*, year, department):
+    """The department's list for the year, created empty (draft) on first use."""
+    task_list, _ = TaskList.objects.get_or_create(year=year, department=department)
+    return task_list
+
+
+def _change_list_state(task_list, *, by, to, allowed_from, action, comment=""):
+    locked = TaskList.objects.select_for_update().get(pk=task_list.pk)
+    if locked.state not in allowed_from:
+        raise ValidationError(
+            _("This list is %(state)s and cannot be changed that way; reload the page.")
+            % {"state": locked.get_state_display()}
+        )
+    before = locked.state
+    locked.state = to
+    locked.return_comment = comment
+    locked.save(update_fields=["state", "return_comment", "updated_at"])
+    record_audit(actor=by, action=action, subject=locked, before={"state": before}, after={"state": to}, reason=comment)
+    task_list.state, task_list.return_comment = locked.state, locked.return_comment
+    return task_list
+
+
+@transaction.atomic
+def submit_task_list(*, task_list, by):
+    """Staff send the draft list to their division leader for approval."""
+    if not access.can_work_on(by, task_list.department):
+        raise PermissionDenied
+    if not task_list.department.tasks.filter(year=task_list.year).exists():
+        raise ValidationError(_("Add at least one task before submitting the list."))
+    return _change_list_state(
+        task_list, by=by, to=TaskList.State.SUBMITTED, allowed_from={TaskList.State.DRAFT}, action="submit list"
+    )
+
+
+@transaction.atomic
+def approve_task_list(*, task_list, by):
+    """The department's division leader approves the submitted list; it is then frozen."""
+    if not access.can_approve(by, task_list.department):
+        raise PermissionDenied
+    return _change_list_state(
+        task_list, by=by, to=TaskList.State.APPROVED, allowed_from={TaskList.State.SUBMITTED}, action="approve list"
+    )
+
+
+@transaction.atomic
+def return_task_list(*, task_list, by, comment):
+    """The division leader sends the submitted list back to draft with a comment."""
+    if not access.can_approve(by, task_list.department):
+        raise PermissionDenied
+    if not (comment or "").strip():
+        raise ValidationError({"comment": _("Say what needs to change.")})
+    return _change_list_state(
+        task_list,
+        by=by,
+        to=TaskList.State.DRAFT,
+        allowed_from={TaskList.State.SUBMITTED},
+        action="return list",
+        comment=comment.strip(),
+    )
+
+
+# --- key tasks -----------------------------------------------------------------------
+
+
+def _task_snapshot(task, targets):
+    return {
+        "title": task.title,
+        "standard": task.standard,
+        "owner": task.owner if task.owner_id else None,
+        "deadline": task.deadline,
+        "weight": task.weight,
+        "cooperating_departments": [d.code for d in task.cooperating_departments.all()] if task.pk else [],
+        **{f"target_{number}": targets.get(number, "") for number in range(1, STAGES_PER_YEAR + 1)},
+    }
+
+
+def validate_task_fields(*, task_list, title, standard, owner, deadline, weight, targets, task=None):
+    """Field errors for a task of `task_list`, as a dict field -> message; empty when valid.
+    Shared by the task form and the Excel import so both apply the same rules."""
+    errors = {}
+    year = task_list.year
+    if not (title or "").strip():
+        errors["title"] = _("Give the task a title.")
+    elif (
+        KeyTask.objects.filter(year=year, department=task_list.department, title=title.strip())
+        .exclude(pk=getattr(task, "pk", None))
+        .exists()
+    ):
+        errors["title"] = _("The list already has a task with this title.")
+    if not (standard or "").strip():
+        errors["standard"] = _("Say what counts as done (the completion standard).")
+    if owner is None:
+        errors["owner"] = _("Choose the owner.")
+    elif not owner.departments.filter(pk=task_list.department_id).exists():
+        errors["owner"] = _("The owner must work in %(department)s.") % {"department": task_list.department}
+    if deadline is None:
+        errors["deadline"] = _("Give the deadline.")
+    elif deadline.year != year.year:
+        errors["deadline"] = _("The deadline must fall within %(year)s.") % {"year": year.year}
+    if weight is None or weight <= 0:
+        errors["weight"] = _("The weight must be a positive number.")
+    for number in range(1, STAGES_PER_YEAR + 1):
+        if not (targets.get(number) or "").strip():
+            errors[f"target_{number}"] = _("Give the target of stage %(number)s.") % {"number": number}
+    return errors
+
+
+@transaction.atomic
+def save_task(
+    *, task_list, by, title, standard, owner, deadline, weight, targets, cooperating=(), task=None, reason=""
+):
+    """Create or change a task of a list with its six stage targets, recording the change.
+
+    A draft list changes freely; a submitted list waits for its leader; an approved list
+    changes only with a written reason, which the task page shows."""
+    if not access.can_work_on(by, task_list.department):
+        raise PermissionDenied
+    locked = TaskList.objects.select_for_update().get(pk=task_list.pk)
+    if locked.state == TaskList.State.SUBMITTED:
+        raise ValidationError(_("The list is with the division leader for approval; it cannot change now."))
+    if locked.state == TaskList.State.APPROVED and not (reason or "").strip():
+        raise ValidationError({"reason": _("The list is approved: give the reason for this change.")})
+    errors = validate_task_fields(
+        task_list=task_list, title=title, standard=standard, owner=owner, deadline=deadline,
+        weight=weight, targets=targets, task=task,
+    )  # fmt: skip
+    if errors:
+        raise ValidationError(errors)
+
+    stages = {stage.number: stage for stage in task_list.year.stages.all()}
+    if task is None:
+        task = KeyTask(year=task_list.year, department=task_list.department)
+        existing_targets = {}
+    else:
+        existing_targets = {t.stage.number: t.description for t in task.targets.select_related("stage")}
+    before = _task_snapshot(task, existing_targets) if task.pk else {}
+    created = task.pk is None
+
+    task.title, task.standard, task.owner = title.strip(), standard.strip(), owner
+    task.deadline, task.weight = deadline, weight
+    task.save()
+    task.cooperating_departments.set([d for d in cooperating if d.pk != task_list.department_id])
+    for number, description in targets.items():
+        StageTarget.objects.update_or_create(
+            task=task, stage=stages[number], defaults={"description": description.strip()}
+        )
+    after = _task_snapshot(task, {n: d.strip() for n, d in targets.items()})
+    if created:
+        record_audit(actor=by, action="create task", subject=task, task=task, after=after, reason=reason)
+    else:
+        changed_before, changed_after = _changes(before, after)
+        if changed_after:
+            record_audit(
+                actor=by, action="change task", subject=task, task=task,
+                before=changed_before, after=changed_after, reason=reason.strip(),
+            )  # fmt: skip
+    return task
+
+
+# --- self-assessments ----------------------------------------------------------------
+
+EVIDENCE_MAX_FILES = 5
+EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
+
+
+@transaction.atomic
+def save_self_assessment(*, task, stage, by, completion, account, evidence_files=(), submit=False):
+    """Save the department's self-assessment of `task` for `stage` as a draft or submit it.
+
+    Only staff of the task's department may; a submitted assessment stays read-only
+    until a leader returns it. Submitting late is allowed and shows as late.
+    Returns the assessment; raises ValidationError (nothing saved) on bad input."""
+    if not access.can_work_on(by, task.department):
+        raise PermissionDenied
+    if stage.year_id != task.year_id:
+        raise ValidationError(_("That stage belongs to another year."))
+    assessment, _created = SelfAssessment.objects.select_for_update().get_or_create(task=task, stage=stage)
+    if not assessment.is_editable:
+        raise ValidationError(
+            _("This self-assessment was %(state)s and is read-only until a leader returns it.")
+            % {"state": assessment.get_state_display()}
+        )
+    if completion is not None:
+        try:
+            classify(completion)
+        except ValueError:
+            raise ValidationError({"completion": _("Enter a completion from 0 to 100.")}) from None
+    account = (account or "").strip()
+    if submit:
+        errors = {}
+        if completion is None:
+            errors["completion"] = _("Enter the completion before submitting.")
+        if not account:
+            errors["account"] = _("Describe what was done before submitting.")
+        if errors:
+            raise ValidationError(errors)
+    existing = assessment.evidence.count()
+    if existing + len(evidence_files) > EVIDENCE_MAX_FILES:
+        raise ValidationError(
+            {"evidence": _("At most %(count)s evidence files per assessment.") % {"count": EVIDENCE_MAX_FILES}}
+        )
+
+    before = {"completion": assessment.completion, "state": assessment.state, "account": assessment.account}
+    assessment.completion = completion
+    assessment.account = account
+    if submit:
+        assessment.state = SelfAssessment.State.SUBMITTED
+        assessment.submitted_at = timezone.now()
+        assessment.submitted_by = by
+    assessment.save()
+    for upload in evidence_files:
+        Evidence.objects.create(
+            assessment=assessment, file=upload, original_name=upload.name[:200], size=upload.size, uploaded_by=by
+        )
+    after = {"completion": assessment.completion, "state": assessment.state, "account": assessment.account}
+    changed_before, changed_after = _changes(
+        {k: _plain(v) for k, v in before.items()}, {k: _plain(v) for k, v in after.items()}
+    )
+    if changed_after or evidence_files:
+        if evidence_files:
+            changed_after["evidence"] = [upload.name for upload in evidence_files]
+        record_audit(
+            actor=by,
+            action="submit self-assessment" if submit else "save self-assessment",
+            subject=assessment,
+            task=task,
+            before=changed_before,
+            after=changed_after,
+        )
+    return assessment

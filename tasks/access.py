@@ -1,0 +1,68 @@
+"""Object-level access: the one place that decides who may see or change what."""
+
+from django.http import Http404
+
+from .models import Department, KeyTask, TaskList
+from .roles import Role, has_role
+
+# Roles that read every department's lists and tasks.
+READ_ALL_ROLES = (Role.LEADERSHIP, Role.DIVISION_LEADER, Role.INSPECTOR, Role.ADMINISTRATOR)
+
+
+def department_ids_of(user):
+    """IDs of the departments the user works in, read once per request."""
+    cached = getattr(user, "_lightboard_department_ids", None)
+    if cached is None:
+        cached = frozenset(user.departments.values_list("id", flat=True))
+        user._lightboard_department_ids = cached
+    return cached
+
+
+def can_read_all(user):
+    return has_role(user, *READ_ALL_ROLES)
+
+
+def visible_tasks(user):
+    """The key tasks the user may read: all for leaders, the group and inspectors; their
+    own departments' (as lead or cooperating department) for staff; none otherwise."""
+    tasks = KeyTask.objects.all()
+    if can_read_all(user):
+        return tasks
+    if has_role(user, Role.STAFF):
+        ids = department_ids_of(user)
+        return (tasks.filter(department_id__in=ids) | tasks.filter(cooperating_departments__in=ids)).distinct()
+    return tasks.none()
+
+
+def get_task_for_user(user, task_id):
+    """The task, or 404 when it does not exist or the user may not see it."""
+    try:
+        return visible_tasks(user).select_related("year", "department", "owner").get(pk=task_id)
+    except KeyTask.DoesNotExist:
+        raise Http404 from None
+
+
+def can_work_on(user, department):
+    """Staff of the department fill in its lists and self-assessments."""
+    return has_role(user, Role.STAFF) and department.pk in department_ids_of(user)
+
+
+def can_approve(user, department):
+    return has_role(user, Role.DIVISION_LEADER) and department.division_leader_id == user.pk
+
+
+def get_department_for_user(user, code):
+    """A department whose list the user may read, or 404."""
+    try:
+        department = Department.objects.select_related("division_leader").get(code=code)
+    except Department.DoesNotExist:
+        raise Http404 from None
+    if can_read_all(user) or can_work_on(user, department):
+        return department
+    raise Http404
+
+
+def get_task_list_for_user(user, year, code):
+    department = get_department_for_user(user, code)
+    task_list, _ = TaskList.objects.get_or_create(year=year, department=department)
+    return task_list
