@@ -90,10 +90,7 @@ def validate_thresholds(*, green_above: object, red_below: object) -> None:
     if bad:
         raise ValueError("; ".join(bad))
     if red_below > green_above:  # type: ignore[operator]
-        raise ValueError(
-            f"red_below must be <= green_above, got red_below={red_below!r}, "
-            f"green_above={green_above!r}"
-        )
+        raise ValueError(f"red_below must be <= green_above, got red_below={red_below!r}, green_above={green_above!r}")
 
 
 def classify(

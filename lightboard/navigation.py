@@ -18,6 +18,7 @@ class Screen:
 
 SCREENS = [
     Screen("tasks:mine", _("My tasks"), frozenset({Role.STAFF})),
+    Screen("tasks:lists", _("Task lists"), frozenset({Role.STAFF}) | REPORT_READERS),
     Screen("reviews:confirmations", _("Confirmations"), frozenset({Role.DIVISION_LEADER})),
     Screen("reviews:meetings", _("Review meetings"), frozenset({Role.LEADERSHIP})),
     Screen("reviews:followups", _("Follow-up"), frozenset({Role.INSPECTOR})),

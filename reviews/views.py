@@ -35,9 +35,7 @@ def followups(request):
         request,
         title=_("Follow-up queue"),
         issue=5,
-        purpose=_(
-            "Yellow and red results to follow up: reminders, supervision letters and interviews."
-        ),
+        purpose=_("Yellow and red results to follow up: reminders, supervision letters and interviews."),
     )
 
 
@@ -53,6 +51,4 @@ def reports_overview(request):
 
 @login_required
 def inbox(request):
-    return _placeholder(
-        request, title=_("Inbox"), issue=5, purpose=_("Your notifications and letters.")
-    )
+    return _placeholder(request, title=_("Inbox"), issue=5, purpose=_("Your notifications and letters."))

@@ -27,9 +27,7 @@ def main():
                 password=config["PASSWORD"] or None, dbname="postgres", connect_timeout=5,
             ).close()  # fmt: skip
         except psycopg.Error as error:
-            problems.append(
-                f"PostgreSQL at {config['HOST']}:{config['PORT']} does not answer: {error}"
-            )
+            problems.append(f"PostgreSQL at {config['HOST']}:{config['PORT']} does not answer: {error}")
     if not redis_url:
         problems.append("REDIS_URL is not set")
     else:

@@ -1,7 +1,9 @@
 """Fill a .po catalogue from a Python dict of msgid -> translation (a translator's aid).
 
 Usage: python scripts/fill_translations.py locale/zh_Hans/LC_MESSAGES/django.po TABLE.py
-TABLE.py defines ZH = {msgid: msgstr}. Entries already translated are left alone.
+TABLE.py defines ZH = {msgid: msgstr} and optionally PLURALS = {msgid: msgstr} for
+messages with a plural form (Chinese has one form). Translated entries are left alone;
+fuzzy ones (msgmerge's guesses) are replaced.
 """
 
 import runpy
@@ -11,18 +13,24 @@ import polib
 
 
 def main(po_path, table_path):
-    table = runpy.run_path(table_path)["ZH"]
+    namespace = runpy.run_path(table_path)
+    table, plurals = namespace["ZH"], namespace.get("PLURALS", {})
     catalogue = polib.pofile(po_path)
     missing = []
     for entry in catalogue:
-        if entry.msgstr:
+        translated = entry.msgstr_plural.get(0) if entry.msgid_plural else entry.msgstr
+        if translated and not entry.fuzzy:
             continue
-        if entry.msgid in table:
+        if entry.msgid_plural and entry.msgid in plurals:
+            entry.msgstr_plural = {0: plurals[entry.msgid]}
+        elif not entry.msgid_plural and entry.msgid in table:
             entry.msgstr = table[entry.msgid]
-            if "fuzzy" in entry.flags:
-                entry.flags.remove("fuzzy")
         else:
             missing.append(entry.msgid)
+            continue
+        if entry.fuzzy:
+            entry.flags.remove("fuzzy")
+            entry.previous_msgid = None
     catalogue.save()
     for msgid in missing:
         print(f"untranslated: {msgid!r}")

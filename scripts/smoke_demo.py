@@ -37,9 +37,7 @@ def sign_in(base, username, password="demo"):
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     page = opener.open(f"{base}/accounts/login/").read().decode()
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-    form = urllib.parse.urlencode(
-        {"username": username, "password": password, "csrfmiddlewaretoken": token}
-    ).encode()
+    form = urllib.parse.urlencode({"username": username, "password": password, "csrfmiddlewaretoken": token}).encode()
     response = opener.open(f"{base}/accounts/login/", data=form)
     return response.status, urllib.parse.urlparse(response.geturl()).path, response.read().decode()
 

@@ -250,9 +250,7 @@ def load_demo_data(today=None):
     task_number = 0
     for code, titles in TASKS.items():
         department = departments[code]
-        TaskList.objects.get_or_create(
-            year=year, department=department, defaults={"state": TaskList.State.APPROVED}
-        )
+        TaskList.objects.get_or_create(year=year, department=department, defaults={"state": TaskList.State.APPROVED})
         # Two owners per department; the demo staff login owns tasks of its own department.
         if code == "SCB":
             owners = [users["staff"], _ensure_user(f"owner.{code.lower()}", next(owner_names))]
@@ -278,18 +276,13 @@ def load_demo_data(today=None):
             )
             StageTarget.objects.bulk_create(
                 [
-                    StageTarget(
-                        task=task, stage=stage, description=STAGE_TARGET_PHRASES[stage.number - 1]
-                    )
+                    StageTarget(task=task, stage=stage, description=STAGE_TARGET_PHRASES[stage.number - 1])
                     for stage in stages
                 ],
                 ignore_conflicts=True,
             )
             SelfAssessment.objects.bulk_create(
-                [
-                    _past_assessment(task, stage, task_number, latest=stage == past_stages[-1])
-                    for stage in past_stages
-                ],
+                [_past_assessment(task, stage, task_number, latest=stage == past_stages[-1]) for stage in past_stages],
                 ignore_conflicts=True,
             )
             task_number += 1
@@ -301,9 +294,7 @@ def _past_assessment(task, stage, task_number, *, latest):
     # Every seventh submission came two days late.
     days_after_due = 2 if (task_number + stage.number) % 7 == 0 else -1
     submitted_on = stage.self_assessment_due + datetime.timedelta(days=days_after_due)
-    submitted_at = timezone.make_aware(
-        datetime.datetime.combine(submitted_on, datetime.time(17, 0))
-    )
+    submitted_at = timezone.make_aware(datetime.datetime.combine(submitted_on, datetime.time(17, 0)))
     # The latest past stage still waits for the division leader; earlier ones are confirmed.
     state = SelfAssessment.State.SUBMITTED if latest else SelfAssessment.State.CONFIRMED
     return SelfAssessment(

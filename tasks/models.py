@@ -35,9 +35,7 @@ class Department(models.Model):
         SUBSIDIARY = "subsidiary", _("Subsidiary")
 
     name = models.CharField(_("name"), max_length=100, unique=True)
-    code = models.SlugField(
-        _("short code"), max_length=20, unique=True, help_text=_("Used in imports and addresses.")
-    )
+    code = models.SlugField(_("short code"), max_length=20, unique=True, help_text=_("Used in imports and addresses."))
     kind = models.CharField(_("kind"), max_length=20, choices=Kind, default=Kind.DEPARTMENT)
     division_leader = models.ForeignKey(
         User,
@@ -80,9 +78,7 @@ class AssessmentYear(models.Model):
         verbose_name_plural = _("assessment years")
         constraints = [
             models.CheckConstraint(
-                condition=Q(red_below__gte=0)
-                & Q(green_above__lte=100)
-                & Q(red_below__lte=models.F("green_above")),
+                condition=Q(red_below__gte=0) & Q(green_above__lte=100) & Q(red_below__lte=models.F("green_above")),
                 name="year_thresholds_ordered_within_0_100",
             ),
         ]
@@ -99,10 +95,7 @@ class AssessmentYear(models.Model):
             validate_thresholds(green_above=self.green_above, red_below=self.red_below)
         except ValueError:
             raise ValidationError(
-                _(
-                    "Thresholds must lie between 0 and 100, "
-                    "and 'red below' may not exceed 'green above'."
-                )
+                _("Thresholds must lie between 0 and 100, and 'red below' may not exceed 'green above'.")
             ) from None
 
 
@@ -110,9 +103,7 @@ class Stage(models.Model):
     """One two-month stage of a year: at its end departments self-assess, then the
     leadership group meets."""
 
-    year = models.ForeignKey(
-        AssessmentYear, on_delete=models.CASCADE, related_name="stages", verbose_name=_("year")
-    )
+    year = models.ForeignKey(AssessmentYear, on_delete=models.CASCADE, related_name="stages", verbose_name=_("year"))
     number = models.PositiveSmallIntegerField(_("stage"))
     start = models.DateField(_("start"))
     end = models.DateField(_("end"))
@@ -129,9 +120,7 @@ class Stage(models.Model):
                 condition=Q(number__gte=1) & Q(number__lte=STAGES_PER_YEAR),
                 name="stage_number_1_to_6",
             ),
-            models.CheckConstraint(
-                condition=Q(start__lte=models.F("end")), name="stage_starts_before_end"
-            ),
+            models.CheckConstraint(condition=Q(start__lte=models.F("end")), name="stage_starts_before_end"),
         ]
 
     def __str__(self):
@@ -146,17 +135,9 @@ class Stage(models.Model):
         if self.start and self.end and self.start > self.end:
             raise ValidationError({"end": _("A stage cannot end before it starts.")})
         if self.end and self.self_assessment_due and self.self_assessment_due < self.end:
-            raise ValidationError(
-                {"self_assessment_due": _("Self-assessment is due on or after the stage's end.")}
-            )
-        if (
-            self.self_assessment_due
-            and self.meeting_date
-            and self.meeting_date < self.self_assessment_due
-        ):
-            raise ValidationError(
-                {"meeting_date": _("The meeting comes after the self-assessment is due.")}
-            )
+            raise ValidationError({"self_assessment_due": _("Self-assessment is due on or after the stage's end.")})
+        if self.self_assessment_due and self.meeting_date and self.meeting_date < self.self_assessment_due:
+            raise ValidationError({"meeting_date": _("The meeting comes after the self-assessment is due.")})
 
 
 class TaskList(models.Model):
@@ -168,7 +149,9 @@ class TaskList(models.Model):
         SUBMITTED = "submitted", _("Submitted")
         APPROVED = "approved", _("Approved")
 
-    year = models.ForeignKey(AssessmentYear, on_delete=models.PROTECT, related_name="task_lists", verbose_name=_("year"))
+    year = models.ForeignKey(
+        AssessmentYear, on_delete=models.PROTECT, related_name="task_lists", verbose_name=_("year")
+    )
     department = models.ForeignKey(
         Department, on_delete=models.PROTECT, related_name="task_lists", verbose_name=_("department")
     )
@@ -180,7 +163,9 @@ class TaskList(models.Model):
         ordering = ["year", "department__code"]
         verbose_name = _("task list")
         verbose_name_plural = _("task lists")
-        constraints = [models.UniqueConstraint(fields=["year", "department"], name="one_task_list_per_year_and_department")]
+        constraints = [
+            models.UniqueConstraint(fields=["year", "department"], name="one_task_list_per_year_and_department")
+        ]
 
     def __str__(self):
         return f"{self.department} · {self.year}"
@@ -189,9 +174,7 @@ class TaskList(models.Model):
 class KeyTask(models.Model):
     """A key task (重点工作任务) of one department's list for one year."""
 
-    year = models.ForeignKey(
-        AssessmentYear, on_delete=models.PROTECT, related_name="tasks", verbose_name=_("year")
-    )
+    year = models.ForeignKey(AssessmentYear, on_delete=models.PROTECT, related_name="tasks", verbose_name=_("year"))
     department = models.ForeignKey(
         Department,
         on_delete=models.PROTECT,
@@ -206,9 +189,7 @@ class KeyTask(models.Model):
     )
     title = models.CharField(_("task"), max_length=200)
     standard = models.TextField(_("completion standard"))
-    owner = models.ForeignKey(
-        User, on_delete=models.PROTECT, related_name="owned_tasks", verbose_name=_("owner")
-    )
+    owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="owned_tasks", verbose_name=_("owner"))
     deadline = models.DateField(_("deadline"))
     weight = models.DecimalField(_("weight"), max_digits=5, decimal_places=2, default=1)
 
@@ -217,9 +198,7 @@ class KeyTask(models.Model):
         verbose_name = _("key task")
         verbose_name_plural = _("key tasks")
         constraints = [
-            models.UniqueConstraint(
-                fields=["year", "department", "title"], name="task_title_unique_per_list"
-            ),
+            models.UniqueConstraint(fields=["year", "department", "title"], name="task_title_unique_per_list"),
             models.CheckConstraint(condition=Q(weight__gt=0), name="task_weight_positive"),
         ]
 
@@ -230,21 +209,15 @@ class KeyTask(models.Model):
 class StageTarget(models.Model):
     """What a task must achieve by the end of one stage (阶段性目标)."""
 
-    task = models.ForeignKey(
-        KeyTask, on_delete=models.CASCADE, related_name="targets", verbose_name=_("task")
-    )
-    stage = models.ForeignKey(
-        Stage, on_delete=models.PROTECT, related_name="targets", verbose_name=_("stage")
-    )
+    task = models.ForeignKey(KeyTask, on_delete=models.CASCADE, related_name="targets", verbose_name=_("task"))
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="targets", verbose_name=_("stage"))
     description = models.TextField(_("stage target"))
 
     class Meta:
         ordering = ["task", "stage__number"]
         verbose_name = _("stage target")
         verbose_name_plural = _("stage targets")
-        constraints = [
-            models.UniqueConstraint(fields=["task", "stage"], name="one_target_per_task_and_stage")
-        ]
+        constraints = [models.UniqueConstraint(fields=["task", "stage"], name="one_target_per_task_and_stage")]
 
     def __str__(self):
         return self.description
@@ -259,15 +232,9 @@ class SelfAssessment(models.Model):
         CONFIRMED = "confirmed", _("Confirmed")
         RETURNED = "returned", _("Returned")
 
-    task = models.ForeignKey(
-        KeyTask, on_delete=models.CASCADE, related_name="assessments", verbose_name=_("task")
-    )
-    stage = models.ForeignKey(
-        Stage, on_delete=models.PROTECT, related_name="assessments", verbose_name=_("stage")
-    )
-    completion = models.DecimalField(
-        _("completion (%)"), max_digits=4, decimal_places=1, null=True, blank=True
-    )
+    task = models.ForeignKey(KeyTask, on_delete=models.CASCADE, related_name="assessments", verbose_name=_("task"))
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="assessments", verbose_name=_("stage"))
+    completion = models.DecimalField(_("completion (%)"), max_digits=4, decimal_places=1, null=True, blank=True)
     account = models.TextField(_("account of work done"), blank=True)
     state = models.CharField(_("state"), max_length=20, choices=State, default=State.DRAFT)
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
@@ -286,12 +253,9 @@ class SelfAssessment(models.Model):
         verbose_name = _("self-assessment")
         verbose_name_plural = _("self-assessments")
         constraints = [
-            models.UniqueConstraint(
-                fields=["task", "stage"], name="one_self_assessment_per_task_and_stage"
-            ),
+            models.UniqueConstraint(fields=["task", "stage"], name="one_self_assessment_per_task_and_stage"),
             models.CheckConstraint(
-                condition=Q(completion__isnull=True)
-                | (Q(completion__gte=0) & Q(completion__lte=100)),
+                condition=Q(completion__isnull=True) | (Q(completion__gte=0) & Q(completion__lte=100)),
                 name="self_assessment_completion_0_100",
             ),
         ]
@@ -340,10 +304,21 @@ class Evidence(models.Model):
 class AuditEntry(models.Model):
     """Who changed which score, state or task, when, from what to what, and why."""
 
+    class Action(models.TextChoices):
+        CREATE_TASK = "create task", _("Task created")
+        CHANGE_TASK = "change task", _("Task changed")
+        SUBMIT_LIST = "submit list", _("List submitted")
+        APPROVE_LIST = "approve list", _("List approved")
+        RETURN_LIST = "return list", _("List returned")
+        SAVE_SELF_ASSESSMENT = "save self-assessment", _("Self-assessment saved")
+        SUBMIT_SELF_ASSESSMENT = "submit self-assessment", _("Self-assessment submitted")
+
     at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("by")
     )
+    # Later apps record their own actions too, so the field accepts any key; the choices
+    # here only give the tasks app's keys their names.
     action = models.CharField(_("action"), max_length=50)
     subject_type = models.CharField(_("subject"), max_length=50)
     subject_id = models.PositiveBigIntegerField(_("subject id"))

@@ -1,8 +1,16 @@
-"""Read helpers of the tasks app: the querysets and summaries pages read."""
+"""Read helpers of the tasks app: the querysets and rows pages read, with a fixed number
+of queries whatever the number of tasks."""
 
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Prefetch
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from .models import AssessmentYear
+from lightboard.lights import MISSING, light_of
+
+from .access import department_ids_of
+from .models import AssessmentYear, AuditEntry, Department, KeyTask, SelfAssessment, StageTarget, TaskList
 
 
 def current_year(today=None):
@@ -22,3 +30,170 @@ def current_stage(assessment_year, today=None):
         if stage.start <= today <= stage.end:
             return stage
     return stages[0] if today < stages[0].start else stages[-1]
+
+
+@dataclass
+class StageLight:
+    number: int
+    light: str
+    score: object = None
+
+
+@dataclass
+class MyTaskRow:
+    task: KeyTask
+    target: str
+    assessment: SelfAssessment | None
+    earlier: list = field(default_factory=list)
+
+    @property
+    def state(self):
+        return self.assessment.state if self.assessment else "not started"
+
+
+def _stage_lights(assessments, year, before_number):
+    """Lights of the stages before `before_number`, from each stage's self-assessment score.
+    (The leadership group's final scores replace these once meetings are held.)"""
+    by_number = {a.stage.number: a for a in assessments}
+    lights = []
+    for number in range(1, before_number):
+        assessment = by_number.get(number)
+        score = assessment.completion if assessment else None
+        lights.append(StageLight(number, light_of(score, year) if score is not None else MISSING, score))
+    return lights
+
+
+def my_task_rows(user, stage):
+    """Every task of the user's departments in the stage's year, with the stage's target,
+    its self-assessment and the lights of the earlier stages. Four queries."""
+    year = stage.year
+    tasks = (
+        KeyTask.objects.filter(year=year, department_id__in=department_ids_of(user))
+        .select_related("department", "owner")
+        .prefetch_related(
+            Prefetch("targets", queryset=StageTarget.objects.filter(stage=stage), to_attr="stage_targets"),
+            Prefetch(
+                "assessments",
+                queryset=SelfAssessment.objects.filter(stage__number__lte=stage.number).select_related("stage"),
+                to_attr="stage_assessments",
+            ),
+        )
+        .order_by("department__code", "deadline", "id")
+    )
+    rows = []
+    for task in tasks:
+        current = next((a for a in task.stage_assessments if a.stage_id == stage.pk), None)
+        rows.append(
+            MyTaskRow(
+                task=task,
+                target=task.stage_targets[0].description if task.stage_targets else "",
+                assessment=current,
+                earlier=_stage_lights(task.stage_assessments, year, stage.number),
+            )
+        )
+    return rows
+
+
+@dataclass
+class StageDetail:
+    stage: object
+    target: str
+    assessment: SelfAssessment | None
+    light: str
+
+
+def task_stage_details(task):
+    """For each stage of the task's year: target, self-assessment (with evidence) and light."""
+    stages = list(task.year.stages.order_by("number"))
+    targets = {t.stage_id: t.description for t in task.targets.all()}
+    assessments = {a.stage_id: a for a in task.assessments.select_related("submitted_by").prefetch_related("evidence")}
+    details = []
+    for stage in stages:
+        assessment = assessments.get(stage.pk)
+        score = assessment.completion if assessment else None
+        details.append(StageDetail(stage, targets.get(stage.pk, ""), assessment, light_of(score, task.year)))
+    return details
+
+
+HISTORY_FIELD_LABELS = {
+    "title": _("Task"),
+    "standard": _("Completion standard"),
+    "owner": _("Owner"),
+    "deadline": _("Deadline"),
+    "weight": _("Weight"),
+    "cooperating_departments": _("Cooperating departments"),
+    "completion": _("Completion (%)"),
+    "account": _("What was done"),
+    "state": _("State"),
+    "evidence": _("Evidence files"),
+}
+STATE_LABELS = {**dict(SelfAssessment.State.choices), **dict(TaskList.State.choices)}
+
+
+@dataclass
+class HistoryRow:
+    entry: AuditEntry
+    action: str
+    changes: list
+
+
+def _history_label(key):
+    if key.startswith("target_"):
+        return _("Stage %(number)s target") % {"number": key.removeprefix("target_")}
+    return HISTORY_FIELD_LABELS.get(key, key)
+
+
+def _history_value(key, value):
+    if value is None or value == "" or value == []:
+        return "—"
+    if key == "state":
+        return STATE_LABELS.get(value, value)
+    if isinstance(value, list):
+        return "、".join(str(item) for item in value)
+    return value
+
+
+def task_history(task):
+    """The task's recorded changes, newest first, with translated names of actions and fields."""
+    actions = dict(AuditEntry.Action.choices)
+    rows = []
+    for entry in AuditEntry.objects.filter(task=task).select_related("actor").order_by("-at", "-id"):
+        keys = list(dict.fromkeys([*entry.before, *entry.after]))
+        changes = [
+            (_history_label(key), _history_value(key, entry.before.get(key)), _history_value(key, entry.after.get(key)))
+            for key in keys
+        ]
+        rows.append(HistoryRow(entry=entry, action=actions.get(entry.action, entry.action), changes=changes))
+    return rows
+
+
+def task_list_rows(task_list):
+    """The tasks of a department's list with owners, cooperating departments and targets."""
+    return (
+        KeyTask.objects.filter(year=task_list.year, department=task_list.department)
+        .select_related("owner")
+        .prefetch_related(
+            "cooperating_departments",
+            Prefetch("targets", queryset=StageTarget.objects.select_related("stage").order_by("stage__number")),
+        )
+        .order_by("deadline", "id")
+    )
+
+
+def task_list_overview(year):
+    """Every department with its list state and task count for the year. Three queries."""
+    states = dict(TaskList.objects.filter(year=year).values_list("department_id", "state"))
+    counts = dict(
+        KeyTask.objects.filter(year=year)
+        .values("department_id")
+        .annotate(n=Count("id"))
+        .values_list("department_id", "n")
+    )
+    return [
+        {
+            "department": department,
+            "state": TaskList.State(states.get(department.pk, TaskList.State.DRAFT)),
+            "task_count": counts.get(department.pk, 0),
+        }
+        for department in Department.objects.select_related("division_leader").order_by("code")
+    ]

@@ -49,9 +49,7 @@ def ensure_stages(assessment_year):
     Existing stages (perhaps edited) are left as they are."""
     existing = set(assessment_year.stages.values_list("number", flat=True))
     Stage.objects.bulk_create(
-        Stage(
-            year=assessment_year, number=number, **default_stage_dates(assessment_year.year, number)
-        )
+        Stage(year=assessment_year, number=number, **default_stage_dates(assessment_year.year, number))
         for number in range(1, STAGES_PER_YEAR + 1)
         if number not in existing
     )
@@ -196,8 +194,11 @@ def validate_task_fields(*, task_list, title, standard, owner, deadline, weight,
     Shared by the task form and the Excel import so both apply the same rules."""
     errors = {}
     year = task_list.year
+    title_limit = KeyTask._meta.get_field("title").max_length
     if not (title or "").strip():
         errors["title"] = _("Give the task a title.")
+    elif len(title.strip()) > title_limit:
+        errors["title"] = _("Keep the title within %(limit)s characters.") % {"limit": title_limit}
     elif (
         KeyTask.objects.filter(year=year, department=task_list.department, title=title.strip())
         .exclude(pk=getattr(task, "pk", None))
@@ -214,12 +215,36 @@ def validate_task_fields(*, task_list, title, standard, owner, deadline, weight,
         errors["deadline"] = _("Give the deadline.")
     elif deadline.year != year.year:
         errors["deadline"] = _("The deadline must fall within %(year)s.") % {"year": year.year}
-    if weight is None or weight <= 0:
+    if weight is None or not Decimal(weight).is_finite() or weight <= 0:
         errors["weight"] = _("The weight must be a positive number.")
+    elif weight >= 1000 or Decimal(weight).as_tuple().exponent < -2:
+        errors["weight"] = _("The weight must be below 1000, with at most two decimals.")
     for number in range(1, STAGES_PER_YEAR + 1):
         if not (targets.get(number) or "").strip():
             errors[f"target_{number}"] = _("Give the target of stage %(number)s.") % {"number": number}
     return errors
+
+
+def _clean_text(value):
+    """Trimmed text with one kind of line ending, whether it came from a browser or Excel."""
+    return (value or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def _write_targets(task, stages, descriptions, existing):
+    """Create the missing targets and update the changed ones in two queries at most."""
+    existing = existing or {}
+    StageTarget.objects.bulk_create(
+        StageTarget(task=task, stage=stages[number], description=description)
+        for number, description in descriptions.items()
+        if number not in existing
+    )
+    changed = []
+    for number, target in existing.items():
+        if number in descriptions and target.description != descriptions[number]:
+            target.description = descriptions[number]
+            changed.append(target)
+    if changed:
+        StageTarget.objects.bulk_update(changed, ["description"])
 
 
 @transaction.atomic
@@ -249,19 +274,17 @@ def save_task(
         task = KeyTask(year=task_list.year, department=task_list.department)
         existing_targets = {}
     else:
-        existing_targets = {t.stage.number: t.description for t in task.targets.select_related("stage")}
-    before = _task_snapshot(task, existing_targets) if task.pk else {}
+        existing_targets = {t.stage.number: t for t in task.targets.select_related("stage")}
+    before = _task_snapshot(task, {n: t.description for n, t in existing_targets.items()}) if task.pk else {}
     created = task.pk is None
 
-    task.title, task.standard, task.owner = title.strip(), standard.strip(), owner
+    task.title, task.standard, task.owner = _clean_text(title), _clean_text(standard), owner
     task.deadline, task.weight = deadline, weight
     task.save()
     task.cooperating_departments.set([d for d in cooperating if d.pk != task_list.department_id])
-    for number, description in targets.items():
-        StageTarget.objects.update_or_create(
-            task=task, stage=stages[number], defaults={"description": description.strip()}
-        )
-    after = _task_snapshot(task, {n: d.strip() for n, d in targets.items()})
+    new_targets = {number: _clean_text(description) for number, description in targets.items()}
+    _write_targets(task, stages, new_targets, existing=None if created else existing_targets)
+    after = _task_snapshot(task, new_targets)
     if created:
         record_audit(actor=by, action="create task", subject=task, task=task, after=after, reason=reason)
     else:

@@ -1,9 +1,31 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
 app_name = "tasks"
 
+list_urls = [
+    path("", views.list_detail, name="list"),
+    path("new/", views.task_create, name="create"),
+    path("submit/", views.list_submit, name="list_submit"),
+    path("approve/", views.list_approve, name="list_approve"),
+    path("return/", views.list_return, name="list_return"),
+    path("template.xlsx", views.list_template, name="list_template"),
+    path("export.xlsx", views.list_export, name="list_export"),
+    path("import/", views.list_import, name="list_import"),
+]
+
+task_urls = [
+    path("", views.task_detail, name="detail"),
+    path("edit/", views.task_edit, name="edit"),
+    path("stages/<int:number>/assess/", views.assess, name="assess"),
+    path("light/", views.light_preview, name="light_preview"),
+]
+
 urlpatterns = [
     path("mine/", views.my_tasks, name="mine"),
+    path("lists/", views.list_index, name="lists"),
+    path("lists/<int:year>/<slug:code>/", include(list_urls)),
+    path("<int:task_id>/", include(task_urls)),
+    path("evidence/<int:evidence_id>/", views.evidence_download, name="evidence"),
 ]

@@ -1,19 +1,347 @@
-from django.shortcuts import render
-from django.utils.translation import gettext_lazy as _
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
 
+from lightboard.lights import light_of
+
+from . import access, excel, queries, services
+from .forms import ReturnForm, SelfAssessmentForm, TaskForm
+from .models import AssessmentYear, Evidence, SelfAssessment, Stage, TaskList
 from .roles import Role, role_required
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _add_service_errors(form, error):
+    """Show a service's ValidationError next to the matching fields of the form."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            for item in errors:
+                form.add_error(field if field in form.fields else None, item)
+    else:
+        for message in error.messages:
+            form.add_error(None, message)
 
 
 @role_required(Role.STAFF)
 def my_tasks(request):
+    year = queries.current_year()
+    stage = queries.current_stage(year) if year else None
+    rows = queries.my_task_rows(request.user, stage) if stage else []
+    days_left = (stage.self_assessment_due - timezone.localdate()).days if stage else None
     return render(
         request,
-        "placeholder.html",
+        "tasks/my_tasks.html",
         {
-            "title": _("My tasks"),
-            "issue": 3,
-            "purpose": _(
-                "Your department's tasks for the current stage and their self-assessments."
-            ),
+            "year": year,
+            "stage": stage,
+            "rows": rows,
+            "days_left": days_left,
+            "days_overdue": -days_left if days_left is not None else None,
+            "has_departments": bool(access.department_ids_of(request.user)),
         },
+    )
+
+
+@login_required
+def task_detail(request, task_id):
+    task = access.get_task_for_user(request.user, task_id)
+    return render(
+        request,
+        "tasks/task_detail.html",
+        {
+            "task": task,
+            "task_list": TaskList.objects.filter(year=task.year, department=task.department).first(),
+            "cooperating": task.cooperating_departments.all(),
+            "stages": queries.task_stage_details(task),
+            "history": queries.task_history(task),
+            "can_work_on": access.can_work_on(request.user, task.department),
+        },
+    )
+
+
+@login_required
+def assess(request, task_id, number):
+    task = access.get_task_for_user(request.user, task_id)
+    stage = get_object_or_404(Stage, year=task.year, number=number)
+    assessment = SelfAssessment.objects.filter(task=task, stage=stage).first()
+    may_edit = access.can_work_on(request.user, task.department)
+    editable = may_edit and (assessment is None or assessment.is_editable)
+    if request.method == "POST":
+        if not may_edit:
+            raise PermissionDenied
+        form = SelfAssessmentForm(request.POST, request.FILES)
+        if editable and form.is_valid():
+            submit = request.POST.get("action") == "submit"
+            try:
+                services.save_self_assessment(
+                    task=task,
+                    stage=stage,
+                    by=request.user,
+                    completion=form.cleaned_data["completion"],
+                    account=form.cleaned_data["account"],
+                    evidence_files=form.cleaned_data["evidence"],
+                    submit=submit,
+                )
+            except ValidationError as error:
+                _add_service_errors(form, error)
+            else:
+                if submit:
+                    messages.success(request, _("Self-assessment submitted: %(task)s") % {"task": task})
+                    return redirect("tasks:mine")
+                messages.success(request, _("Draft saved."))
+                return redirect("tasks:assess", task_id=task.pk, number=stage.number)
+        elif not editable:
+            form.add_error(None, _("This self-assessment is read-only until a leader returns it."))
+    else:
+        initial = {"completion": assessment.completion, "account": assessment.account} if assessment else {}
+        form = SelfAssessmentForm(initial=initial)
+    completion = form["completion"].value()
+    return render(
+        request,
+        "tasks/assess.html",
+        {
+            "task": task,
+            "stage": stage,
+            "assessment": assessment,
+            "form": form,
+            "editable": editable,
+            "target": task.targets.filter(stage=stage).values_list("description", flat=True).first() or "",
+            "evidence": assessment.evidence.all() if assessment else [],
+            **_preview(completion, task.year),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _preview(raw, year):
+    """The light a typed completion would give, or a note when it is not a valid score."""
+    field = SelfAssessmentForm.base_fields["completion"]
+    raw = (raw if isinstance(raw, str) else "" if raw is None else str(raw)).strip()
+    if not raw:
+        return {"preview_light": None, "preview_error": ""}
+    try:
+        value = field.clean(raw)
+    except ValidationError as error:
+        return {"preview_light": None, "preview_error": error.messages[0]}
+    return {"preview_light": light_of(value, year), "preview_error": ""}
+
+
+@require_GET
+@login_required
+def light_preview(request, task_id):
+    task = access.get_task_for_user(request.user, task_id)
+    return render(request, "tasks/assess.html#light-preview", _preview(request.GET.get("completion"), task.year))
+
+
+@login_required
+def evidence_download(request, evidence_id):
+    evidence = get_object_or_404(Evidence.objects.select_related("assessment"), pk=evidence_id)
+    access.get_task_for_user(request.user, evidence.assessment.task_id)
+    return FileResponse(evidence.file.open("rb"), as_attachment=True, filename=evidence.original_name)
+
+
+# --- task lists ----------------------------------------------------------------------
+
+
+def _year(year_number):
+    return get_object_or_404(AssessmentYear, year=year_number)
+
+
+def _task_list(request, year_number, code):
+    department = access.get_department_for_user(request.user, code)
+    return services.ensure_task_list(year=_year(year_number), department=department)
+
+
+@role_required(Role.STAFF, *access.READ_ALL_ROLES)
+def list_index(request):
+    """Every department's list for the current year, for those who read all lists; staff
+    go straight to their own department's list."""
+    year = queries.current_year()
+    if year is None:
+        raise Http404
+    if not access.can_read_all(request.user):
+        departments = request.user.departments.order_by("code")
+        if not departments:
+            raise PermissionDenied
+        return redirect("tasks:list", year=year.year, code=departments[0].code)
+    return render(request, "tasks/list_index.html", {"year": year, "rows": queries.task_list_overview(year)})
+
+
+@login_required
+def list_detail(request, year, code):
+    task_list = _task_list(request, year, code)
+    return render(
+        request,
+        "tasks/list_detail.html",
+        {
+            "task_list": task_list,
+            "tasks": queries.task_list_rows(task_list),
+            "can_work_on": access.can_work_on(request.user, task_list.department),
+            "can_approve": access.can_approve(request.user, task_list.department),
+            "return_form": ReturnForm(),
+        },
+    )
+
+
+def _task_form_page(request, task_list, task=None):
+    if not access.can_work_on(request.user, task_list.department):
+        raise PermissionDenied
+    if request.method == "POST":
+        form = TaskForm(request.POST, task_list=task_list)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                saved = services.save_task(
+                    task_list=task_list,
+                    by=request.user,
+                    title=data["title"],
+                    standard=data["standard"],
+                    owner=data["owner"],
+                    deadline=data["deadline"],
+                    weight=data["weight"],
+                    targets=form.targets(),
+                    cooperating=data["cooperating"],
+                    task=task,
+                    reason=data["reason"],
+                )
+            except ValidationError as error:
+                _add_service_errors(form, error)
+            else:
+                messages.success(request, _("Task saved: %(task)s") % {"task": saved})
+                return redirect("tasks:list", year=task_list.year.year, code=task_list.department.code)
+    elif task is not None:
+        targets = {t.stage.number: t.description for t in task.targets.select_related("stage")}
+        form = TaskForm(
+            task_list=task_list,
+            initial={
+                "title": task.title,
+                "standard": task.standard,
+                "owner": task.owner_id,
+                "deadline": task.deadline,
+                "weight": task.weight,
+                "cooperating": list(task.cooperating_departments.all()),
+                **{f"target_{n}": d for n, d in targets.items()},
+            },
+        )
+    else:
+        form = TaskForm(task_list=task_list)
+    return render(
+        request,
+        "tasks/task_form.html",
+        {"form": form, "task_list": task_list, "task": task},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+def task_create(request, year, code):
+    return _task_form_page(request, _task_list(request, year, code))
+
+
+@login_required
+def task_edit(request, task_id):
+    task = access.get_task_for_user(request.user, task_id)
+    task_list = services.ensure_task_list(year=task.year, department=task.department)
+    return _task_form_page(request, task_list, task)
+
+
+def _list_action(request, year, code, action):
+    task_list = _task_list(request, year, code)
+    try:
+        action(task_list)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    return redirect("tasks:list", year=task_list.year.year, code=task_list.department.code)
+
+
+@require_POST
+@login_required
+def list_submit(request, year, code):
+    def submit(task_list):
+        services.submit_task_list(task_list=task_list, by=request.user)
+        messages.success(request, _("The list was sent to the division leader for approval."))
+
+    return _list_action(request, year, code, submit)
+
+
+@require_POST
+@login_required
+def list_approve(request, year, code):
+    def approve(task_list):
+        services.approve_task_list(task_list=task_list, by=request.user)
+        messages.success(request, _("The list is approved."))
+
+    return _list_action(request, year, code, approve)
+
+
+@require_POST
+@login_required
+def list_return(request, year, code):
+    def send_back(task_list):
+        services.return_task_list(task_list=task_list, by=request.user, comment=request.POST.get("comment", ""))
+        messages.success(request, _("The list was returned to the department."))
+
+    return _list_action(request, year, code, send_back)
+
+
+# --- Excel ---------------------------------------------------------------------------
+
+
+def _xlsx_response(content, filename):
+    response = HttpResponse(content, content_type=XLSX)
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{filename}"
+    return response
+
+
+@login_required
+def list_template(request, year, code):
+    task_list = _task_list(request, year, code)
+    return _xlsx_response(excel.build_template(task_list), f"template-{code}-{year}.xlsx")
+
+
+@login_required
+def list_export(request, year, code):
+    task_list = _task_list(request, year, code)
+    return _xlsx_response(excel.export_task_list(task_list), f"tasks-{code}-{year}.xlsx")
+
+
+@login_required
+def list_import(request, year, code):
+    task_list = _task_list(request, year, code)
+    if not access.can_work_on(request.user, task_list.department):
+        raise PermissionDenied
+    errors = []
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            errors = [excel.RowError(row=None, column=None, message=_("Choose an .xlsx file to upload."))]
+        else:
+            try:
+                result = excel.import_task_list(task_list=task_list, file=upload, by=request.user)
+            except excel.ImportRejected as rejected:
+                errors = rejected.errors
+            else:
+                messages.success(
+                    request,
+                    _("Imported: %(created)s tasks created, %(updated)s updated.")
+                    % {"created": result.created, "updated": result.updated},
+                )
+                return redirect("tasks:list", year=year, code=code)
+    return render(
+        request,
+        "tasks/list_import.html",
+        {
+            "task_list": task_list,
+            "errors": errors,
+            "template_url": reverse("tasks:list_template", kwargs={"year": year, "code": code}),
+        },
+        status=400 if errors else 200,
     )

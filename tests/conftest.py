@@ -26,9 +26,7 @@ def fast_password_hashing(settings):
 
 
 def make_user(username, *roles, departments=(), **fields):
-    user = User.objects.create_user(
-        username=username, password="pw", name=fields.pop("name", username), **fields
-    )
+    user = User.objects.create_user(username=username, password="pw", name=fields.pop("name", username), **fields)
     for role in roles:
         user.groups.add(Group.objects.get(name=role.value))
     user.departments.add(*departments)

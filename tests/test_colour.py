@@ -151,16 +151,12 @@ def test_equal_thresholds_70(completion, expected):
     assert classify(completion, green_above=70, red_below=70) is expected
 
 
-@pytest.mark.parametrize(
-    ("completion", "expected"), [(0, Y), (Decimal("0.0"), Y), (0.1, G), (50, G), (100, G)]
-)
+@pytest.mark.parametrize(("completion", "expected"), [(0, Y), (Decimal("0.0"), Y), (0.1, G), (50, G), (100, G)])
 def test_thresholds_0_0(completion, expected):
     assert classify(completion, green_above=0, red_below=0) is expected
 
 
-@pytest.mark.parametrize(
-    ("completion", "expected"), [(0, R), (50, R), (99.9, R), (100, Y), (Decimal("100.0"), Y)]
-)
+@pytest.mark.parametrize(("completion", "expected"), [(0, R), (50, R), (99.9, R), (100, Y), (Decimal("100.0"), Y)])
 def test_thresholds_100_100(completion, expected):
     assert classify(completion, green_above=100, red_below=100) is expected
 
@@ -220,9 +216,7 @@ def test_bad_completion_raises_with_repr(value):
 
 
 def test_bad_completion_message_example():
-    with pytest.raises(
-        ValueError, match=r"^completion must be a finite number from 0 to 100, got 'abc'$"
-    ):
+    with pytest.raises(ValueError, match=r"^completion must be a finite number from 0 to 100, got 'abc'$"):
         classify("abc")
 
 

@@ -5,8 +5,12 @@ import re
 import pytest
 from django.urls import reverse
 
+# Fixtures are looked up by name inside the tests, so the database is asked for up front.
+pytestmark = pytest.mark.django_db
+
 SCREENS = {
     "tasks:mine": "/tasks/mine/",
+    "tasks:lists": "/tasks/lists/",
     "reviews:confirmations": "/reviews/confirmations/",
     "reviews:meetings": "/reviews/meetings/",
     "reviews:followups": "/reviews/followups/",
@@ -17,10 +21,19 @@ SCREENS = {
 
 # role fixture -> (main screen, every screen the role may open)
 EXPECTED = {
-    "staff_a": ("/tasks/mine/", {"/tasks/mine/", "/inbox/"}),
-    "leader_a": ("/reviews/confirmations/", {"/reviews/confirmations/", "/reports/", "/inbox/"}),
-    "leadership": ("/reviews/meetings/", {"/reviews/meetings/", "/reports/", "/inbox/"}),
-    "inspector": ("/reviews/followups/", {"/reviews/followups/", "/reports/", "/inbox/"}),
+    "staff_a": ("/tasks/mine/", {"/tasks/mine/", "/tasks/lists/", "/inbox/"}),
+    "leader_a": (
+        "/reviews/confirmations/",
+        {"/reviews/confirmations/", "/tasks/lists/", "/reports/", "/inbox/"},
+    ),
+    "leadership": (
+        "/reviews/meetings/",
+        {"/reviews/meetings/", "/tasks/lists/", "/reports/", "/inbox/"},
+    ),
+    "inspector": (
+        "/reviews/followups/",
+        {"/reviews/followups/", "/tasks/lists/", "/reports/", "/inbox/"},
+    ),
     "administrator": ("/admin/", {"/admin/", "/inbox/"}),
 }
 
@@ -52,22 +65,22 @@ def test_each_role_sees_only_its_own_menu_entries(client, request, role):
 
 
 @pytest.mark.parametrize("role", EXPECTED)
-def test_each_role_gets_403_on_other_roles_screens(client, request, role):
+def test_each_role_gets_403_on_other_roles_screens(client, request, role, year):
     client.force_login(request.getfixturevalue(role))
     allowed = EXPECTED[role][1]
     for path in SCREENS.values():
         response = client.get(path)
-        if path in allowed:
+        if path == "/tasks/lists/" and role == "staff_a":
+            # Staff go straight to their own department's list.
+            assert response.status_code == 302 and response.url == "/tasks/lists/2026/A/"
+        elif path in allowed:
             assert response.status_code == 200, path
         elif path == "/admin/":
             # The admin site sends users without admin rights to its own login page.
             assert response.status_code == 302 and "/admin/login/" in response.url
         else:
             assert response.status_code == 403, path
-            assert (
-                "Nothing was changed" in response.content.decode()
-                or "未作任何更改" in response.content.decode()
-            )
+            assert "Nothing was changed" in response.content.decode() or "未作任何更改" in response.content.decode()
 
 
 def test_a_user_with_several_roles_sees_all_their_screens(client, leader_a, staff_a):
@@ -94,10 +107,10 @@ def test_a_user_without_a_role_is_told_so(client, no_role):
     assert "管理员" in response.content.decode()
 
 
-def test_placeholder_screens_say_plainly_that_they_are_not_built(client, staff_a):
-    client.force_login(staff_a)
-    html = client.get("/tasks/mine/").content.decode()
-    assert 'data-placeholder="true"' in html
+def test_placeholder_screens_say_plainly_that_they_are_not_built(client, leadership):
+    client.force_login(leadership)
+    html = client.get("/reviews/meetings/").content.decode()
+    assert 'data-placeholder="true"' in html and "此页面尚未建成" in html
 
 
 def test_the_administrator_role_alone_opens_the_admin_and_sets_up_departments(client, db):
@@ -109,9 +122,7 @@ def test_the_administrator_role_alone_opens_the_admin_and_sets_up_departments(cl
     assert not administrator.is_staff and not administrator.is_superuser
     client.force_login(administrator)
     assert client.get("/admin/").status_code == 200
-    response = client.post(
-        "/admin/tasks/department/add/", {"code": "NEW", "name": "新部门", "kind": "department"}
-    )
+    response = client.post("/admin/tasks/department/add/", {"code": "NEW", "name": "新部门", "kind": "department"})
     assert response.status_code == 302
     assert Department.objects.filter(code="NEW").exists()
 

@@ -66,13 +66,11 @@ def test_demo_logins_one_per_role_with_password_demo():
 def test_running_twice_duplicates_nothing():
     load_demo_data(today=TODAY)
     before = [
-        model.objects.count()
-        for model in (User, Department, AssessmentYear, KeyTask, StageTarget, SelfAssessment)
+        model.objects.count() for model in (User, Department, AssessmentYear, KeyTask, StageTarget, SelfAssessment)
     ]
     load_demo_data(today=TODAY)
     after = [
-        model.objects.count()
-        for model in (User, Department, AssessmentYear, KeyTask, StageTarget, SelfAssessment)
+        model.objects.count() for model in (User, Department, AssessmentYear, KeyTask, StageTarget, SelfAssessment)
     ]
     assert before == after
 
@@ -102,8 +100,14 @@ def test_command_runs_with_debug_off_when_forced(settings):
 )
 def test_each_demo_login_signs_in_and_reaches_its_landing_screen(client, username, landing):
     load_demo_data(today=TODAY)
-    response = client.post(
-        "/accounts/login/", {"username": username, "password": "demo"}, follow=True
-    )
+    response = client.post("/accounts/login/", {"username": username, "password": "demo"}, follow=True)
     assert response.redirect_chain[-1][0] == landing
     assert response.status_code == 200
+
+
+def test_after_the_demo_load_staff_have_tasks_awaiting_this_stages_self_assessment(client):
+    load_demo_data()
+    client.post("/accounts/login/", {"username": "staff", "password": "demo"})
+    html = client.get("/tasks/mine/").content.decode()
+    assert html.count("data-task=") == 5
+    assert html.count("未开始") == 5

@@ -15,11 +15,9 @@ PRODUCTION_SECRET = "x7!Kp2@qL9#vR4$wZ8%mN3^tB6&yH1*cD5(fG0)jS-e_uA+iO=lP~rT/kQ?
 
 
 def run_manage(*args, **env_overrides):
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}
-    }
+    # The browser tests' DJANGO_ALLOW_ASYNC_UNSAFE must not reach a production check.
+    dropped = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {key: value for key, value in os.environ.items() if key not in dropped}
     env.update(env_overrides)
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -41,9 +39,7 @@ def test_database_follows_database_url():
 
 def test_redis_url_gives_a_redis_cache_and_real_workers():
     if os.environ.get("REDIS_URL"):
-        assert (
-            settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
-        )
+        assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
         assert settings.CELERY_TASK_ALWAYS_EAGER is False
         cache.set("lightboard-settings-test", "reached redis", timeout=10)
         assert cache.get("lightboard-settings-test") == "reached redis"

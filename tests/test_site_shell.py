@@ -20,9 +20,7 @@ def test_login_page_is_in_chinese_by_default_even_for_an_english_browser(client)
 
 
 def test_sign_in_with_the_right_password_goes_to_the_main_screen(client, staff_a):
-    response = client.post(
-        "/accounts/login/", {"username": "staff_a", "password": "pw"}, follow=True
-    )
+    response = client.post("/accounts/login/", {"username": "staff_a", "password": "pw"}, follow=True)
     assert response.redirect_chain[-1][0] == "/tasks/mine/"
 
 

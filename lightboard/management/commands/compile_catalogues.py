@@ -17,9 +17,7 @@ class Command(BaseCommand):
             for po_path in sorted(Path(locale_dir).glob("*/LC_MESSAGES/*.po")):
                 catalogue = polib.pofile(str(po_path))
                 if catalogue.metadata_is_fuzzy:
-                    raise CommandError(
-                        f"{po_path}: the header is marked fuzzy; fix it before compiling."
-                    )
+                    raise CommandError(f"{po_path}: the header is marked fuzzy; fix it before compiling.")
                 catalogue.save_as_mofile(str(po_path.with_suffix(".mo")))
                 compiled += 1
                 self.stdout.write(f"compiled {po_path}")

@@ -23,8 +23,6 @@ class Command(BaseCommand):
             )
         year = load_demo_data()
         count = KeyTask.objects.filter(year=year).count()
-        self.stdout.write(
-            self.style.SUCCESS(f"Demo data ready: year {year.year}, {count} key tasks.")
-        )
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready: year {year.year}, {count} key tasks."))
         logins = ", ".join(username for username, *_ in LOGINS)
         self.stdout.write(f"Logins: {logins} (password: {DEMO_PASSWORD})")

@@ -1,0 +1,144 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import STAGES_PER_YEAR, Department, User
+from .services import EVIDENCE_MAX_BYTES, EVIDENCE_MAX_FILES
+
+# Accepted evidence: extension -> the first bytes such a file starts with. Checking the
+# content, not only the name, stops an .exe renamed to .pdf.
+_ZIP = (b"PK\x03\x04",)
+_OLE = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",)
+EVIDENCE_SIGNATURES = {
+    "pdf": (b"%PDF-",),
+    "docx": _ZIP, "xlsx": _ZIP, "pptx": _ZIP,
+    "doc": _OLE, "xls": _OLE, "ppt": _OLE,
+    "png": (b"\x89PNG\r\n\x1a\n",),
+    "jpg": (b"\xff\xd8\xff",), "jpeg": (b"\xff\xd8\xff",),
+}  # fmt: skip
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None):
+        if not data:
+            return []
+        files = data if isinstance(data, list | tuple) else [data]
+        return [super(MultipleFileField, self).clean(item, initial) for item in files]
+
+
+def check_evidence_file(upload):
+    """Return an error message for an unacceptable evidence file, or None."""
+    name = upload.name or ""
+    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if extension not in EVIDENCE_SIGNATURES:
+        return _("%(name)s: only PDF, Word, Excel, PowerPoint, PNG and JPEG files are accepted.") % {"name": name}
+    if upload.size > EVIDENCE_MAX_BYTES:
+        return _("%(name)s is larger than %(limit)s MB.") % {
+            "name": name,
+            "limit": EVIDENCE_MAX_BYTES // (1024 * 1024),
+        }
+    upload.seek(0)
+    head = upload.read(16)
+    upload.seek(0)
+    if not head.startswith(EVIDENCE_SIGNATURES[extension]):
+        return _("%(name)s is not really a .%(extension)s file.") % {
+            "name": name,
+            "extension": extension,
+        }
+    return None
+
+
+class SelfAssessmentForm(forms.Form):
+    completion = forms.DecimalField(
+        label=_("Completion (%)"),
+        required=False,
+        min_value=0,
+        max_value=100,
+        max_digits=4,
+        decimal_places=1,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+        error_messages={
+            "invalid": _("Enter a number from 0 to 100, such as 75 or 82.5."),
+            "min_value": _("Completion cannot be below 0."),
+            "max_value": _("Completion cannot be above 100."),
+            "max_decimal_places": _("Use at most one decimal place, such as 82.5."),
+            "max_digits": _("Enter a number from 0 to 100, such as 75 or 82.5."),
+            "max_whole_digits": _("Enter a number from 0 to 100, such as 75 or 82.5."),
+        },
+    )
+    account = forms.CharField(
+        label=_("What was done"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 6}),
+    )
+    evidence = MultipleFileField(
+        label=_("Evidence files"),
+        required=False,
+        help_text=_("PDF, Word, Excel, PowerPoint, PNG or JPEG; up to %(count)s files of %(size)s MB each.")
+        % {"count": EVIDENCE_MAX_FILES, "size": EVIDENCE_MAX_BYTES // (1024 * 1024)},
+    )
+
+    def clean_evidence(self):
+        files = self.cleaned_data["evidence"]
+        if len(files) > EVIDENCE_MAX_FILES:
+            raise forms.ValidationError(
+                _("At most %(count)s evidence files per assessment.") % {"count": EVIDENCE_MAX_FILES}
+            )
+        problems = [message for message in map(check_evidence_file, files) if message]
+        if problems:
+            raise forms.ValidationError(problems)
+        return files
+
+
+class TaskForm(forms.Form):
+    title = forms.CharField(label=_("Task"), max_length=200)
+    standard = forms.CharField(label=_("Completion standard"), widget=forms.Textarea(attrs={"rows": 3}))
+    owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none())
+    deadline = forms.DateField(label=_("Deadline"), widget=forms.DateInput(attrs={"type": "date"}))
+    weight = forms.DecimalField(
+        label=_("Weight"),
+        max_digits=5,
+        decimal_places=2,
+        min_value=0.01,
+        initial=1,
+        error_messages={"min_value": _("The weight must be a positive number.")},
+    )
+    cooperating = forms.ModelMultipleChoiceField(
+        label=_("Cooperating departments"),
+        queryset=Department.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    reason = forms.CharField(
+        label=_("Reason for the change"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Required once the list is approved; shown in the task's history."),
+    )
+
+    def __init__(self, *args, task_list, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.task_list = task_list
+        self.fields["owner"].queryset = task_list.department.members.order_by("username")
+        self.fields["cooperating"].queryset = Department.objects.exclude(pk=task_list.department_id)
+        for number in range(1, STAGES_PER_YEAR + 1):
+            self.fields[f"target_{number}"] = forms.CharField(
+                label=_("Stage %(number)s target") % {"number": number},
+                widget=forms.Textarea(attrs={"rows": 2}),
+            )
+
+    def target_fields(self):
+        return [self[f"target_{number}"] for number in range(1, STAGES_PER_YEAR + 1)]
+
+    def targets(self):
+        return {n: self.cleaned_data[f"target_{n}"] for n in range(1, STAGES_PER_YEAR + 1)}
+
+
+class ReturnForm(forms.Form):
+    comment = forms.CharField(label=_("What needs to change"), widget=forms.Textarea(attrs={"rows": 3}))

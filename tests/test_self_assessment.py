@@ -1,0 +1,250 @@
+"""Staff self-assess a task for a stage: clear messages for bad input, nothing half-saved."""
+
+import datetime
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from tasks.models import AuditEntry, Evidence, SelfAssessment
+from tests.factories import KeyTaskFactory
+
+pytestmark = pytest.mark.django_db
+
+PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+@pytest.fixture
+def task(year, department_a, staff_a):
+    return KeyTaskFactory(year=year, department=department_a, owner=staff_a)
+
+
+@pytest.fixture
+def other_task(year, department_b, staff_b):
+    return KeyTaskFactory(year=year, department=department_b, owner=staff_b)
+
+
+def assess_url(task, number=6):
+    return f"/tasks/{task.pk}/stages/{number}/assess/"
+
+
+def post(client, task, number=6, **data):
+    data.setdefault("account", "完成了年度检修计划的80%")
+    return client.post(assess_url(task, number), data)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("", "请先填写完成度再提交。"),
+        ("abc", "请输入 0 到 100 之间的数字"),
+        ("-1", "完成度不能小于 0。"),
+        ("100.1", "完成度不能大于 100。"),
+        ("80.55", "最多保留一位小数"),
+    ],
+)
+def test_bad_completion_is_told_next_to_the_field_and_nothing_is_saved(client, staff_a, task, raw, message):
+    client.force_login(staff_a)
+    response = post(client, task, completion=raw, action="submit")
+    html = response.content.decode()
+    assert response.status_code == 400
+    field = html.split('class="field completion-field"')[1].split('class="field"')[0]
+    assert message in field
+    assert not SelfAssessment.objects.exists()
+    assert not AuditEntry.objects.exists()
+
+
+def test_submitting_without_an_account_is_refused(client, staff_a, task):
+    client.force_login(staff_a)
+    response = post(client, task, completion="75", account="", action="submit")
+    assert response.status_code == 400
+    assert "请先说明完成情况再提交。" in response.content.decode()
+    assert not SelfAssessment.objects.exists()
+
+
+def test_a_draft_keeps_the_score_and_stays_editable(client, staff_a, task):
+    client.force_login(staff_a)
+    response = post(client, task, completion="75", action="draft")
+    assert response.status_code == 302
+    assessment = SelfAssessment.objects.get()
+    assert assessment.completion == 75 and assessment.state == "draft"
+    page = client.get(assess_url(task)).content.decode()
+    assert 'value="75.0"' in page and "黄灯" in page
+
+
+def test_submitting_records_who_and_when_and_makes_it_read_only(client, staff_a, task):
+    client.force_login(staff_a)
+    response = post(client, task, completion="82.5", action="submit")
+    assert response.status_code == 302 and response.url == "/tasks/mine/"
+    assessment = SelfAssessment.objects.get()
+    assert assessment.state == "submitted"
+    assert assessment.submitted_by == staff_a and assessment.submitted_at is not None
+    entry = AuditEntry.objects.get(action="submit self-assessment")
+    assert entry.actor == staff_a
+    assert entry.after["completion"] == "82.5" and entry.after["state"] == "submitted"
+    assert entry.before["state"] == "draft"
+    # A second attempt changes nothing.
+    response = post(client, task, completion="99", action="submit")
+    assert response.status_code == 400
+    assert "只读" in response.content.decode()
+    assessment.refresh_from_db()
+    assert assessment.completion == 82.5
+
+
+def test_a_returned_assessment_can_be_changed_again(client, staff_a, task):
+    client.force_login(staff_a)
+    post(client, task, completion="50", action="submit")
+    SelfAssessment.objects.update(state=SelfAssessment.State.RETURNED)
+    response = post(client, task, completion="65", action="submit")
+    assert response.status_code == 302
+    assert SelfAssessment.objects.get().completion == 65
+
+
+def test_submitting_after_the_due_date_is_allowed_but_marked_late(client, staff_a, task, year):
+    stage = year.stages.get(number=1)
+    client.force_login(staff_a)
+    post(client, task, number=1, completion="90", action="submit")
+    assessment = SelfAssessment.objects.get()
+    assert timezone.localdate(assessment.submitted_at) > stage.self_assessment_due
+    assert assessment.is_late
+    assert "逾期" in client.get(assess_url(task, 1)).content.decode()
+
+
+def test_submitting_on_time_is_not_late(staff_a, task, year):
+    from tasks import services
+
+    stage = year.stages.get(number=6)
+    stage.self_assessment_due = timezone.localdate() + datetime.timedelta(days=3)
+    stage.save()
+    assessment = services.save_self_assessment(
+        task=task, stage=stage, by=staff_a, completion=90, account="done", submit=True
+    )
+    assert not assessment.is_late
+
+
+def test_evidence_files_are_kept_and_served_only_to_those_who_may_see_the_task(
+    client, staff_a, staff_b, leadership, task, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    client.force_login(staff_a)
+    upload = SimpleUploadedFile("检修报告.pdf", PDF, content_type="application/pdf")
+    response = client.post(
+        assess_url(task),
+        {"completion": "85", "account": "见附件", "action": "draft", "evidence": [upload]},
+    )
+    assert response.status_code == 302
+    evidence = Evidence.objects.get()
+    assert evidence.original_name == "检修报告.pdf" and evidence.uploaded_by == staff_a
+    download = client.get(f"/tasks/evidence/{evidence.pk}/")
+    assert download.status_code == 200 and b"".join(download.streaming_content) == PDF
+    client.force_login(leadership)
+    assert client.get(f"/tasks/evidence/{evidence.pk}/").status_code == 200
+    client.force_login(staff_b)
+    assert client.get(f"/tasks/evidence/{evidence.pk}/").status_code == 404
+
+
+def test_an_exe_renamed_to_pdf_is_refused(client, staff_a, task, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    client.force_login(staff_a)
+    fake = SimpleUploadedFile("report.pdf", b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 200)
+    response = client.post(
+        assess_url(task),
+        {"completion": "85", "account": "见附件", "action": "submit", "evidence": [fake]},
+    )
+    assert response.status_code == 400
+    assert "report.pdf 不是真正的 .pdf 文件。" in response.content.decode()
+    assert not SelfAssessment.objects.exists() and not Evidence.objects.exists()
+    assert not any(tmp_path.rglob("*.pdf"))
+
+
+def test_a_20_mb_file_is_refused(client, staff_a, task, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    client.force_login(staff_a)
+    big = io.BytesIO(PDF + b"\x00" * (20 * 1024 * 1024))
+    big.name = "big.pdf"
+    response = client.post(
+        assess_url(task),
+        {"completion": "85", "account": "见附件", "action": "submit", "evidence": big},
+    )
+    assert response.status_code == 400
+    assert "big.pdf 超过 10 MB。" in response.content.decode()
+    assert not SelfAssessment.objects.exists() and not Evidence.objects.exists()
+
+
+def test_an_unaccepted_file_type_is_refused(client, staff_a, task, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    client.force_login(staff_a)
+    script = SimpleUploadedFile("run.exe", b"MZ" + b"\x00" * 50)
+    response = client.post(
+        assess_url(task),
+        {"completion": "85", "account": "x", "action": "draft", "evidence": [script]},
+    )
+    assert response.status_code == 400
+    assert "只接受 PDF" in response.content.decode()
+    assert not SelfAssessment.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("75", "黄灯"),
+        ("80", "黄灯"),
+        ("80.1", "绿灯"),
+        ("60", "黄灯"),
+        ("59.9", "红灯"),
+        ("0", "红灯"),
+        ("100", "绿灯"),
+    ],
+)
+def test_the_light_preview_follows_the_colour_engine(client, staff_a, task, raw, expected):
+    client.force_login(staff_a)
+    response = client.get(f"/tasks/{task.pk}/light/", {"completion": raw}, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.strip().startswith('<span id="light-preview"')
+    assert expected in html and "<html" not in html
+
+
+def test_the_light_preview_explains_a_bad_value(client, staff_a, task):
+    client.force_login(staff_a)
+    html = client.get(f"/tasks/{task.pk}/light/", {"completion": "abc"}).content.decode()
+    assert "请输入 0 到 100 之间的数字" in html
+    assert "light " not in html
+
+
+def test_the_light_preview_uses_the_years_thresholds(client, staff_a, task, year):
+    year.green_above = 90
+    year.save()
+    client.force_login(staff_a)
+    assert "黄灯" in client.get(f"/tasks/{task.pk}/light/", {"completion": "85"}).content.decode()
+
+
+def test_staff_of_another_department_get_404(client, staff_b, task):
+    client.force_login(staff_b)
+    assert client.get(assess_url(task)).status_code == 404
+    assert post(client, task, completion="90", action="submit").status_code == 404
+    assert client.get(f"/tasks/{task.pk}/").status_code == 404
+    assert not SelfAssessment.objects.exists()
+
+
+def test_leaders_can_read_but_not_submit(client, leader_a, leadership, inspector, task):
+    for reader in (leader_a, leadership, inspector):
+        client.force_login(reader)
+        assert client.get(f"/tasks/{task.pk}/").status_code == 200
+        page = client.get(assess_url(task))
+        assert page.status_code == 200 and 'name="completion"' not in page.content.decode()
+        assert post(client, task, completion="90", action="submit").status_code == 403
+    assert not SelfAssessment.objects.exists()
+
+
+def test_task_page_shows_standard_targets_scores_and_history(client, staff_a, leadership, task):
+    client.force_login(staff_a)
+    post(client, task, completion="59.9", action="submit")
+    client.force_login(leadership)
+    html = client.get(f"/tasks/{task.pk}/").content.decode()
+    assert task.standard in html
+    assert "第6阶段目标" in html
+    assert "59.9%" in html and "红灯" in html
+    history = html.split('id="history"')[1]
+    assert "staff_a" in history and "提交自评" in history

@@ -1,0 +1,225 @@
+"""A department's key task list: drafted by its staff, approved by its division leader,
+changed afterwards only with a recorded reason."""
+
+import pytest
+
+from tasks import services
+from tasks.models import AuditEntry, KeyTask, StageTarget, TaskList
+from tasks.roles import Role
+from tests.conftest import make_user
+from tests.factories import KeyTaskFactory, make_list
+
+pytestmark = pytest.mark.django_db
+
+
+def task_form(owner, **overrides):
+    data = {
+        "title": "生产设备完好率提升",
+        "standard": "主要设备完好率达到98%",
+        "owner": owner.pk,
+        "deadline": "2026-12-31",
+        "weight": "1.5",
+        **{f"target_{n}": f"第{n}阶段：完成{n * 15}%" for n in range(1, 7)},
+    }
+    data.update(overrides)
+    return data
+
+
+def list_url(department, suffix=""):
+    return f"/tasks/lists/2026/{department.code}/{suffix}"
+
+
+def test_staff_add_a_task_with_its_six_targets(client, year, department_a, staff_a):
+    client.force_login(staff_a)
+    response = client.post(list_url(department_a, "new/"), task_form(staff_a))
+    assert response.status_code == 302
+    task = KeyTask.objects.get()
+    assert task.owner == staff_a and task.weight == 1.5
+    assert list(task.targets.order_by("stage__number").values_list("description", flat=True))[0] == "第1阶段：完成15%"
+    assert StageTarget.objects.count() == 6
+    assert AuditEntry.objects.get().action == "create task"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("title", "", "这个字段是必填项。"),
+        ("standard", "", "这个字段是必填项。"),
+        ("deadline", "2027-01-15", "完成时限必须在 2026 年内。"),
+        ("weight", "0", "权重必须是正数。"),
+        ("target_3", "", "这个字段是必填项。"),
+    ],
+)
+def test_bad_task_input_is_told_next_to_the_field(client, year, department_a, staff_a, field, value, message):
+    client.force_login(staff_a)
+    response = client.post(list_url(department_a, "new/"), task_form(staff_a, **{field: value}))
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert message in html
+    assert not KeyTask.objects.exists() and not AuditEntry.objects.exists()
+
+
+def test_the_owner_must_work_in_the_department(client, year, department_a, staff_a, staff_b):
+    client.force_login(staff_a)
+    response = client.post(list_url(department_a, "new/"), task_form(staff_b))
+    assert response.status_code == 400
+    assert not KeyTask.objects.exists()
+
+
+def test_a_duplicate_title_is_refused(client, year, department_a, staff_a):
+    KeyTaskFactory(year=year, department=department_a, owner=staff_a, title="生产设备完好率提升")
+    client.force_login(staff_a)
+    response = client.post(list_url(department_a, "new/"), task_form(staff_a))
+    assert response.status_code == 400
+    assert "清单中已有同名任务。" in response.content.decode()
+    assert KeyTask.objects.count() == 1
+
+
+def test_submit_then_approve(client, year, department_a, staff_a, leader_a):
+    KeyTaskFactory(year=year, department=department_a, owner=staff_a)
+    client.force_login(staff_a)
+    client.post(list_url(department_a, "submit/"))
+    assert TaskList.objects.get().state == "submitted"
+    # Nobody edits a list while the leader reviews it.
+    response = client.post(list_url(department_a, "new/"), task_form(staff_a))
+    assert response.status_code == 400 and KeyTask.objects.count() == 1
+    client.force_login(leader_a)
+    client.post(list_url(department_a, "approve/"))
+    assert TaskList.objects.get().state == "approved"
+    assert [e.action for e in AuditEntry.objects.order_by("id")][-2:] == [
+        "submit list",
+        "approve list",
+    ]
+
+
+def test_an_empty_list_cannot_be_submitted(client, year, department_a, staff_a):
+    client.force_login(staff_a)
+    response = client.post(list_url(department_a, "submit/"), follow=True)
+    assert "请先添加至少一项任务再提交清单。" in response.content.decode()
+    assert TaskList.objects.get().state == "draft"
+
+
+def test_the_leader_returns_a_list_with_a_comment(client, year, department_a, staff_a, leader_a):
+    KeyTaskFactory(year=year, department=department_a, owner=staff_a)
+    make_list(year, department_a, TaskList.State.SUBMITTED)
+    client.force_login(leader_a)
+    response = client.post(list_url(department_a, "return/"), {"comment": ""}, follow=True)
+    assert "请说明需要修改的内容。" in response.content.decode()
+    assert TaskList.objects.get().state == "submitted"
+    client.post(list_url(department_a, "return/"), {"comment": "第3阶段目标不够具体"})
+    task_list = TaskList.objects.get()
+    assert task_list.state == "draft" and task_list.return_comment == "第3阶段目标不够具体"
+    client.force_login(staff_a)
+    assert "第3阶段目标不够具体" in client.get(list_url(department_a)).content.decode()
+
+
+def test_only_the_departments_own_leader_approves(client, year, department_a, staff_a, leader_b, leadership):
+    KeyTaskFactory(year=year, department=department_a, owner=staff_a)
+    make_list(year, department_a, TaskList.State.SUBMITTED)
+    for user in (leader_b, staff_a, leadership):
+        client.force_login(user)
+        assert client.post(list_url(department_a, "approve/")).status_code == 403
+    assert TaskList.objects.get().state == "submitted"
+
+
+def test_an_approved_task_changes_only_with_a_reason_shown_on_the_task_page(client, year, department_a, staff_a):
+    task = KeyTaskFactory(year=year, department=department_a, owner=staff_a, title="生产设备完好率提升")
+    make_list(year, department_a, TaskList.State.APPROVED)
+    client.force_login(staff_a)
+    response = client.post(f"/tasks/{task.pk}/edit/", task_form(staff_a, deadline="2026-10-31"))
+    assert response.status_code == 400
+    assert "清单已审定：请说明修改原因。" in response.content.decode()
+    task.refresh_from_db()
+    assert str(task.deadline) == "2026-12-31"
+
+    response = client.post(
+        f"/tasks/{task.pk}/edit/",
+        task_form(staff_a, deadline="2026-10-31", reason="集团要求提前完成"),
+    )
+    assert response.status_code == 302
+    task.refresh_from_db()
+    assert str(task.deadline) == "2026-10-31"
+    entry = AuditEntry.objects.get(action="change task")
+    assert entry.actor == staff_a and entry.reason == "集团要求提前完成"
+    assert entry.before["deadline"] == "2026-12-31" and entry.after["deadline"] == "2026-10-31"
+    history = client.get(f"/tasks/{task.pk}/").content.decode().split('id="history"')[1]
+    assert "集团要求提前完成" in history and "2026-10-31" in history
+
+
+def test_everyone_who_reads_all_lists_can_read_any_list(
+    client, year, department_a, staff_a, leader_b, leadership, inspector
+):
+    KeyTaskFactory(year=year, department=department_a, owner=staff_a, title="安全生产标准化")
+    for user in (leader_b, leadership, inspector):
+        client.force_login(user)
+        response = client.get(list_url(department_a))
+        assert response.status_code == 200 and "安全生产标准化" in response.content.decode()
+        overview = client.get("/tasks/lists/").content.decode()
+        assert "生产运营部" in overview
+
+
+def test_staff_of_another_department_cannot_see_or_change_the_list(client, year, department_a, staff_a, staff_b):
+    task = KeyTaskFactory(year=year, department=department_a, owner=staff_a)
+    client.force_login(staff_b)
+    assert client.get(list_url(department_a)).status_code == 404
+    assert client.post(list_url(department_a, "new/"), task_form(staff_b)).status_code == 404
+    assert client.get(f"/tasks/{task.pk}/").status_code == 404
+    assert client.post(f"/tasks/{task.pk}/edit/", task_form(staff_b)).status_code == 404
+    assert KeyTask.objects.count() == 1
+
+
+def test_readers_cannot_edit(client, year, department_a, staff_a, leadership):
+    client.force_login(leadership)
+    assert client.post(list_url(department_a, "new/"), task_form(staff_a)).status_code == 403
+    assert not KeyTask.objects.exists()
+
+
+def test_cooperating_department_staff_can_read_the_task_but_not_assess_it(
+    client, year, department_a, department_b, staff_a, staff_b
+):
+    task = KeyTaskFactory(year=year, department=department_a, owner=staff_a)
+    task.cooperating_departments.add(department_b)
+    client.force_login(staff_b)
+    assert client.get(f"/tasks/{task.pk}/").status_code == 200
+    response = client.post(
+        f"/tasks/{task.pk}/stages/6/assess/",
+        {"completion": "90", "account": "x", "action": "submit"},
+    )
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("count", [5, 200])
+def test_the_list_page_uses_a_fixed_number_of_queries(
+    client, year, department_a, department_b, staff_a, django_assert_max_num_queries, count
+):
+    tasks = KeyTaskFactory.create_batch(count, year=year, department=department_a, owner=staff_a)
+    for task in tasks[:3]:
+        task.cooperating_departments.add(department_b)
+    make_list(year, department_a)
+    client.force_login(staff_a)
+    with django_assert_max_num_queries(14):
+        response = client.get(list_url(department_a))
+    assert response.content.decode().count('href="/tasks/') >= count
+
+
+def test_list_states_are_audited_with_their_actor(year, department_a, staff_a, leader_a):
+    KeyTaskFactory(year=year, department=department_a, owner=staff_a)
+    task_list = services.ensure_task_list(year=year, department=department_a)
+    services.submit_task_list(task_list=task_list, by=staff_a)
+    services.return_task_list(task_list=task_list, by=leader_a, comment="补充量化指标")
+    entries = list(AuditEntry.objects.filter(subject_type="tasklist").order_by("id"))
+    assert [(e.actor, e.before, e.after) for e in entries] == [
+        (staff_a, {"state": "draft"}, {"state": "submitted"}),
+        (leader_a, {"state": "submitted"}, {"state": "draft"}),
+    ]
+    assert entries[1].reason == "补充量化指标"
+
+
+def test_a_second_leader_of_another_division_is_not_allowed_by_the_service(year, department_a, staff_a):
+    other = make_user("other_leader", Role.DIVISION_LEADER)
+    KeyTaskFactory(year=year, department=department_a, owner=staff_a)
+    task_list = make_list(year, department_a, TaskList.State.SUBMITTED)
+    from django.core.exceptions import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        services.approve_task_list(task_list=task_list, by=other)
