@@ -1,7 +1,9 @@
+import io
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -15,7 +17,7 @@ from .forms import ReturnForm, SelfAssessmentForm, TaskForm
 from .models import AssessmentYear, Evidence, SelfAssessment, Stage, TaskList
 from .roles import Role, role_required
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX = excel.XLSX_CONTENT_TYPE
 
 
 def _add_service_errors(form, error):
@@ -296,21 +298,19 @@ def list_return(request, year, code):
 
 
 def _xlsx_response(content, filename):
-    response = HttpResponse(content, content_type=XLSX)
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{filename}"
-    return response
+    return FileResponse(io.BytesIO(content), as_attachment=True, filename=filename, content_type=XLSX)
 
 
 @login_required
 def list_template(request, year, code):
     task_list = _task_list(request, year, code)
-    return _xlsx_response(excel.build_template(task_list), f"template-{code}-{year}.xlsx")
+    return _xlsx_response(excel.build_template(task_list), excel.export_filename(task_list, template=True))
 
 
 @login_required
 def list_export(request, year, code):
     task_list = _task_list(request, year, code)
-    return _xlsx_response(excel.export_task_list(task_list), f"tasks-{code}-{year}.xlsx")
+    return _xlsx_response(excel.export_task_list(task_list), excel.export_filename(task_list))
 
 
 @login_required
