@@ -118,6 +118,14 @@ TEMPLATES = [
             ],
         },
     },
+    {
+        # Only for hot fragments rendered explicitly with using="jinja2" (*.jinja files).
+        "NAME": "jinja2",
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": False,
+        "OPTIONS": {"environment": "lightboard.jinja2.environment", "autoescape": True},
+    },
 ]
 
 # Database: PostgreSQL (psycopg 3) from DATABASE_URL, else a SQLite file.

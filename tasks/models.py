@@ -246,6 +246,13 @@ class SelfAssessment(models.Model):
         related_name="+",
         verbose_name=_("submitted by"),
     )
+    return_comment = models.TextField(_("comment on return"), blank=True)
+    # Optimistic locking: every write bumps the version; a write based on an older
+    # version is refused with "changed by X at T".
+    version = models.PositiveIntegerField(default=0, editable=False)
+    updated_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("updated by")
+    )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:

@@ -88,7 +88,7 @@ def _plain(value):
     return str(value)
 
 
-def record_audit(*, actor, action, subject, task=None, before=None, after=None, reason=""):
+def record_audit(*, actor, action, subject, task=None, task_id=None, before=None, after=None, reason=""):
     """Write one audit entry: who did `action` to `subject`, the changed values and why.
     Call it inside the transaction that makes the change."""
     before = {key: _plain(value) for key, value in (before or {}).items()}
@@ -98,7 +98,7 @@ def record_audit(*, actor, action, subject, task=None, before=None, after=None, 
         action=action,
         subject_type=subject._meta.model_name,
         subject_id=subject.pk,
-        task=task,
+        task_id=task.pk if task is not None else task_id,
         before=before,
         after=after,
         reason=reason,
@@ -343,6 +343,8 @@ def save_self_assessment(*, task, stage, by, completion, account, evidence_files
     before = {"completion": assessment.completion, "state": assessment.state, "account": assessment.account}
     assessment.completion = completion
     assessment.account = account
+    assessment.version += 1
+    assessment.updated_by = by
     if submit:
         assessment.state = SelfAssessment.State.SUBMITTED
         assessment.submitted_at = timezone.now()

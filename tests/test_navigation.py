@@ -109,7 +109,7 @@ def test_a_user_without_a_role_is_told_so(client, no_role):
 
 def test_placeholder_screens_say_plainly_that_they_are_not_built(client, leadership):
     client.force_login(leadership)
-    html = client.get("/reviews/meetings/").content.decode()
+    html = client.get("/reports/").content.decode()
     assert 'data-placeholder="true"' in html and "此页面尚未建成" in html
 
 

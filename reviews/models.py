@@ -1,0 +1,194 @@
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from tasks.models import KeyTask, SelfAssessment, Stage, User
+
+
+class Confirmation(models.Model):
+    """The division leader's confirmed score of a self-assessment (分管领导确认)."""
+
+    assessment = models.OneToOneField(
+        SelfAssessment, on_delete=models.CASCADE, related_name="confirmation", verbose_name=_("self-assessment")
+    )
+    score = models.DecimalField(_("confirmed score"), max_digits=4, decimal_places=1)
+    reason = models.TextField(_("reason for the adjustment"), blank=True)
+    confirmed_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("confirmed by"))
+    confirmed_at = models.DateTimeField(_("confirmed at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("confirmation")
+        verbose_name_plural = _("confirmations")
+        constraints = [
+            models.CheckConstraint(condition=Q(score__gte=0) & Q(score__lte=100), name="confirmation_score_0_100")
+        ]
+
+    def __str__(self):
+        return f"{self.assessment} = {self.score}"
+
+
+class ReviewMeeting(models.Model):
+    """The leadership group's bimonthly review meeting (亮灯考核评价例会) for one stage."""
+
+    class State(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        IN_SESSION = "in_session", _("In session")
+        CLOSED = "closed", _("Closed")
+
+    stage = models.OneToOneField(Stage, on_delete=models.PROTECT, related_name="meeting", verbose_name=_("stage"))
+    date = models.DateField(_("date"))
+    place = models.CharField(_("place"), max_length=100, blank=True)
+    attendees = models.ManyToManyField(User, related_name="meetings", blank=True, verbose_name=_("attendees"))
+    state = models.CharField(_("state"), max_length=20, choices=State, default=State.SCHEDULED)
+    opened_at = models.DateTimeField(_("opened at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("closed by")
+    )
+
+    class Meta:
+        ordering = ["-date"]
+        verbose_name = _("review meeting")
+        verbose_name_plural = _("review meetings")
+
+    def __str__(self):
+        return str(self.stage)
+
+    @property
+    def is_closed(self):
+        return self.state == self.State.CLOSED
+
+
+class Rating(models.Model):
+    """The leadership group's final score of one task at one meeting. The colour is always
+    computed from the score by the colour engine; frozen once the meeting closes."""
+
+    class Colour(models.TextChoices):
+        GREEN = "green", _("Green light")
+        YELLOW = "yellow", _("Yellow light")
+        RED = "red", _("Red light")
+
+    meeting = models.ForeignKey(
+        ReviewMeeting, on_delete=models.CASCADE, related_name="ratings", verbose_name=_("meeting")
+    )
+    task = models.ForeignKey(KeyTask, on_delete=models.PROTECT, related_name="ratings", verbose_name=_("task"))
+    final_score = models.DecimalField(_("final score"), max_digits=4, decimal_places=1, null=True, blank=True)
+    colour = models.CharField(_("light"), max_length=10, choices=Colour, blank=True)
+    score_reason = models.TextField(_("reason for the final score"), blank=True)
+    decision = models.TextField(_("handling decision"), blank=True)
+    next_stage_target = models.TextField(_("next stage's key work"), blank=True)
+    version = models.PositiveIntegerField(default=0, editable=False)
+    updated_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("updated by")
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["meeting", "task"]
+        verbose_name = _("rating")
+        verbose_name_plural = _("ratings")
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "task"], name="one_rating_per_task_and_meeting"),
+            models.CheckConstraint(
+                condition=Q(final_score__isnull=True) | (Q(final_score__gte=0) & Q(final_score__lte=100)),
+                name="rating_score_0_100",
+            ),
+            models.CheckConstraint(
+                condition=(Q(final_score__isnull=True) & Q(colour="")) | (Q(final_score__isnull=False) & ~Q(colour="")),
+                name="rating_colour_only_with_a_score",
+            ),
+        ]
+        indexes = [models.Index(fields=["meeting", "colour"])]
+
+    def __str__(self):
+        return f"{self.task} · {self.meeting}"
+
+
+class RatingAmendment(models.Model):
+    """A recorded correction of a frozen rating; the original values stay visible here."""
+
+    rating = models.ForeignKey(Rating, on_delete=models.CASCADE, related_name="amendments", verbose_name=_("rating"))
+    old_score = models.DecimalField(_("score before"), max_digits=4, decimal_places=1)
+    new_score = models.DecimalField(_("score after"), max_digits=4, decimal_places=1)
+    old_colour = models.CharField(_("light before"), max_length=10, choices=Rating.Colour)
+    new_colour = models.CharField(_("light after"), max_length=10, choices=Rating.Colour)
+    reason = models.TextField(_("reason"))
+    amended_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("amended by"))
+    amended_at = models.DateTimeField(_("amended at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["amended_at", "id"]
+        verbose_name = _("rating amendment")
+        verbose_name_plural = _("rating amendments")
+
+    def __str__(self):
+        return f"{self.rating}: {self.old_score} → {self.new_score}"
+
+
+class FollowUp(models.Model):
+    """The discipline inspection office's case for a yellow or red rating."""
+
+    class Kind(models.TextChoices):
+        REMINDER = "reminder", _("Reminder (提醒督促)")
+        SUPERVISION = "supervision", _("Supervision (发函督办)")
+
+    class State(models.TextChoices):
+        OPEN = "open", _("Open")
+        NOTIFIED = "notified", _("Notified")
+        INTERVIEW_SCHEDULED = "interview_scheduled", _("Interview scheduled")
+        INTERVIEWED = "interviewed", _("Interviewed")
+        RECTIFYING = "rectifying", _("Rectifying")
+        CLOSED = "closed", _("Closed")
+        ESCALATED = "escalated", _("Escalated to accountability")
+
+    rating = models.OneToOneField(Rating, on_delete=models.CASCADE, related_name="follow_up", verbose_name=_("rating"))
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind)
+    state = models.CharField(_("state"), max_length=30, choices=State, default=State.OPEN)
+    inspector = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="follow_ups", verbose_name=_("inspector")
+    )
+    due_date = models.DateField(_("due date"))
+    conclusion = models.TextField(_("conclusion"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["due_date", "id"]
+        verbose_name = _("follow-up case")
+        verbose_name_plural = _("follow-up cases")
+
+    def __str__(self):
+        return f"{self.get_kind_display()} · {self.rating}"
+
+
+class Notification(models.Model):
+    """The outbox: one message to one person, written in the transaction that causes it.
+    Shown in the in-app inbox; e-mail delivery picks pending rows up."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    recipient = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("recipient")
+    )
+    kind = models.CharField(_("kind"), max_length=40)
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("body"), blank=True)
+    link = models.CharField(_("link"), max_length=300, blank=True)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=200, unique=True)
+    state = models.CharField(_("state"), max_length=10, choices=State, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        indexes = [models.Index(fields=["recipient", "read_at"]), models.Index(fields=["state", "created_at"])]
+
+    def __str__(self):
+        return self.subject

@@ -1,0 +1,199 @@
+"""Read helpers of the reviews app: the rows the confirmation queue, the review board,
+meeting mode and the minutes read, each in a fixed number of queries."""
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import Prefetch
+
+from lightboard.lights import MISSING
+from tasks.models import Department, SelfAssessment, StageTarget
+
+from .models import Confirmation, Rating, ReviewMeeting
+
+COLOUR_KEYS = ("green", "yellow", "red", MISSING)
+DISCUSSION_ORDER = {"red": 0, "yellow": 1, MISSING: 2}
+
+
+def led_department_ids(user):
+    return list(Department.objects.filter(division_leader=user).values_list("pk", flat=True))
+
+
+def confirmation_queue(user):
+    """Submitted self-assessments of the departments the user leads, oldest first, with the
+    task, the stage's target and the evidence. Four queries."""
+    return list(
+        SelfAssessment.objects.filter(state=SelfAssessment.State.SUBMITTED, task__department__division_leader=user)
+        .select_related("task__department", "task__owner", "task__year", "stage", "submitted_by")
+        .prefetch_related(
+            "evidence",
+            Prefetch("task__targets", queryset=StageTarget.objects.select_related("stage"), to_attr="all_targets"),
+        )
+        .order_by("submitted_at", "id")
+    )
+
+
+def target_for(assessment):
+    return next((t.description for t in assessment.task.all_targets if t.stage_id == assessment.stage_id), "")
+
+
+@dataclass
+class BoardRow:
+    rating_id: int
+    task_id: int
+    title: str
+    owner: str
+    owner_id: int
+    self_score: object
+    confirmed_score: object
+    final_score: object
+    light: str
+    earlier: list
+
+
+@dataclass
+class DepartmentGroup:
+    department: Department
+    rows: list = field(default_factory=list)
+    counts: Counter = field(default_factory=Counter)
+
+
+@dataclass
+class Board:
+    meeting: ReviewMeeting
+    groups: list
+    totals: Counter
+    earlier_numbers: list
+
+
+def board(meeting, *, colour="", department_id=None, owner_id=None):
+    """Every task of the meeting's year for its stage, grouped by department: self, confirmed
+    and final score, the light and the lights of earlier stages; counts per department and
+    overall (counts ignore the colour filter so the group always sees the whole picture).
+    Five queries whatever the number of tasks."""
+    stage = meeting.stage
+    ratings = (
+        Rating.objects.filter(meeting=meeting)
+        .select_related("task__department", "task__owner")
+        .order_by("task__department__code", "task__deadline", "task_id")
+    )
+    if department_id:
+        ratings = ratings.filter(task__department_id=department_id)
+    if owner_id:
+        ratings = ratings.filter(task__owner_id=owner_id)
+    ratings = list(ratings)
+    self_scores = dict(SelfAssessment.objects.filter(stage=stage).values_list("task_id", "completion"))
+    confirmed = dict(Confirmation.objects.filter(assessment__stage=stage).values_list("assessment__task_id", "score"))
+    earlier = defaultdict(dict)
+    for task_id, number, light in Rating.objects.filter(
+        meeting__stage__year_id=stage.year_id, meeting__stage__number__lt=stage.number
+    ).values_list("task_id", "meeting__stage__number", "colour"):
+        earlier[task_id][number] = light or MISSING
+    earlier_numbers = list(range(1, stage.number))
+
+    groups = {}
+    totals = Counter()
+    for rating in ratings:
+        task = rating.task
+        light = rating.colour or MISSING
+        group = groups.get(task.department_id)
+        if group is None:
+            group = groups[task.department_id] = DepartmentGroup(task.department)
+        group.counts[light] += 1
+        totals[light] += 1
+        if colour and light != colour:
+            continue
+        lights = earlier.get(task.pk, {})
+        group.rows.append(
+            BoardRow(
+                rating_id=rating.pk,
+                task_id=task.pk,
+                title=task.title,
+                owner=str(task.owner),
+                owner_id=task.owner_id,
+                self_score=self_scores.get(task.pk),
+                confirmed_score=confirmed.get(task.pk),
+                final_score=rating.final_score,
+                light=light,
+                earlier=[lights.get(number, MISSING) for number in earlier_numbers],
+            )
+        )
+    return Board(meeting=meeting, groups=list(groups.values()), totals=totals, earlier_numbers=earlier_numbers)
+
+
+def discussion_sequence(meeting, *, everything=False):
+    """The ratings meeting mode steps through: red, then yellow, then missing (or every task),
+    each group in department order."""
+    rows = (
+        Rating.objects.filter(meeting=meeting)
+        .order_by("task__department__code", "task__deadline", "task_id")
+        .values_list("pk", "colour")
+    )
+    rated = [(pk, colour or MISSING) for pk, colour in rows]
+    if not everything:
+        rated = [item for item in rated if item[1] in DISCUSSION_ORDER]
+        rated.sort(key=lambda item: DISCUSSION_ORDER[item[1]])
+    return [pk for pk, _colour in rated]
+
+
+def rating_detail(rating_id, meeting):
+    """One rating with everything meeting mode shows about its task."""
+    rating = (
+        Rating.objects.select_related("task__department", "task__owner", "updated_by", "meeting__stage__year")
+        .prefetch_related("amendments__amended_by")
+        .get(pk=rating_id, meeting=meeting)
+    )
+    stage = meeting.stage
+    assessment = (
+        SelfAssessment.objects.filter(task_id=rating.task_id, stage=stage)
+        .select_related("confirmation__confirmed_by")
+        .prefetch_related("evidence")
+        .first()
+    )
+    target = StageTarget.objects.filter(task_id=rating.task_id, stage=stage).values_list("description", flat=True)
+    next_target = StageTarget.objects.filter(task_id=rating.task_id, stage__number=stage.number + 1).values_list(
+        "description", flat=True
+    )
+    return {
+        "rating": rating,
+        "assessment": assessment,
+        "confirmation": getattr(assessment, "confirmation", None) if assessment else None,
+        "target": target.first() or "",
+        "planned_next_target": next_target.first() or "",
+    }
+
+
+@dataclass
+class Minutes:
+    meeting: ReviewMeeting
+    attendees: list
+    counts: Counter
+    follow_up: list
+    commended: list
+    amendments: list
+
+
+def minutes(meeting):
+    """The meeting minutes (会议纪要): attendees, counts by colour, every red and yellow task
+    with its decision, and the commendation list of green ones."""
+    ratings = list(
+        Rating.objects.filter(meeting=meeting)
+        .select_related("task__department", "task__owner")
+        .prefetch_related("amendments")
+        .order_by("task__department__code", "task_id")
+    )
+    order = {"red": 0, "yellow": 1}
+    return Minutes(
+        meeting=meeting,
+        attendees=list(meeting.attendees.order_by("username")),
+        counts=Counter(r.colour or MISSING for r in ratings),
+        follow_up=sorted((r for r in ratings if r.colour in order), key=lambda r: order[r.colour]),
+        commended=[r for r in ratings if r.colour == "green"],
+        amendments=[a for r in ratings for a in r.amendments.all()],
+    )
+
+
+def meetings_of_year(year):
+    """The year's six stages with their meetings (if scheduled)."""
+    meetings = {m.stage_id: m for m in ReviewMeeting.objects.filter(stage__year=year).prefetch_related("attendees")}
+    return [(stage, meetings.get(stage.pk)) for stage in year.stages.order_by("number")]
