@@ -2,7 +2,7 @@
 
 from django.http import Http404
 
-from .models import Department, KeyTask, TaskList
+from .models import Department, KeyTask
 from .roles import Role, has_role
 
 # Roles that read every department's lists and tasks (administrators use the admin).
@@ -60,9 +60,3 @@ def get_department_for_user(user, code):
     if can_read_all(user) or can_work_on(user, department):
         return department
     raise Http404
-
-
-def get_task_list_for_user(user, year, code):
-    department = get_department_for_user(user, code)
-    task_list, _ = TaskList.objects.get_or_create(year=year, department=department)
-    return task_list

@@ -64,9 +64,21 @@ class StageTargetInline(admin.TabularInline):
     model = StageTarget
     extra = 0
 
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(KeyTask)
 class KeyTaskAdmin(admin.ModelAdmin):
+    """Read-only: tasks change through the task list screens (or the Excel import), where
+    the list's state is respected and every change is recorded with its reason."""
+
     list_display = ["title", "department", "owner", "deadline", "weight", "year"]
     list_filter = ["year", "department"]
     list_select_related = ["department", "owner", "year"]
@@ -74,6 +86,15 @@ class KeyTaskAdmin(admin.ModelAdmin):
     autocomplete_fields = ["owner", "department"]
     filter_horizontal = ["cooperating_departments"]
     inlines = [StageTargetInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(SelfAssessment)

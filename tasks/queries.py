@@ -46,10 +46,6 @@ class MyTaskRow:
     assessment: SelfAssessment | None
     earlier: list = field(default_factory=list)
 
-    @property
-    def state(self):
-        return self.assessment.state if self.assessment else "not started"
-
 
 def _stage_lights(assessments, year, before_number):
     """Lights of the stages before `before_number`, from each stage's self-assessment score.

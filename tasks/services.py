@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from lightboard.colour import classify
 
 from . import access
+from .evidence import EVIDENCE_MAX_FILES, check_evidence_file
 from .models import (
     STAGES_PER_YEAR,
     AssessmentYear,
@@ -299,9 +300,6 @@ def save_task(
 
 # --- self-assessments ----------------------------------------------------------------
 
-EVIDENCE_MAX_FILES = 5
-EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
-
 
 @transaction.atomic
 def save_self_assessment(*, task, stage, by, completion, account, evidence_files=(), submit=False):
@@ -320,11 +318,18 @@ def save_self_assessment(*, task, stage, by, completion, account, evidence_files
             _("This self-assessment was %(state)s and is read-only until a leader returns it.")
             % {"state": assessment.get_state_display()}
         )
+    if stage.start > timezone.localdate():
+        raise ValidationError(_("Stage %(number)s has not started yet.") % {"number": stage.number})
     if completion is not None:
         try:
             classify(completion)
         except ValueError:
             raise ValidationError({"completion": _("Enter a completion from 0 to 100.")}) from None
+        if Decimal(completion).as_tuple().exponent < -1:
+            raise ValidationError({"completion": _("Use at most one decimal place, such as 82.5.")})
+    problems = [message for message in map(check_evidence_file, evidence_files) if message]
+    if problems:
+        raise ValidationError({"evidence": problems})
     account = (account or "").strip()
     if submit:
         errors = {}

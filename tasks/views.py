@@ -146,7 +146,11 @@ def light_preview(request, task_id):
 def evidence_download(request, evidence_id):
     evidence = get_object_or_404(Evidence.objects.select_related("assessment"), pk=evidence_id)
     access.get_task_for_user(request.user, evidence.assessment.task_id)
-    return FileResponse(evidence.file.open("rb"), as_attachment=True, filename=evidence.original_name)
+    try:
+        handle = evidence.file.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    return FileResponse(handle, as_attachment=True, filename=evidence.original_name)
 
 
 # --- task lists ----------------------------------------------------------------------
@@ -156,9 +160,15 @@ def _year(year_number):
     return get_object_or_404(AssessmentYear, year=year_number)
 
 
-def _task_list(request, year_number, code):
+def _task_list(request, year_number, code, *, for_writing=False):
+    """The department's list for the year, if the user may read it. Reading does not create
+    a list; a department that has none yet reads as an empty draft."""
     department = access.get_department_for_user(request.user, code)
-    return services.ensure_task_list(year=_year(year_number), department=department)
+    year = _year(year_number)
+    if for_writing:
+        return services.ensure_task_list(year=year, department=department)
+    existing = TaskList.objects.filter(year=year, department=department).first()
+    return existing or TaskList(year=year, department=department)
 
 
 @role_required(Role.STAFF, *access.READ_ALL_ROLES)
@@ -244,7 +254,7 @@ def _task_form_page(request, task_list, task=None):
 
 @login_required
 def task_create(request, year, code):
-    return _task_form_page(request, _task_list(request, year, code))
+    return _task_form_page(request, _task_list(request, year, code, for_writing=request.method == "POST"))
 
 
 @login_required
@@ -255,7 +265,7 @@ def task_edit(request, task_id):
 
 
 def _list_action(request, year, code, action):
-    task_list = _task_list(request, year, code)
+    task_list = _task_list(request, year, code, for_writing=True)
     try:
         action(task_list)
     except ValidationError as error:
@@ -288,7 +298,9 @@ def list_approve(request, year, code):
 @login_required
 def list_return(request, year, code):
     def send_back(task_list):
-        services.return_task_list(task_list=task_list, by=request.user, comment=request.POST.get("comment", ""))
+        form = ReturnForm(request.POST)
+        comment = form.cleaned_data["comment"] if form.is_valid() else ""
+        services.return_task_list(task_list=task_list, by=request.user, comment=comment)
         messages.success(request, _("The list was returned to the department."))
 
     return _list_action(request, year, code, send_back)
@@ -315,7 +327,7 @@ def list_export(request, year, code):
 
 @login_required
 def list_import(request, year, code):
-    task_list = _task_list(request, year, code)
+    task_list = _task_list(request, year, code, for_writing=request.method == "POST")
     if not access.can_work_on(request.user, task_list.department):
         raise PermissionDenied
     errors = []

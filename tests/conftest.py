@@ -124,3 +124,10 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     worker.terminate()
     worker.wait(timeout=30)
     log.close()
+
+
+def pytest_sessionstart(session):
+    """Tests read the interface in Chinese: compile the catalogues so they match the .po files."""
+    from django.core.management import call_command
+
+    call_command("compile_catalogues", verbosity=0)

@@ -2,6 +2,7 @@
 
 import datetime
 import io
+from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -248,3 +249,64 @@ def test_task_page_shows_standard_targets_scores_and_history(client, staff_a, le
     assert "59.9%" in html and "红灯" in html
     history = html.split('id="history"')[1]
     assert "staff_a" in history and "提交自评" in history
+
+
+def test_the_service_itself_refuses_two_decimals_and_a_bad_file(staff_a, task, year):
+    from django.core.exceptions import ValidationError
+
+    from tasks import services
+
+    stage = year.stages.get(number=6)
+    with pytest.raises(ValidationError) as error:
+        services.save_self_assessment(task=task, stage=stage, by=staff_a, completion=Decimal("80.55"), account="x")
+    assert "completion" in error.value.message_dict
+    fake = SimpleUploadedFile("report.pdf", b"MZ" + b"\x00" * 100)
+    with pytest.raises(ValidationError) as error:
+        services.save_self_assessment(
+            task=task, stage=stage, by=staff_a, completion=80, account="x", evidence_files=[fake]
+        )
+    assert "evidence" in error.value.message_dict
+    assert not SelfAssessment.objects.exists()
+
+
+def test_a_stage_that_has_not_started_cannot_be_assessed(client, staff_a, department_a):
+    from tasks import services
+
+    future = services.create_assessment_year(year=timezone.localdate().year + 1)
+    task = KeyTaskFactory(year=future, department=department_a, owner=staff_a)
+    client.force_login(staff_a)
+    response = post(client, task, number=1, completion="50", action="draft")
+    assert response.status_code == 400
+    assert "第 1 阶段尚未开始。" in response.content.decode()
+    assert not SelfAssessment.objects.exists()
+
+
+def test_a_huge_request_is_refused_before_it_is_read(client, staff_a, task):
+    client.force_login(staff_a)
+    response = client.generic(
+        "POST", assess_url(task), b"x" * 10, content_type="application/octet-stream", CONTENT_LENGTH=str(2 * 1024**3)
+    )
+    assert response.status_code == 413
+    assert "60 MB" in response.content.decode()
+    assert not SelfAssessment.objects.exists()
+
+
+def test_a_missing_evidence_file_answers_404_not_500(client, staff_a, task, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    client.force_login(staff_a)
+    upload = SimpleUploadedFile("a.pdf", PDF)
+    client.post(assess_url(task), {"completion": "85", "account": "x", "action": "draft", "evidence": [upload]})
+    evidence = Evidence.objects.get()
+    evidence.file.delete(save=False)
+    assert client.get(f"/tasks/evidence/{evidence.pk}/").status_code == 404
+
+
+@pytest.mark.parametrize("stages_assessed", [1, 6])
+def test_the_task_page_uses_a_fixed_number_of_queries(
+    client, staff_a, task, year, django_assert_max_num_queries, stages_assessed
+):
+    for stage in year.stages.order_by("number")[:stages_assessed]:
+        SelfAssessment.objects.create(task=task, stage=stage, completion=70, state="confirmed")
+    client.force_login(staff_a)
+    with django_assert_max_num_queries(16):
+        assert client.get(f"/tasks/{task.pk}/").status_code == 200

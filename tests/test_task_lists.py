@@ -223,3 +223,20 @@ def test_a_second_leader_of_another_division_is_not_allowed_by_the_service(year,
 
     with pytest.raises(PermissionDenied):
         services.approve_task_list(task_list=task_list, by=other)
+
+
+def test_the_admin_shows_tasks_but_does_not_change_them_behind_the_audit_trail(
+    admin_client, year, department_a, staff_a
+):
+    task = KeyTaskFactory(year=year, department=department_a, owner=staff_a, title="原标题")
+    assert admin_client.get(f"/admin/tasks/keytask/{task.pk}/change/").status_code == 200
+    admin_client.post(f"/admin/tasks/keytask/{task.pk}/change/", {"title": "改过的标题"})
+    task.refresh_from_db()
+    assert task.title == "原标题"
+    assert admin_client.get("/admin/tasks/keytask/add/").status_code == 403
+
+
+def test_reading_a_list_creates_nothing(client, year, department_a, leadership):
+    client.force_login(leadership)
+    assert client.get(list_url(department_a)).status_code == 200
+    assert not TaskList.objects.exists()

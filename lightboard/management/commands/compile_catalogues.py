@@ -20,5 +20,7 @@ class Command(BaseCommand):
                     raise CommandError(f"{po_path}: the header is marked fuzzy; fix it before compiling.")
                 catalogue.save_as_mofile(str(po_path.with_suffix(".mo")))
                 compiled += 1
-                self.stdout.write(f"compiled {po_path}")
-        self.stdout.write(self.style.SUCCESS(f"{compiled} catalogue(s) compiled."))
+                if options["verbosity"] > 1:
+                    self.stdout.write(f"compiled {po_path}")
+        if options["verbosity"] > 0:
+            self.stdout.write(self.style.SUCCESS(f"{compiled} catalogue(s) compiled."))
