@@ -1,8 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import STAGES_PER_YEAR, Department, User
 from .evidence import EVIDENCE_MAX_BYTES, EVIDENCE_MAX_FILES, check_evidence_file
+from .models import STAGES_PER_YEAR, Department, User
 
 
 class MultipleFileInput(forms.ClearableFileInput):
