@@ -47,15 +47,39 @@ class MyTaskRow:
     earlier: list = field(default_factory=list)
 
 
-def _stage_lights(assessments, year, before_number):
-    """Lights of the stages before `before_number`, from each stage's self-assessment score.
-    (The leadership group's final scores replace these once meetings are held.)"""
+# The reviews app adds each self-assessment's `confirmation` and each task's `ratings`
+# (reverse relations). Read through those names only, so tasks never imports reviews.
+
+
+def _confirmed_score(assessment):
+    confirmation = getattr(assessment, "confirmation", None) if assessment else None
+    return confirmation.score if confirmation else None
+
+
+def _final_ratings(task):
+    """The task's final ratings by stage number, from meetings that have rated it."""
+    return {r.meeting.stage.number: r for r in task.ratings.all() if r.final_score is not None}
+
+
+def stage_light(year, assessment, rating):
+    """A stage's light and the score it comes from: the meeting's final rating when there is
+    one, else the leader's confirmed score, else the department's self score."""
+    if rating is not None:
+        return rating.colour, rating.final_score
+    score = _confirmed_score(assessment)
+    if score is None and assessment is not None:
+        score = assessment.completion
+    return (light_of(score, year) if score is not None else MISSING), score
+
+
+def _stage_lights(task, assessments, year, before_number):
+    """Lights of the stages before `before_number`."""
     by_number = {a.stage.number: a for a in assessments}
+    ratings = _final_ratings(task)
     lights = []
     for number in range(1, before_number):
-        assessment = by_number.get(number)
-        score = assessment.completion if assessment else None
-        lights.append(StageLight(number, light_of(score, year) if score is not None else MISSING, score))
+        light, score = stage_light(year, by_number.get(number), ratings.get(number))
+        lights.append(StageLight(number, light, score))
     return lights
 
 
@@ -68,9 +92,12 @@ def my_task_rows(user, stage):
         .select_related("department", "owner")
         .prefetch_related(
             Prefetch("targets", queryset=StageTarget.objects.filter(stage=stage), to_attr="stage_targets"),
+            "ratings__meeting__stage",
             Prefetch(
                 "assessments",
-                queryset=SelfAssessment.objects.filter(stage__number__lte=stage.number).select_related("stage"),
+                queryset=SelfAssessment.objects.filter(stage__number__lte=stage.number).select_related(
+                    "stage", "confirmation"
+                ),
                 to_attr="stage_assessments",
             ),
         )
@@ -84,7 +111,7 @@ def my_task_rows(user, stage):
                 task=task,
                 target=task.stage_targets[0].description if task.stage_targets else "",
                 assessment=current,
-                earlier=_stage_lights(task.stage_assessments, year, stage.number),
+                earlier=_stage_lights(task, task.stage_assessments, year, stage.number),
             )
         )
     return rows
@@ -95,6 +122,8 @@ class StageDetail:
     stage: object
     target: str
     assessment: SelfAssessment | None
+    confirmed_score: object
+    final_score: object
     light: str
 
 
@@ -102,12 +131,25 @@ def task_stage_details(task):
     """For each stage of the task's year: target, self-assessment (with evidence) and light."""
     stages = list(task.year.stages.order_by("number"))
     targets = {t.stage_id: t.description for t in task.targets.all()}
-    assessments = {a.stage_id: a for a in task.assessments.select_related("submitted_by").prefetch_related("evidence")}
+    assessments = {
+        a.stage_id: a
+        for a in task.assessments.select_related("stage", "submitted_by", "confirmation").prefetch_related("evidence")
+    }
+    ratings = {r.meeting.stage_id: r for r in task.ratings.select_related("meeting") if r.final_score is not None}
     details = []
     for stage in stages:
-        assessment = assessments.get(stage.pk)
-        score = assessment.completion if assessment else None
-        details.append(StageDetail(stage, targets.get(stage.pk, ""), assessment, light_of(score, task.year)))
+        assessment, rating = assessments.get(stage.pk), ratings.get(stage.pk)
+        light, _score = stage_light(task.year, assessment, rating)
+        details.append(
+            StageDetail(
+                stage=stage,
+                target=targets.get(stage.pk, ""),
+                assessment=assessment,
+                confirmed_score=_confirmed_score(assessment),
+                final_score=rating.final_score if rating else None,
+                light=light,
+            )
+        )
     return details
 
 

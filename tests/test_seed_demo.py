@@ -111,3 +111,26 @@ def test_after_the_demo_load_staff_have_tasks_awaiting_this_stages_self_assessme
     html = client.get("/tasks/mine/").content.decode()
     assert html.count("data-task=") == 5
     assert html.count("未开始") == 5
+
+
+def test_demo_has_closed_meetings_with_minutes_and_the_latest_stages_meeting_ready(client):
+    from reviews.demo import load_review_demo
+    from reviews.models import FollowUp, Rating, ReviewMeeting
+
+    year = load_demo_data(today=TODAY)
+    load_review_demo(year, today=TODAY)
+    load_review_demo(year, today=TODAY)  # idempotent
+    states = dict(ReviewMeeting.objects.values_list("stage__number", "state"))
+    assert states == {1: "closed", 2: "closed", 3: "closed", 4: "closed", 5: "scheduled"}
+    closed = ReviewMeeting.objects.get(stage__number=4)
+    assert Rating.objects.filter(meeting=closed).count() == KeyTask.objects.count()
+    assert set(Rating.objects.filter(meeting=closed).values_list("colour", flat=True)) == {"green", "yellow", "red"}
+    assert FollowUp.objects.filter(rating__meeting=closed).count() == (
+        Rating.objects.filter(meeting=closed, colour__in=["yellow", "red"]).count()
+    )
+    client.post("/accounts/login/", {"username": "leadership", "password": "demo"})
+    assert client.get(f"/reviews/meetings/{closed.pk}/minutes/").status_code == 200
+    client.logout()
+    client.post("/accounts/login/", {"username": "leader", "password": "demo"})
+    queue = client.get("/reviews/confirmations/").content.decode()
+    assert queue.count("data-assessment=") == 20

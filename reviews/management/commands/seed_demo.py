@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from reviews.demo import load_review_demo
+from reviews.models import ReviewMeeting
 from tasks.demo import DEMO_PASSWORD, LOGINS, load_demo_data
 from tasks.models import KeyTask
 
@@ -22,7 +24,11 @@ class Command(BaseCommand):
                 "Use --force if you really mean it."
             )
         year = load_demo_data()
+        load_review_demo(year)
         count = KeyTask.objects.filter(year=year).count()
-        self.stdout.write(self.style.SUCCESS(f"Demo data ready: year {year.year}, {count} key tasks."))
+        meetings = ReviewMeeting.objects.filter(stage__year=year).count()
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo data ready: year {year.year}, {count} key tasks, {meetings} review meetings.")
+        )
         logins = ", ".join(username for username, *_ in LOGINS)
         self.stdout.write(f"Logins: {logins} (password: {DEMO_PASSWORD})")

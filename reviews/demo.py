@@ -1,0 +1,74 @@
+"""Demo data of the reviews app on top of tasks.demo: confirmations, closed meetings with
+their ratings and follow-up cases, and the latest stage's meeting ready to run."""
+
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from tasks.models import SelfAssessment, User
+
+from . import services
+from .models import Confirmation, ReviewMeeting
+
+PLACE = "集团总部三楼会议室"
+DECISIONS = {
+    "red": "发函督办，约谈责任人，限期整改",
+    "yellow": "纪检部门提醒督促，下阶段重点跟踪",
+}
+
+
+@transaction.atomic
+def load_review_demo(year, today=None):
+    """Confirm earlier stages, hold and close their meetings, and schedule the latest past
+    stage's meeting. The demo leader keeps that stage's assessments in their queue."""
+    today = today or timezone.localdate()
+    leadership = User.objects.get(username="leadership")
+    past = [stage for stage in year.stages.order_by("number") if stage.self_assessment_due < today]
+    if not past:
+        return
+    *held, latest = past
+    for stage in held:
+        _confirm_all(stage, exclude_leader=None)
+        meeting = ReviewMeeting.objects.filter(stage=stage).first()
+        if meeting is None:
+            meeting = services.schedule_meeting(
+                stage=stage, date=stage.meeting_date, place=PLACE, attendees=[leadership], by=leadership
+            )
+        if meeting.state != ReviewMeeting.State.CLOSED:
+            services.open_meeting(meeting=meeting, by=leadership)
+            for rating in meeting.ratings.filter(colour__in=["red", "yellow"]):
+                services.set_rating(
+                    rating_id=rating.pk,
+                    version=rating.version,
+                    final_score=rating.final_score,
+                    score_reason="",
+                    decision=DECISIONS[rating.colour],
+                    next_stage_target="",
+                    by=leadership,
+                )
+            services.close_meeting(meeting=meeting, by=leadership)
+    # The latest stage: the other divisions are confirmed; the demo leader's wait in the queue.
+    _confirm_all(latest, exclude_leader="leader")
+    if not ReviewMeeting.objects.filter(stage=latest).exists():
+        services.schedule_meeting(
+            stage=latest, date=latest.meeting_date, place=PLACE, attendees=[leadership], by=leadership
+        )
+
+
+def _confirm_all(stage, *, exclude_leader):
+    assessments = SelfAssessment.objects.filter(stage=stage, confirmation__isnull=True).select_related(
+        "task__department__division_leader"
+    )
+    if exclude_leader:
+        assessments = assessments.exclude(task__department__division_leader__username=exclude_leader)
+    confirmations = []
+    for assessment in assessments:
+        leader = assessment.task.department.division_leader
+        confirmations.append(
+            Confirmation(assessment=assessment, score=Decimal(assessment.completion), confirmed_by=leader)
+        )
+    Confirmation.objects.bulk_create(confirmations)
+    SelfAssessment.objects.filter(pk__in=[c.assessment_id for c in confirmations]).update(
+        state=SelfAssessment.State.CONFIRMED
+    )
