@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install messages chromium demo test lint format clean
+.PHONY: install messages chromium demo test bench lint format clean
 
 install: $(STAMP)
 
@@ -27,19 +27,25 @@ demo: install messages
 	@echo "lightboard: http://$(HOST):$(PORT)/  logins: staff, leader, leadership, inspector, admin (password: demo)"
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-# The browser tests drive Debian's Chromium. Installed here when we may (root with apt);
+# The browser tests drive Debian's Chromium (with a CJK font for readable screenshots).
+# Installed here when we may (root with apt);
 # otherwise they are skipped with a note, except in CI (LIGHTBOARD_REQUIRE_BROWSER=1).
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing Chromium for the browser tests"; \
-	    apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; \
+	    apt-get install -y -q chromium fonts-wqy-microhei >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium fonts-wqy-microhei >/dev/null; }; \
 	  else \
 	    echo "note: Chromium is not installed, so the browser tests will be skipped (apt-get install -y chromium)"; \
 	  fi; }
 
 test: install messages chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Benchmarks are not part of `make test`: they measure, they do not assert timings there.
+# With DATABASE_URL set they run on PostgreSQL (a throwaway lightboard_bench database).
+bench: install messages
+	$(BIN)/python bench/board.py --json bench/board.json
 
 lint: install
 	$(BIN)/ruff check .
