@@ -31,13 +31,15 @@ demo: install messages
 # Installed here when we may (root with apt);
 # otherwise they are skipped with a note, except in CI (LIGHTBOARD_REQUIRE_BROWSER=1).
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing Chromium for the browser tests"; \
-	    apt-get install -y -q chromium fonts-wqy-microhei >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium fonts-wqy-microhei >/dev/null; }; \
-	  else \
-	    echo "note: Chromium is not installed, so the browser tests will be skipped (apt-get install -y chromium)"; \
-	  fi; }
+	@if command -v chromium >/dev/null 2>&1 && { ! command -v dpkg >/dev/null 2>&1 || dpkg -s fonts-wqy-microhei >/dev/null 2>&1; }; then \
+	  :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Chromium and a Chinese font for the browser tests"; \
+	  apt-get install -y -q chromium fonts-wqy-microhei >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null && apt-get install -y -q chromium fonts-wqy-microhei >/dev/null; }; \
+	else \
+	  echo "note: Chromium is not installed, so the browser tests will be skipped (apt-get install -y chromium)"; \
+	fi
 
 test: install messages chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

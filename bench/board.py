@@ -37,7 +37,6 @@ def setup_database():
 
     if url:
         import psycopg
-
         from django.db import connection
 
         admin = connection.settings_dict
@@ -120,8 +119,8 @@ def main():
     args = parser.parse_args()
     setup_database()
 
-    from django.test import Client
     from django.db import connection
+    from django.test import Client
 
     from reviews import queries
 
