@@ -169,6 +169,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "Asia/Shanghai"
+CELERY_BEAT_SCHEDULE = {
+    "sweep-outbox": {"task": "reviews.tasks.sweep_outbox", "schedule": 30.0},
+}
 
 AUTH_USER_MODEL = "tasks.User"
 AUTHENTICATION_BACKENDS = [
@@ -223,7 +226,14 @@ if EMAIL_HOST:
     EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+if os.environ.get("EMAIL_BACKEND"):
+    # e.g. django.core.mail.backends.filebased.EmailBackend with EMAIL_FILE_PATH (tests, audits)
+    EMAIL_BACKEND = os.environ["EMAIL_BACKEND"]
+    EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / "sent-mail"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "lightboard <lightboard@localhost>")
+LIGHTBOARD_MAIL_DOMAIN = os.environ.get("LIGHTBOARD_MAIL_DOMAIN", "lightboard.local")
+# The address users reach lightboard at, for links in e-mail.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Security. Production behind TLS gets secure cookies and HSTS; an intranet without

@@ -118,7 +118,8 @@ def board(meeting, *, colour="", department_id=None, owner_id=None):
                 earlier=[lights.get(number, MISSING) for number in earlier_numbers],
             )
         )
-    return Board(meeting=meeting, groups=list(groups.values()), totals=totals, earlier_numbers=earlier_numbers)
+    shown = [group for group in groups.values() if group.rows or not colour]
+    return Board(meeting=meeting, groups=shown, totals=totals, earlier_numbers=earlier_numbers)
 
 
 def discussion_sequence(meeting, *, everything=False):
@@ -179,7 +180,7 @@ def minutes(meeting):
     ratings = list(
         Rating.objects.filter(meeting=meeting)
         .select_related("task__department", "task__owner")
-        .prefetch_related("amendments")
+        .prefetch_related("amendments__amended_by")
         .order_by("task__department__code", "task_id")
     )
     order = {"red": 0, "yellow": 1}
@@ -189,7 +190,7 @@ def minutes(meeting):
         counts=Counter(r.colour or MISSING for r in ratings),
         follow_up=sorted((r for r in ratings if r.colour in order), key=lambda r: order[r.colour]),
         commended=[r for r in ratings if r.colour == "green"],
-        amendments=[a for r in ratings for a in r.amendments.all()],
+        amendments=[(r, a) for r in ratings for a in r.amendments.all()],
     )
 
 

@@ -14,6 +14,7 @@ from tasks.models import KeyTask, SelfAssessment
 from tasks.roles import Role, has_role
 from tasks.services import record_audit
 
+from . import delivery
 from .models import Confirmation, FollowUp, Notification, Rating, RatingAmendment, ReviewMeeting
 
 REMINDER_DAYS = 15
@@ -61,10 +62,12 @@ def colour_for(score, year):
 def notify(*, recipient, kind, subject, body="", link="", key):
     """Queue one message to one person. Call inside the transaction of the change that causes
     it; the same idempotency key never makes a second message."""
-    notification, _created = Notification.objects.get_or_create(
+    notification, created = Notification.objects.get_or_create(
         idempotency_key=key,
         defaults={"recipient": recipient, "kind": kind, "subject": subject[:200], "body": body, "link": link},
     )
+    if created:
+        delivery.queue_delivery(notification)
     return notification
 
 
@@ -236,6 +239,8 @@ def set_rating(*, rating_id, version, final_score, score_reason, decision, next_
     rating = Rating.objects.select_for_update(of=("self",)).select_related("meeting__stage__year").get(pk=rating_id)
     if rating.meeting.state != ReviewMeeting.State.IN_SESSION:
         raise ValidationError(_("Ratings change only while the meeting is in session; a closed meeting is amended."))
+    if rating.version != version:
+        raise StaleEdit(Rating.objects.select_related("updated_by").get(pk=rating.pk))
     if final_score is None:
         raise ValidationError({"final_score": _("Enter the final score.")})
     _check_score(final_score, "final_score")
@@ -363,7 +368,8 @@ def amend_rating(*, rating_id, final_score, reason, by):
 def _sync_follow_up(rating, reason):
     case = FollowUp.objects.filter(rating=rating).first()
     if rating.colour == Rating.Colour.GREEN:
-        if case and case.state != FollowUp.State.CLOSED:
+        # An escalated case (accountability) is not closed by a change of score alone.
+        if case and case.state not in (FollowUp.State.CLOSED, FollowUp.State.ESCALATED):
             case.state = FollowUp.State.CLOSED
             case.conclusion = _("Closed: the rating was amended to green (%(reason)s).") % {"reason": reason}
             case.save(update_fields=["state", "conclusion", "updated_at"])

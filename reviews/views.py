@@ -7,6 +7,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -195,9 +196,11 @@ def _int_or_none(value):
 
 
 def render_board_rows(request, board, meeting):
-    """The board's rows as HTML, from the Jinja2 fragment (the page's hot spot)."""
+    """The board's rows as HTML, from the Jinja2 fragment (the page's hot spot). Jinja2
+    autoescapes the values; the result is safe to insert as it is (the Django backend's
+    Jinja2 template returns a plain str, which the page would escape again)."""
     labels = {key: str(label) for key, label in LABELS.items()}
-    return render_to_string(
+    html = render_to_string(
         "reviews/board_rows.jinja",
         {
             "board": board,
@@ -216,6 +219,7 @@ def render_board_rows(request, board, meeting):
         request=request,
         using="jinja2",
     )
+    return mark_safe(html)
 
 
 @role_required(Role.LEADERSHIP)

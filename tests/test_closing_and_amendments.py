@@ -1,0 +1,384 @@
+"""Closing the meeting freezes its ratings, opens a follow-up case per yellow and red one and
+writes the minutes, exactly once; a frozen rating changes only by a recorded amendment."""
+
+import datetime
+import io
+import re
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+from openpyxl import load_workbook
+
+from lightboard.colour import classify
+from reviews import services
+from reviews.models import FollowUp, Rating, RatingAmendment, ReviewMeeting
+from tasks.models import AuditEntry
+from tests.reviews_fixtures import (
+    close,
+    confirm,
+    english,
+    field_block,
+    leadership_member,
+    open_meeting,
+    rate,
+    rating_of,
+    stage_of,
+    task_of,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def second_member(db):
+    return leadership_member("leadership2", name="王副总")
+
+
+@pytest.fixture
+def cast(year, department_a, department_b, staff_a, staff_b):
+    stage = stage_of(year, 2)
+    tasks = {
+        "green": task_of(year, department_a, staff_a, title="安全生产标准化"),
+        "green_b": task_of(year, department_b, staff_b, title="预算执行分析"),
+        "yellow": task_of(year, department_a, staff_a, title="设备大修"),
+        "red": task_of(year, department_b, staff_b, title="应收账款清收"),
+        "missing": task_of(year, department_a, staff_a, title="新产线投产"),
+    }
+    confirm(tasks["green"], stage, 92)
+    confirm(tasks["green_b"], stage, "80.5")
+    confirm(tasks["yellow"], stage, 70)
+    confirm(tasks["red"], stage, 45)
+    return tasks
+
+
+@pytest.fixture
+def meeting(year, leadership, second_member, cast):
+    return open_meeting(stage_of(year, 2), leadership, attendees=[leadership, second_member], place="二楼会议室")
+
+
+@pytest.fixture
+def complete(meeting, leadership, cast):
+    """Every task has its final score; decisions recorded for the red and yellow ones."""
+    rate(meeting, cast["yellow"], 70, leadership, decision="提醒督促，月底前完成", next_stage_target="完成大修验收")
+    rate(meeting, cast["red"], 45, leadership, decision="发函督办并约谈", next_stage_target="清收800万元")
+    rate(meeting, cast["missing"], 30, leadership, decision="未按期投产，发函督办")
+    return meeting
+
+
+@pytest.fixture
+def group_client(client, leadership):
+    client.force_login(leadership)
+    return english(client)
+
+
+def close_url(meeting):
+    return f"/reviews/meetings/{meeting.pk}/close/"
+
+
+def amend_url(rating):
+    return f"/reviews/ratings/{rating.pk}/amend/"
+
+
+# --- closing ---------------------------------------------------------------------------
+
+
+def test_closing_is_refused_while_a_task_has_no_final_score(group_client, meeting):
+    response = group_client.post(close_url(meeting), follow=True)
+
+    assert response.redirect_chain[-1][0] == f"/reviews/meetings/{meeting.pk}/"
+    assert "1 tasks have no final score yet; every task needs one before the meeting closes." in (
+        response.content.decode()
+    )
+    meeting.refresh_from_db()
+    assert meeting.state == ReviewMeeting.State.IN_SESSION and meeting.closed_at is None
+    assert not FollowUp.objects.exists()
+    assert not AuditEntry.objects.filter(action="close meeting").exists()
+
+
+def test_a_scheduled_meeting_cannot_be_closed(group_client, leadership, year):
+    stage = stage_of(year, 4)
+    meeting = services.schedule_meeting(stage=stage, date=stage.meeting_date, place="", attendees=[], by=leadership)
+    response = group_client.post(close_url(meeting), follow=True)
+    assert "Open the meeting before closing it." in response.content.decode()
+    meeting.refresh_from_db()
+    assert meeting.state == ReviewMeeting.State.SCHEDULED
+
+
+def test_closing_freezes_the_meeting_and_opens_a_case_per_yellow_and_red(group_client, leadership, complete, cast):
+    response = group_client.post(close_url(complete))
+
+    assert response.status_code == 302 and response.url == f"/reviews/meetings/{complete.pk}/minutes/"
+    complete.refresh_from_db()
+    assert complete.state == ReviewMeeting.State.CLOSED
+    assert complete.closed_by == leadership and complete.closed_at is not None
+    today = timezone.localdate()
+    cases = {case.rating.task_id: case for case in FollowUp.objects.select_related("rating")}
+    assert set(cases) == {cast["yellow"].pk, cast["red"].pk, cast["missing"].pk}
+    assert cases[cast["yellow"].pk].kind == FollowUp.Kind.REMINDER
+    assert cases[cast["yellow"].pk].due_date == today + datetime.timedelta(days=services.REMINDER_DAYS)
+    for key in ("red", "missing"):
+        assert cases[cast[key].pk].kind == FollowUp.Kind.SUPERVISION
+        assert cases[cast[key].pk].due_date == today + datetime.timedelta(days=services.SUPERVISION_DAYS)
+    assert all(case.state == FollowUp.State.OPEN for case in cases.values())
+    entry = AuditEntry.objects.get(action="close meeting")
+    assert entry.actor == leadership and entry.after == {"state": "closed", "follow_ups": 3}
+
+
+def test_closing_twice_creates_everything_once(group_client, leadership, second_member, complete):
+    assert group_client.post(close_url(complete)).status_code == 302
+    closed_at = ReviewMeeting.objects.get(pk=complete.pk).closed_at
+
+    again = group_client.post(close_url(complete))
+    services.close_meeting(meeting=complete, by=second_member)
+
+    assert again.status_code == 302
+    assert FollowUp.objects.count() == 3
+    assert AuditEntry.objects.filter(action="close meeting").count() == 1
+    meeting = ReviewMeeting.objects.get(pk=complete.pk)
+    assert meeting.closed_at == closed_at and meeting.closed_by == leadership
+
+
+def test_the_minutes_list_attendees_counts_decisions_and_commendations(group_client, leadership, complete, cast):
+    close(complete, leadership)
+
+    response = group_client.get(f"/reviews/meetings/{complete.pk}/minutes/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "leadership、王副总" in html
+    assert "二楼会议室" in html
+    counts = re.search(r'id="minutes-counts">(.*?)</p>', html, re.S).group(1)
+    assert re.findall(r'<span class="count (\w+)">[^<]*<strong>(\d+)</strong>', counts) == [
+        ("green", "2"),
+        ("yellow", "1"),
+        ("red", "2"),
+    ]
+    follow = re.search(r'id="minutes-follow-up">(.*?)</table>', html, re.S).group(1)
+    rows = re.findall(r'<tr data-task="(\d+)">(.*?)</tr>', follow, re.S)
+    # red first, then yellow; within a colour in department order (A before B)
+    assert [int(task) for task, _row in rows] == [cast["missing"].pk, cast["red"].pk, cast["yellow"].pk]
+    by_task = {int(task): row for task, row in rows}
+    assert "发函督办并约谈" in by_task[cast["red"].pk] and "清收800万元" in by_task[cast["red"].pk]
+    assert "Red light" in by_task[cast["red"].pk]
+    assert "提醒督促，月底前完成" in by_task[cast["yellow"].pk] and "Yellow light" in by_task[cast["yellow"].pk]
+    commended = re.search(r'id="minutes-commended">(.*?)</table>', html, re.S).group(1)
+    assert "安全生产标准化" in commended and "预算执行分析" in commended
+    assert "设备大修" not in commended and "应收账款清收" not in commended
+
+
+def test_the_minutes_excel_holds_the_same(group_client, leadership, complete, cast):
+    close(complete, leadership)
+
+    response = group_client.get(f"/reviews/meetings/{complete.pk}/minutes.xlsx")
+
+    assert response.status_code == 200
+    assert "attachment" in response["Content-Disposition"]
+    workbook = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    assert workbook.sheetnames == ["Summary", "Red and yellow", "Commendation list"]
+    summary = {row[0]: row[1] for row in workbook["Summary"].iter_rows(values_only=True)}
+    assert summary["Place"] == "二楼会议室"
+    assert summary["Attendees"] == "leadership、王副总"
+    assert (summary["Green light"], summary["Yellow light"], summary["Red light"]) == (2, 1, 2)
+    follow = list(workbook["Red and yellow"].iter_rows(values_only=True))
+    assert follow[0][:5] == ("Department", "Task", "Owner", "Final score", "Light")
+    assert [(row[1], row[3], row[4], row[5]) for row in follow[1:]] == [
+        ("新产线投产", 30, "Red light", "未按期投产，发函督办"),
+        ("应收账款清收", 45, "Red light", "发函督办并约谈"),
+        ("设备大修", 70, "Yellow light", "提醒督促，月底前完成"),
+    ]
+    commended = list(workbook["Commendation list"].iter_rows(values_only=True))
+    assert sorted(row[1] for row in commended[1:]) == sorted(["安全生产标准化", "预算执行分析"])
+
+
+def test_the_minutes_exist_only_after_closing(group_client, complete):
+    assert group_client.get(f"/reviews/meetings/{complete.pk}/minutes/").status_code == 404
+    assert group_client.get(f"/reviews/meetings/{complete.pk}/minutes.xlsx").status_code == 404
+
+
+@pytest.mark.parametrize(("who", "status"), [("leader_a", 200), ("inspector", 200), ("staff_a", 403)])
+def test_who_reads_the_minutes(client, request, leadership, complete, who, status):
+    close(complete, leadership)
+    client.force_login(request.getfixturevalue(who))
+    assert client.get(f"/reviews/meetings/{complete.pk}/minutes/").status_code == status
+    assert client.get(f"/reviews/meetings/{complete.pk}/minutes.xlsx").status_code == status
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_members_closing_at_once_create_everything_once(leadership, second_member, complete):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL row locks; CI runs it on PostgreSQL")
+    from django.db import connection as thread_connection
+
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def close_it(member):
+        try:
+            meeting = ReviewMeeting.objects.get(pk=complete.pk)
+            barrier.wait(timeout=10)
+            services.close_meeting(meeting=meeting, by=member)
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            thread_connection.close()
+
+    threads = [threading.Thread(target=close_it, args=(member,)) for member in (leadership, second_member)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert not any(thread.is_alive() for thread in threads)
+    assert errors == []
+    meeting = ReviewMeeting.objects.get(pk=complete.pk)
+    assert meeting.state == ReviewMeeting.State.CLOSED
+    assert meeting.closed_by in (leadership, second_member)
+    follow_ups = Rating.objects.filter(meeting=meeting, colour__in=["yellow", "red"])
+    assert follow_ups.count() == 3
+    assert FollowUp.objects.count() == 3
+    assert set(FollowUp.objects.values_list("rating_id", flat=True)) == set(follow_ups.values_list("pk", flat=True))
+    assert AuditEntry.objects.filter(action="close meeting").count() == 1
+
+
+# --- amendments ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def closed(leadership, complete):
+    return close(complete, leadership)
+
+
+def amend(client, rating, score, reason="会后核实"):
+    return client.post(amend_url(rating), {"final_score": score, "reason": reason})
+
+
+def test_only_a_closed_meetings_rating_is_amended(group_client, leadership, complete, cast):
+    rating = rating_of(complete, cast["yellow"])
+    assert group_client.get(amend_url(rating)).status_code == 404
+    assert amend(group_client, rating, "85").status_code == 404
+    with pytest.raises(services.ValidationError):
+        services.amend_rating(rating_id=rating.pk, final_score=Decimal(85), reason="x", by=leadership)
+    rating.refresh_from_db()
+    assert rating.final_score == Decimal(70) and not RatingAmendment.objects.exists()
+
+
+@pytest.mark.parametrize("reason", ["", "   "])
+def test_an_amendment_needs_a_reason(group_client, closed, cast, reason):
+    rating = rating_of(closed, cast["yellow"])
+    response = amend(group_client, rating, "85", reason=reason)
+    assert response.status_code == 400
+    assert "This field is required." in field_block(response.content.decode(), "reason") or (
+        "Give the reason for the amendment." in field_block(response.content.decode(), "reason")
+    )
+    rating.refresh_from_db()
+    assert rating.final_score == Decimal(70) and rating.colour == "yellow"
+    assert not RatingAmendment.objects.exists()
+    assert FollowUp.objects.get(rating=rating).state == FollowUp.State.OPEN
+
+
+def test_an_amendment_to_the_same_score_is_refused(group_client, closed, cast):
+    rating = rating_of(closed, cast["yellow"])
+    response = amend(group_client, rating, "70")
+    assert response.status_code == 400
+    assert "The amended score is the same as the current one." in field_block(response.content.decode(), "final_score")
+    assert not RatingAmendment.objects.exists()
+
+
+@pytest.mark.parametrize("raw", ["", "abc", "-1", "100.1", "80.55"])
+def test_a_bad_amended_score_is_refused(group_client, closed, cast, raw):
+    rating = rating_of(closed, cast["yellow"])
+    assert amend(group_client, rating, raw).status_code == 400
+    rating.refresh_from_db()
+    assert rating.final_score == Decimal(70) and not RatingAmendment.objects.exists()
+
+
+def test_yellow_amended_to_green_keeps_the_original_and_closes_the_case(group_client, leadership, year, closed, cast):
+    rating = rating_of(closed, cast["yellow"])
+
+    response = amend(group_client, rating, "85", reason="补充验收材料后核定")
+
+    assert response.status_code == 302 and response.url == f"/reviews/meetings/{closed.pk}/"
+    rating.refresh_from_db()
+    assert rating.final_score == Decimal(85)
+    assert rating.colour == "green" == classify(rating.final_score, green_above=year.green_above).value
+    amendment = RatingAmendment.objects.get()
+    assert (amendment.old_score, amendment.old_colour) == (Decimal(70), "yellow")
+    assert (amendment.new_score, amendment.new_colour) == (Decimal(85), "green")
+    assert amendment.reason == "补充验收材料后核定" and amendment.amended_by == leadership
+    case = FollowUp.objects.get(rating=rating)
+    assert case.state == FollowUp.State.CLOSED and "补充验收材料后核定" in case.conclusion
+    entry = AuditEntry.objects.get(action="amend rating")
+    assert entry.before == {"final_score": "70.0", "colour": "yellow"}
+    assert entry.after == {"final_score": "85", "colour": "green"}
+
+    page = group_client.get(amend_url(rating)).content.decode()
+    assert "70.0% (Yellow light) → 85.0% (Green light)" in page
+    assert "补充验收材料后核定" in page
+    minutes = group_client.get(f"/reviews/meetings/{closed.pk}/minutes/").content.decode()
+    assert "Amendments after the meeting" in minutes and "70.0 → 85.0" in minutes
+    commended = re.search(r'id="minutes-commended">(.*?)</table>', minutes, re.S).group(1)
+    assert "设备大修" in commended
+
+
+def test_green_amended_to_red_opens_a_supervision_case(group_client, closed, cast):
+    rating = rating_of(closed, cast["green"])
+    assert not FollowUp.objects.filter(rating=rating).exists()
+
+    assert amend(group_client, rating, "55", reason="复核发现隐患未整改").status_code == 302
+
+    rating.refresh_from_db()
+    assert rating.colour == "red"
+    case = FollowUp.objects.get(rating=rating)
+    assert case.kind == FollowUp.Kind.SUPERVISION and case.state == FollowUp.State.OPEN
+    assert case.due_date == timezone.localdate() + datetime.timedelta(days=services.SUPERVISION_DAYS)
+
+
+def test_red_amended_to_yellow_turns_the_case_into_a_reminder(group_client, closed, cast):
+    rating = rating_of(closed, cast["red"])
+    case = FollowUp.objects.get(rating=rating)
+    assert case.kind == FollowUp.Kind.SUPERVISION
+
+    assert amend(group_client, rating, "65").status_code == 302
+
+    case.refresh_from_db()
+    assert case.kind == FollowUp.Kind.REMINDER and case.pk == FollowUp.objects.get(rating=rating).pk
+    assert FollowUp.objects.filter(rating=rating).count() == 1
+
+
+def test_a_case_closed_by_amendment_reopens_when_amended_back(group_client, closed, cast):
+    rating = rating_of(closed, cast["yellow"])
+    amend(group_client, rating, "85")
+    amend(group_client, rating, "50", reason="再次核实")
+    case = FollowUp.objects.get(rating=rating)
+    assert case.state == FollowUp.State.OPEN and case.kind == FollowUp.Kind.SUPERVISION
+    assert list(RatingAmendment.objects.values_list("old_score", "new_score")) == [
+        (Decimal(70), Decimal(85)),
+        (Decimal(85), Decimal(50)),
+    ]
+
+
+def test_a_change_within_the_same_colour_leaves_the_case_alone(group_client, closed, cast):
+    rating = rating_of(closed, cast["yellow"])
+    amend(group_client, rating, "75")
+    case = FollowUp.objects.get(rating=rating)
+    assert case.kind == FollowUp.Kind.REMINDER and case.state == FollowUp.State.OPEN
+
+
+def test_the_closed_board_offers_amendments_not_ratings(group_client, closed, cast):
+    html = group_client.get(f"/reviews/meetings/{closed.pk}/").content.decode()
+    rating = rating_of(closed, cast["green"])
+    assert f'href="/reviews/ratings/{rating.pk}/amend/"' in html
+    assert "/present/?rating=" not in html
+    assert 'id="close-meeting"' not in html
+
+
+def test_another_member_can_amend_too(second_member, closed, cast):
+    client = english(Client())
+    client.force_login(second_member)
+    rating = rating_of(closed, cast["missing"])
+    assert amend(client, rating, "62", reason="补录投产证明").status_code == 302
+    assert RatingAmendment.objects.get().amended_by == second_member
