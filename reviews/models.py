@@ -149,7 +149,21 @@ class FollowUp(models.Model):
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="follow_ups", verbose_name=_("inspector")
     )
     due_date = models.DateField(_("due date"))
+    serious = models.BooleanField(_("serious"), default=False)
+    serious_reason = models.CharField(_("why serious"), max_length=200, blank=True)
+    interview_at = models.DateTimeField(_("interview time"), null=True, blank=True)
+    interview_place = models.CharField(_("interview place"), max_length=100, blank=True)
+    interview_participants = models.CharField(_("interview participants"), max_length=300, blank=True)
+    interview_record = models.TextField(_("interview record"), blank=True)
+    rectification_plan = models.TextField(_("rectification plan"), blank=True)
+    rectification_progress = models.TextField(_("rectification progress"), blank=True)
+    escalation_reason = models.TextField(_("reason for accountability"), blank=True)
     conclusion = models.TextField(_("conclusion"), blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    version = models.PositiveIntegerField(default=0, editable=False)
+    updated_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("updated by")
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -160,6 +174,94 @@ class FollowUp(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} · {self.rating}"
+
+
+class CaseEvent(models.Model):
+    """One step of a follow-up case: who did what, when, and the state it moved to."""
+
+    case = models.ForeignKey(FollowUp, on_delete=models.CASCADE, related_name="events", verbose_name=_("case"))
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    actor = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("by")
+    )
+    action = models.CharField(_("action"), max_length=40)
+    from_state = models.CharField(_("state before"), max_length=30, blank=True)
+    to_state = models.CharField(_("state after"), max_length=30, blank=True)
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("case step")
+        verbose_name_plural = _("case steps")
+
+    def __str__(self):
+        return f"{self.case_id} {self.action}"
+
+
+class LetterCounter(models.Model):
+    """The last number issued per kind of letter and year; locked while a number is taken,
+    so numbers run without gaps or duplicates."""
+
+    kind = models.CharField(max_length=30)
+    year = models.PositiveSmallIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "year"], name="one_counter_per_letter_kind_and_year")]
+
+    def __str__(self):
+        return f"{self.kind} {self.year}: {self.last}"
+
+
+class Letter(models.Model):
+    """A numbered document: reminder, supervision letter, interview notice or commendation."""
+
+    class Kind(models.TextChoices):
+        REMINDER = "reminder", _("Reminder notice")
+        SUPERVISION = "supervision", _("Supervision letter")
+        INTERVIEW = "interview", _("Interview notice")
+        COMMENDATION = "commendation", _("Commendation notice")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind)
+    year = models.PositiveSmallIntegerField(_("year"))
+    sequence = models.PositiveIntegerField(_("sequence"))
+    case = models.ForeignKey(
+        FollowUp, on_delete=models.CASCADE, null=True, blank=True, related_name="letters", verbose_name=_("case")
+    )
+    meeting = models.ForeignKey(
+        ReviewMeeting,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="letters",
+        verbose_name=_("meeting"),
+    )
+    issued_at = models.DateTimeField(_("issued at"), auto_now_add=True)
+    issued_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("issued by"))
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+        verbose_name = _("letter")
+        verbose_name_plural = _("letters")
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "year", "sequence"], name="letter_number_unique"),
+            models.UniqueConstraint(
+                fields=["case", "kind"], condition=Q(case__isnull=False), name="one_letter_of_a_kind_per_case"
+            ),
+            models.UniqueConstraint(
+                fields=["meeting", "kind"], condition=Q(meeting__isnull=False), name="one_commendation_per_meeting"
+            ),
+        ]
+
+    PREFIX = {"reminder": "纪提", "supervision": "纪督", "interview": "纪谈", "commendation": "亮表"}
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.number}"
+
+    @property
+    def number(self):
+        """The document number, e.g. 纪督〔2026〕7号."""
+        return f"{self.PREFIX[self.kind]}〔{self.year}〕{self.sequence}号"
 
 
 class Notification(models.Model):
@@ -178,6 +280,14 @@ class Notification(models.Model):
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("body"), blank=True)
     link = models.CharField(_("link"), max_length=300, blank=True)
+    letter = models.ForeignKey(
+        "Letter",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        verbose_name=_("letter"),
+    )
     idempotency_key = models.CharField(_("idempotency key"), max_length=200, unique=True)
     state = models.CharField(_("state"), max_length=10, choices=State, default=State.PENDING)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)

@@ -10,12 +10,13 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from lightboard.colour import classify
-from tasks.models import KeyTask, SelfAssessment
+from tasks.models import KeyTask, SelfAssessment, User
 from tasks.roles import Role, has_role
 from tasks.services import record_audit
 
 from . import delivery
-from .models import Confirmation, FollowUp, Notification, Rating, RatingAmendment, ReviewMeeting
+from .letters import issue_letter, letter_link
+from .models import Confirmation, FollowUp, Letter, Notification, Rating, RatingAmendment, ReviewMeeting
 
 REMINDER_DAYS = 15
 SUPERVISION_DAYS = 30
@@ -59,12 +60,19 @@ def colour_for(score, year):
 # --- the outbox ------------------------------------------------------------------------
 
 
-def notify(*, recipient, kind, subject, body="", link="", key):
+def notify(*, recipient, kind, subject, body="", link="", key, letter=None):
     """Queue one message to one person. Call inside the transaction of the change that causes
     it; the same idempotency key never makes a second message."""
     notification, created = Notification.objects.get_or_create(
         idempotency_key=key,
-        defaults={"recipient": recipient, "kind": kind, "subject": subject[:200], "body": body, "link": link},
+        defaults={
+            "recipient": recipient,
+            "kind": kind,
+            "subject": subject[:200],
+            "body": body,
+            "link": link,
+            "letter": letter,
+        },
     )
     if created:
         delivery.queue_delivery(notification)
@@ -281,13 +289,57 @@ def confirmed_score(rating):
     return confirmation.values_list("score", flat=True).first()
 
 
+def serious_reason(rating, year):
+    """Why a case is serious, or "": the final score is below the year's serious threshold,
+    or (when the year says so) the task was red at the previous meeting too."""
+    if rating.colour != Rating.Colour.RED and rating.colour != Rating.Colour.YELLOW:
+        return ""
+    if rating.final_score is not None and rating.final_score < year.serious_below:
+        return _("Final score below %(limit)s.") % {"limit": year.serious_below.normalize()}
+    if year.serious_when_red_twice and rating.colour == Rating.Colour.RED:
+        stage = rating.meeting.stage
+        previous_red = Rating.objects.filter(
+            task_id=rating.task_id,
+            meeting__stage__year_id=stage.year_id,
+            meeting__stage__number=stage.number - 1,
+            colour=Rating.Colour.RED,
+        ).exists()
+        if previous_red:
+            return _("Red at the previous meeting too.")
+    return ""
+
+
 def _follow_up_for(rating, today):
     supervision = rating.colour == Rating.Colour.RED
+    reason = serious_reason(rating, rating.meeting.stage.year)
     return FollowUp(
         rating=rating,
         kind=FollowUp.Kind.SUPERVISION if supervision else FollowUp.Kind.REMINDER,
         due_date=today + datetime.timedelta(days=SUPERVISION_DAYS if supervision else REMINDER_DAYS),
+        serious=bool(reason),
+        serious_reason=reason,
     )
+
+
+def _commend(meeting, by):
+    """A numbered commendation notice of the meeting's green tasks, sent to every user."""
+    if not meeting.ratings.filter(colour=Rating.Colour.GREEN).exists():
+        return None
+    letter = issue_letter(kind=Letter.Kind.COMMENDATION, year=meeting.stage.year.year, by=by, meeting=meeting)
+    subject = _("Commendation notice %(number)s: green lights of %(meeting)s") % {
+        "number": letter.number,
+        "meeting": meeting,
+    }
+    for user in User.objects.filter(is_active=True):
+        notify(
+            recipient=user,
+            kind="commendation",
+            subject=subject,
+            link=letter_link(letter),
+            key=f"letter:{letter.pk}:{user.pk}",
+            letter=letter,
+        )
+    return letter
 
 
 def close_meeting(*, meeting, by):
@@ -313,8 +365,11 @@ def close_meeting(*, meeting, by):
         locked.closed_by = by
         locked.save(update_fields=["state", "closed_at", "closed_by"])
         today = timezone.localdate()
-        to_follow = locked.ratings.filter(colour__in=[Rating.Colour.YELLOW, Rating.Colour.RED])
+        to_follow = locked.ratings.filter(colour__in=[Rating.Colour.YELLOW, Rating.Colour.RED]).select_related(
+            "meeting__stage__year"
+        )
         FollowUp.objects.bulk_create([_follow_up_for(r, today) for r in to_follow], ignore_conflicts=True)
+        _commend(locked, by)
         record_audit(
             actor=by,
             action="close meeting",

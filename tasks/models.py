@@ -72,6 +72,19 @@ class AssessmentYear(models.Model):
         help_text=_("Red when the final score is strictly below this value; yellow in between."),
     )
 
+    serious_below = models.DecimalField(
+        _("serious below (%)"),
+        max_digits=4,
+        decimal_places=1,
+        default=30,
+        help_text=_("A follow-up case is flagged serious when the final score is below this value."),
+    )
+    serious_when_red_twice = models.BooleanField(
+        _("serious when red twice"),
+        default=True,
+        help_text=_("Flag a case serious when the same task was also red at the previous meeting."),
+    )
+
     class Meta:
         ordering = ["-year"]
         verbose_name = _("assessment year")
