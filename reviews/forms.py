@@ -75,3 +75,32 @@ class RatingForm(forms.Form):
 class AmendForm(forms.Form):
     final_score = score_field(_("Amended final score"))
     reason = forms.CharField(label=_("Reason for the amendment"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class CaseVersionForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+
+
+class InterviewForm(CaseVersionForm):
+    at = forms.DateTimeField(label=_("Interview time"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    place = forms.CharField(label=_("Interview place"), max_length=100)
+    participants = forms.CharField(label=_("Interview participants"), max_length=300, required=False)
+
+
+class InterviewRecordForm(CaseVersionForm):
+    record = forms.CharField(label=_("Interview record"), widget=forms.Textarea(attrs={"rows": 4}))
+
+
+class RectificationForm(CaseVersionForm):
+    plan = forms.CharField(label=_("Rectification plan"), widget=forms.Textarea(attrs={"rows": 4}))
+    progress = forms.CharField(
+        label=_("Rectification progress"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class CloseCaseForm(CaseVersionForm):
+    conclusion = forms.CharField(label=_("Conclusion"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class EscalateForm(CaseVersionForm):
+    reason = forms.CharField(label=_("Reason for accountability"), widget=forms.Textarea(attrs={"rows": 3}))

@@ -179,12 +179,21 @@ class FollowUp(models.Model):
 class CaseEvent(models.Model):
     """One step of a follow-up case: who did what, when, and the state it moved to."""
 
+    class Action(models.TextChoices):
+        REMINDER_SENT = "reminder sent", _("Reminder sent")
+        LETTER_ISSUED = "supervision letter issued", _("Supervision letter issued")
+        INTERVIEW_SCHEDULED = "interview scheduled", _("Interview scheduled")
+        INTERVIEW_RECORDED = "interview recorded", _("Interview recorded")
+        RECTIFICATION_UPDATED = "rectification updated", _("Rectification updated")
+        CLOSED = "closed", _("Case closed")
+        ESCALATED = "escalated", _("Escalated to accountability")
+
     case = models.ForeignKey(FollowUp, on_delete=models.CASCADE, related_name="events", verbose_name=_("case"))
     at = models.DateTimeField(_("at"), auto_now_add=True)
     actor = models.ForeignKey(
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("by")
     )
-    action = models.CharField(_("action"), max_length=40)
+    action = models.CharField(_("action"), max_length=40, choices=Action)
     from_state = models.CharField(_("state before"), max_length=30, blank=True)
     to_state = models.CharField(_("state after"), max_length=30, blank=True)
     note = models.TextField(_("note"), blank=True)

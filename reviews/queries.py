@@ -5,11 +5,12 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from django.db.models import Prefetch
+from django.utils import timezone
 
 from lightboard.lights import MISSING
 from tasks.models import Department, SelfAssessment, StageTarget
 
-from .models import Confirmation, Rating, ReviewMeeting
+from .models import Confirmation, FollowUp, Letter, Rating, ReviewMeeting
 
 COLOUR_KEYS = ("green", "yellow", "red", MISSING)
 DISCUSSION_ORDER = {"red": 0, "yellow": 1, MISSING: 2}
@@ -198,3 +199,75 @@ def meetings_of_year(year):
     """The year's six stages with their meetings (if scheduled)."""
     meetings = {m.stage_id: m for m in ReviewMeeting.objects.filter(stage__year=year).prefetch_related("attendees")}
     return [(stage, meetings.get(stage.pk)) for stage in year.stages.order_by("number")]
+
+
+COLOUR_ORDER_FOR_CASES = {"supervision": 0, "reminder": 1}
+
+
+@dataclass
+class FollowUpQueue:
+    cases: list
+    counts: Counter
+    overdue: int
+
+
+def follow_up_queue(*, colour="", department_id=None, state="", inspector_id=None, today=None, include_closed=False):
+    """Open cases, red before yellow, then by due date, with counts at the top (the counts
+    ignore the filters). Two queries whatever the number of cases."""
+    today = today or timezone.localdate()
+    cases = FollowUp.objects.select_related(
+        "rating__task__department", "rating__task__owner", "rating__meeting__stage__year", "inspector"
+    )
+    if not include_closed and not state:
+        cases = cases.exclude(state__in=[FollowUp.State.CLOSED, FollowUp.State.ESCALATED])
+    all_cases = list(cases)
+    counts = Counter()
+    overdue = 0
+    for case in all_cases:
+        case.is_overdue = case.due_date < today and case.state not in (FollowUp.State.CLOSED, FollowUp.State.ESCALATED)
+        counts[case.rating.colour] += 1
+        counts[case.state] += 1
+        overdue += case.is_overdue
+    shown = [
+        case
+        for case in all_cases
+        if (not colour or case.rating.colour == colour)
+        and (not department_id or case.rating.task.department_id == department_id)
+        and (not state or case.state == state)
+        and (not inspector_id or case.inspector_id == inspector_id)
+    ]
+    shown.sort(key=lambda c: (0 if c.rating.colour == "red" else 1, c.due_date, c.pk))
+    return FollowUpQueue(cases=shown, counts=counts, overdue=overdue)
+
+
+def case_detail(case_id):
+    return (
+        FollowUp.objects.select_related(
+            "rating__task__department__division_leader",
+            "rating__task__owner",
+            "rating__meeting__stage__year",
+            "inspector",
+            "updated_by",
+        )
+        .prefetch_related("events__actor", "letters")
+        .get(pk=case_id)
+    )
+
+
+def unread_count(user):
+    return user.notifications.filter(read_at__isnull=True).count()
+
+
+def latest_commendation():
+    """The newest commendation notice with its green tasks, for the landing screens."""
+    letter = Letter.objects.filter(kind="commendation").select_related("meeting__stage__year").first()
+    return latest_commendation_for(letter) if letter else None
+
+
+def latest_commendation_for(letter):
+    green = list(
+        Rating.objects.filter(meeting=letter.meeting, colour="green")
+        .select_related("task__department")
+        .order_by("task__department__code", "task_id")
+    )
+    return {"letter": letter, "ratings": green}

@@ -16,4 +16,6 @@ urlpatterns = [
     path("meetings/<int:meeting_id>/minutes.xlsx", views.minutes_xlsx, name="minutes_xlsx"),
     path("ratings/<int:rating_id>/amend/", views.amend, name="amend"),
     path("followups/", views.followups, name="followups"),
+    path("followups/<int:case_id>/", views.case_detail, name="case"),
+    path("letters/<int:letter_id>/", views.letter_detail, name="letter"),
 ]

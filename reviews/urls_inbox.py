@@ -6,4 +6,5 @@ app_name = "inbox"
 
 urlpatterns = [
     path("", views.inbox, name="index"),
+    path("count/", views.inbox_count, name="count"),
 ]

@@ -7,6 +7,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -14,11 +15,23 @@ from django.views.decorators.http import require_POST
 from lightboard.lights import LABELS
 from tasks.models import Department, SelfAssessment, User
 from tasks.queries import current_year
-from tasks.roles import REPORT_READERS, Role, role_required
+from tasks.roles import REPORT_READERS, Role, has_role, role_required
 
-from . import excel, queries, services
-from .forms import AdjustForm, AmendForm, RatingForm, ReturnForm, ScheduleForm
-from .models import Rating, ReviewMeeting
+from . import cases, excel, queries, services
+from .forms import (
+    AdjustForm,
+    AmendForm,
+    CaseVersionForm,
+    CloseCaseForm,
+    EscalateForm,
+    InterviewForm,
+    InterviewRecordForm,
+    RatingForm,
+    RectificationForm,
+    ReturnForm,
+    ScheduleForm,
+)
+from .models import FollowUp, Letter, Notification, Rating, ReviewMeeting
 
 
 def _errors_to_form(form, error):
@@ -373,20 +386,149 @@ def reports_overview(request):
     )
 
 
+INBOX_PAGE = 100
+
+
 @login_required
 def inbox(request):
-    notifications = request.user.notifications.order_by("-created_at")[:100]
-    return render(request, "reviews/inbox.html", {"notifications": notifications})
+    """The in-app inbox: the notification rows themselves. Opening it marks them read."""
+    notifications = list(request.user.notifications.select_related("letter").order_by("-created_at")[:INBOX_PAGE])
+    unread = [n.pk for n in notifications if n.read_at is None]
+    if unread:
+        Notification.objects.filter(pk__in=unread).update(read_at=timezone.now())
+    return render(request, "reviews/inbox.html", {"notifications": notifications, "unread_ids": set(unread)})
+
+
+@login_required
+def inbox_count(request):
+    """The unread count in the header, refreshed by htmx."""
+    return render(request, "base.html#inbox-count", {"unread_count": queries.unread_count(request.user)})
+
+
+# --- follow-up -------------------------------------------------------------------------
 
 
 @role_required(Role.INSPECTOR)
 def followups(request):
+    colour = request.GET.get("colour", "")
+    state = request.GET.get("state", "")
+    queue = queries.follow_up_queue(
+        colour=colour if colour in ("red", "yellow") else "",
+        department_id=_int_or_none(request.GET.get("department")),
+        state=state if state in FollowUp.State.values else "",
+        inspector_id=_int_or_none(request.GET.get("inspector")),
+    )
+    context = {
+        "queue": queue,
+        "colour": colour,
+        "state": state,
+        "department_id": _int_or_none(request.GET.get("department")),
+        "inspector_id": _int_or_none(request.GET.get("inspector")),
+        "states": FollowUp.State.choices,
+    }
+    if request.htmx:
+        return render(request, "reviews/followups.html#queue", context)
+    context["departments"] = Department.objects.order_by("code")
+    context["inspectors"] = User.objects.filter(groups__name=Role.INSPECTOR.value).order_by("username")
+    return render(request, "reviews/followups.html", context)
+
+
+CASE_ACTIONS = {
+    "reminder": (CaseVersionForm, lambda case, by, data: cases.send_reminder(case_id=case.pk, by=by, **data)),
+    "supervision": (
+        CaseVersionForm,
+        lambda case, by, data: cases.issue_supervision_letter(case_id=case.pk, by=by, **data),
+    ),
+    "interview": (InterviewForm, lambda case, by, data: cases.schedule_interview(case_id=case.pk, by=by, **data)),
+    "record": (InterviewRecordForm, lambda case, by, data: cases.record_interview(case_id=case.pk, by=by, **data)),
+    "rectification": (
+        RectificationForm,
+        lambda case, by, data: cases.update_rectification(case_id=case.pk, by=by, **data),
+    ),
+    "close": (CloseCaseForm, lambda case, by, data: cases.close_case(case_id=case.pk, by=by, **data)),
+    "escalate": (EscalateForm, lambda case, by, data: cases.escalate(case_id=case.pk, by=by, **data)),
+}
+
+
+def _case_for_user(request, case_id):
+    try:
+        case = queries.case_detail(case_id)
+    except FollowUp.DoesNotExist:
+        raise Http404 from None
+    if not cases.can_see_case(request.user, case):
+        raise Http404
+    return case
+
+
+@login_required
+def case_detail(request, case_id):
+    case = _case_for_user(request, case_id)
+    forms_by_action = {
+        name: form_class(initial={"version": case.version}) for name, (form_class, _do) in CASE_ACTIONS.items()
+    }
+    status = 200
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action not in CASE_ACTIONS:
+            raise Http404
+        form_class, do = CASE_ACTIONS[action]
+        form = forms_by_action[action] = form_class(request.POST)
+        if form.is_valid():
+            try:
+                do(case, request.user, form.cleaned_data)
+            except services.StaleEdit as stale:
+                form.add_error(None, str(stale))
+            except ValidationError as error:
+                _errors_to_form(form, _case_error(error))
+            else:
+                messages.success(request, _("Saved."))
+                return redirect("reviews:case", case_id=case.pk)
+        status = 400
     return render(
         request,
-        "placeholder.html",
+        "reviews/case.html",
         {
-            "title": _("Follow-up queue"),
-            "issue": 5,
-            "purpose": _("Yellow and red results to follow up: reminders, supervision letters and interviews."),
+            "case": case,
+            "forms": forms_by_action,
+            "is_inspector": has_role(request.user, Role.INSPECTOR),
+            "can_answer": cases.can_answer_case(request.user, case),
         },
+        status=status,
     )
+
+
+def _case_error(error):
+    """The services name some fields after the model; map them onto the forms' names."""
+    if not hasattr(error, "error_dict"):
+        return error
+    names = {
+        "interview_place": "place",
+        "interview_record": "record",
+        "rectification_plan": "plan",
+        "escalation_reason": "reason",
+    }
+    return ValidationError({names.get(key, key): value for key, value in error.error_dict.items()})
+
+
+@login_required
+def letter_detail(request, letter_id):
+    """A printable letter. Commendation notices are for everyone; case letters for those who
+    may see the case."""
+    letter = get_object_or_404(
+        Letter.objects.select_related(
+            "case__rating__task__department__division_leader",
+            "case__rating__task__owner",
+            "case__rating__meeting__stage__year",
+            "meeting__stage__year",
+            "issued_by",
+        ),
+        pk=letter_id,
+    )
+    context = {"letter": letter}
+    if letter.case is not None:
+        if not cases.can_see_case(request.user, letter.case):
+            raise Http404
+        context["case"] = letter.case
+    else:
+        context["commended"] = queries.latest_commendation_for(letter)
+    return render(request, "reviews/letter.html", context)

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 # The whole page (session, user, roles, meeting, the board's rows, scores and earlier
 # lights, the filter lists) and the htmx fragment, whatever the size of the group.
-BOARD_PAGE_QUERIES = 10
+BOARD_PAGE_QUERIES = 11  # includes the header's unread count
 BOARD_FRAGMENT_QUERIES = 8
 BOARD_FUNCTION_QUERIES = 4
 
