@@ -171,6 +171,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "reviews.tasks.sweep_outbox", "schedule": 30.0},
+    # Hourly is harmless: a reminder's idempotency key carries the day.
+    "due-reminders": {"task": "reviews.tasks.send_due_reminders", "schedule": 60 * 60.0},
 }
 
 AUTH_USER_MODEL = "tasks.User"

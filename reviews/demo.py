@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from tasks.models import SelfAssessment, User
 
-from . import services
-from .models import Confirmation, ReviewMeeting
+from . import cases, services
+from .models import Confirmation, FollowUp, Letter, ReviewMeeting
 
 PLACE = "集团总部三楼会议室"
 DECISIONS = {
@@ -48,6 +48,8 @@ def load_review_demo(year, today=None):
                     by=leadership,
                 )
             services.close_meeting(meeting=meeting, by=leadership)
+    if held:
+        _work_some_cases(held[-1], today)
     # The latest stage: the other divisions are confirmed; the demo leader's wait in the queue.
     _confirm_all(latest, exclude_leader="leader")
     if not ReviewMeeting.objects.filter(stage=latest).exists():
@@ -72,3 +74,31 @@ def _confirm_all(stage, *, exclude_leader):
     SelfAssessment.objects.filter(pk__in=[c.assessment_id for c in confirmations]).update(
         state=SelfAssessment.State.CONFIRMED
     )
+
+
+def _work_some_cases(stage, today):
+    """The inspector has started on the last closed meeting's cases: reminders for the demo
+    staff's department and a supervision letter with an interview for one red result."""
+    import datetime
+
+    if Letter.objects.filter(case__rating__meeting__stage=stage).exists():
+        return  # done by an earlier run
+    inspector = User.objects.get(username="inspector")
+    open_cases = FollowUp.objects.filter(rating__meeting__stage=stage, state=FollowUp.State.OPEN).select_related(
+        "rating__task__department"
+    )
+    red = [c for c in open_cases if c.kind == FollowUp.Kind.SUPERVISION]
+    yellow = [c for c in open_cases if c.kind == FollowUp.Kind.REMINDER]
+    for case in [c for c in yellow if c.rating.task.department.code == "SCB"][:2]:
+        cases.send_reminder(case_id=case.pk, version=case.version, by=inspector)
+    for case in red[:1]:
+        case = cases.issue_supervision_letter(case_id=case.pk, version=case.version, by=inspector)
+        when = timezone.make_aware(datetime.datetime.combine(today + datetime.timedelta(days=3), datetime.time(9, 30)))
+        cases.schedule_interview(
+            case_id=case.pk,
+            version=case.version,
+            at=when,
+            place="纪检监察部会议室",
+            participants="赵敏、责任人",
+            by=inspector,
+        )

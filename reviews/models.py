@@ -139,7 +139,7 @@ class FollowUp(models.Model):
         INTERVIEW_SCHEDULED = "interview_scheduled", _("Interview scheduled")
         INTERVIEWED = "interviewed", _("Interviewed")
         RECTIFYING = "rectifying", _("Rectifying")
-        CLOSED = "closed", _("Closed")
+        CLOSED = "closed", _("Case closed")
         ESCALATED = "escalated", _("Escalated to accountability")
 
     rating = models.OneToOneField(Rating, on_delete=models.CASCADE, related_name="follow_up", verbose_name=_("rating"))

@@ -47,8 +47,8 @@ class MyTaskRow:
     earlier: list = field(default_factory=list)
 
 
-# The reviews app adds each self-assessment's `confirmation` and each task's `ratings`
-# (reverse relations). Read through those names only, so tasks never imports reviews.
+# The reviews app adds each self-assessment's `confirmation`, each task's `ratings` and
+# each rating's `follow_up` (reverse relations). Read through those names only, so tasks never imports reviews.
 
 
 def _confirmed_score(assessment):
@@ -125,6 +125,7 @@ class StageDetail:
     confirmed_score: object
     final_score: object
     light: str
+    case: object = None
 
 
 def task_stage_details(task):
@@ -135,7 +136,9 @@ def task_stage_details(task):
         a.stage_id: a
         for a in task.assessments.select_related("stage", "submitted_by", "confirmation").prefetch_related("evidence")
     }
-    ratings = {r.meeting.stage_id: r for r in task.ratings.select_related("meeting") if r.final_score is not None}
+    ratings = {
+        r.meeting.stage_id: r for r in task.ratings.select_related("meeting", "follow_up") if r.final_score is not None
+    }
     details = []
     for stage in stages:
         assessment, rating = assessments.get(stage.pk), ratings.get(stage.pk)
@@ -148,6 +151,7 @@ def task_stage_details(task):
                 confirmed_score=_confirmed_score(assessment),
                 final_score=rating.final_score if rating else None,
                 light=light,
+                case=getattr(rating, "follow_up", None) if rating else None,
             )
         )
     return details

@@ -1,0 +1,77 @@
+"""Scheduled reminders (Celery beat): self-assessments not yet submitted as the due date
+nears, assessments awaiting confirmation, and follow-up cases past their due date. Each
+reminder goes once per person, item and day, however often beat runs: its idempotency key
+carries the date."""
+
+import datetime
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tasks.models import KeyTask, SelfAssessment, Stage
+
+from .models import FollowUp, Notification
+from .services import notify
+
+# Remind owners this many days before their stage's self-assessment is due.
+SELF_ASSESSMENT_WARNING_DAYS = 5
+
+
+@transaction.atomic
+def send_due_reminders(today=None):
+    """Queue today's reminders. Returns how many new notifications were written."""
+    today = today or timezone.localdate()
+    day = today.isoformat()
+    todays = Notification.objects.filter(idempotency_key__startswith="remind:", idempotency_key__endswith=f":{day}")
+    before = todays.count()
+
+    stages = Stage.objects.filter(
+        self_assessment_due__gte=today,
+        self_assessment_due__lte=today + datetime.timedelta(days=SELF_ASSESSMENT_WARNING_DAYS),
+        start__lte=today,
+    ).select_related("year")
+    for stage in stages:
+        submitted = SelfAssessment.objects.filter(
+            stage=stage, state__in=[SelfAssessment.State.SUBMITTED, SelfAssessment.State.CONFIRMED]
+        ).values("task_id")
+        for task in KeyTask.objects.filter(year=stage.year).exclude(pk__in=submitted).select_related("owner"):
+            notify(
+                recipient=task.owner,
+                kind="reminder_self_assessment",
+                subject=_("Self-assessment due %(date)s: %(task)s")
+                % {"date": stage.self_assessment_due.isoformat(), "task": task.title},
+                link=f"/tasks/{task.pk}/stages/{stage.number}/assess/",
+                key=f"remind:self-assessment:{task.pk}:{stage.pk}:{task.owner_id}:{day}",
+            )
+
+    waiting = SelfAssessment.objects.filter(state=SelfAssessment.State.SUBMITTED).select_related(
+        "task__department__division_leader", "stage"
+    )
+    for assessment in waiting:
+        leader = assessment.task.department.division_leader
+        if leader is None:
+            continue
+        notify(
+            recipient=leader,
+            kind="reminder_confirmation",
+            subject=_("Awaiting your confirmation: %(task)s") % {"task": assessment.task.title},
+            link=f"/reviews/confirmations/{assessment.pk}/",
+            key=f"remind:confirm:{assessment.pk}:{leader.pk}:{day}",
+        )
+
+    overdue = FollowUp.objects.filter(
+        due_date__lt=today, state__in=[s for s in FollowUp.State.values if s not in ("closed", "escalated")]
+    ).select_related("inspector", "rating__task")
+    for case in overdue:
+        if case.inspector is None:
+            continue
+        notify(
+            recipient=case.inspector,
+            kind="reminder_overdue_case",
+            subject=_("Follow-up case overdue since %(date)s: %(task)s")
+            % {"date": case.due_date.isoformat(), "task": case.rating.task.title},
+            link=f"/reviews/followups/{case.pk}/",
+            key=f"remind:case:{case.pk}:{case.inspector_id}:{day}",
+        )
+    return todays.count() - before
