@@ -6,6 +6,7 @@ COPY pyproject.toml README.md ./
 COPY lightboard ./lightboard
 COPY tasks ./tasks
 COPY reviews ./reviews
+COPY reports ./reports
 RUN pip install --no-cache-dir .
 COPY . .
 # collectstatic and the catalogues need settings but no database or real secret.

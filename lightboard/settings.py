@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "lightboard",
     "tasks",
     "reviews",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -166,6 +167,12 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing fails fast when Redis is down or hangs: the outbox row stays pending and the beat
+# sweep sends it, so a request that commits notifications never waits long on the broker.
+# socket_timeout also stops a publish waiting forever on a half-open connection.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "Asia/Shanghai"

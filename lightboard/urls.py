@@ -15,7 +15,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("tasks/", include("tasks.urls")),
     path("reviews/", include("reviews.urls")),
-    path("reports/", include("reviews.urls_reports")),
+    path("reports/", include("reports.urls")),
     path("inbox/", include("reviews.urls_inbox")),
     path("admin/", admin.site.urls),
 ]

@@ -224,9 +224,12 @@ def follow_up_queue(*, colour="", department_id=None, state="", inspector_id=Non
     counts = Counter()
     overdue = 0
     for case in all_cases:
-        case.is_overdue = case.due_date < today and case.state not in (FollowUp.State.CLOSED, FollowUp.State.ESCALATED)
-        counts[case.rating.colour] += 1
-        counts[case.state] += 1
+        is_open = case.state not in (FollowUp.State.CLOSED, FollowUp.State.ESCALATED)
+        case.is_overdue = is_open and case.due_date < today
+        # The counts are of open cases, whatever the filters (a state filter loads closed ones too).
+        if is_open:
+            counts[case.rating.colour] += 1
+            counts[case.state] += 1
         overdue += case.is_overdue
     shown = [
         case

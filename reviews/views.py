@@ -373,19 +373,6 @@ def amend(request, rating_id):
 # --- inbox and reports -----------------------------------------------------------------
 
 
-@role_required(*REPORT_READERS)
-def reports_overview(request):
-    return render(
-        request,
-        "placeholder.html",
-        {
-            "title": _("Reports"),
-            "issue": 6,
-            "purpose": _("The year overview, department scorecards and early warning."),
-        },
-    )
-
-
 INBOX_PAGE = 100
 
 
@@ -477,9 +464,16 @@ def case_detail(request, case_id):
             try:
                 do(case, request.user, form.cleaned_data)
             except services.StaleEdit as stale:
-                form.add_error(None, str(stale))
+                # Shown at the top of the page: the step's form may be hidden in the case's
+                # current state (someone else moved it on), so an error on it would be lost.
+                messages.error(request, str(stale))
             except ValidationError as error:
-                _errors_to_form(form, _case_error(error))
+                error = _case_error(error)
+                if hasattr(error, "error_dict"):
+                    _errors_to_form(form, error)
+                else:
+                    for message in error.messages:
+                        messages.error(request, message)
             else:
                 messages.success(request, _("Saved."))
                 return redirect("reviews:case", case_id=case.pk)

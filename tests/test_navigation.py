@@ -107,12 +107,6 @@ def test_a_user_without_a_role_is_told_so(client, no_role):
     assert "管理员" in response.content.decode()
 
 
-def test_placeholder_screens_say_plainly_that_they_are_not_built(client, leadership):
-    client.force_login(leadership)
-    html = client.get("/reports/").content.decode()
-    assert 'data-placeholder="true"' in html and "此页面尚未建成" in html
-
-
 def test_the_administrator_role_alone_opens_the_admin_and_sets_up_departments(client, db):
     from tasks.models import Department
     from tasks.roles import Role

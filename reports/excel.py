@@ -1,0 +1,58 @@
+"""Excel exports of the reports."""
+
+import io
+
+from django.utils.translation import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from lightboard.lights import label_of
+
+from .queries import COLOURS, TRANSITION_LABELS
+
+
+def _save(workbook):
+    for sheet in workbook.worksheets:
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        sheet.freeze_panes = "B2"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def overview_workbook(overview):
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = str(overview.year.year)
+    header = [_("Department")]
+    for number in overview.stage_numbers:
+        header += [f"{_('Stage %(n)s') % {'n': number}} {label_of(colour)}" for colour in COLOURS]
+    sheet.append(header)
+    for row in overview.rows:
+        values = [row.department.name]
+        for cell in row.cells:
+            values += [cell.counts[colour] for colour in COLOURS]
+        sheet.append(values)
+    sheet.column_dimensions["A"].width = 22
+    return _save(workbook)
+
+
+def scorecard_workbook(scorecard):
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = scorecard.department.code
+    sheet.append(
+        [_("Task"), _("Owner"), _("Weight")]
+        + [_("Stage %(n)s") % {"n": n} for n in scorecard.stage_numbers]
+        + [_("Since the previous result")]
+    )
+    for row in scorecard.rows:
+        sheet.append(
+            [row.task.title, str(row.task.owner), float(row.task.weight)]
+            + [float(score) if score is not None else None for score in row.scores]
+            + [str(TRANSITION_LABELS.get(row.transition, ""))]
+        )
+    sheet.append([_("Weighted average"), "", ""] + [float(a) if a is not None else None for a in scorecard.averages])
+    sheet.column_dimensions["A"].width = 30
+    return _save(workbook)

@@ -1,0 +1,253 @@
+"""Read helpers of the reports: the year overview, department scorecards and the early
+warning, each in a fixed number of queries. Official results are the final ratings of
+closed meetings."""
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from lightboard.lights import MISSING, light_of
+from reviews.models import Confirmation, FollowUp, Rating, ReviewMeeting
+from tasks.models import Department, KeyTask, SelfAssessment
+
+COLOURS = ("green", "yellow", "red")
+RANK = {"red": 0, "yellow": 1, "green": 2}
+TRANSITION_LABELS = {"improved": _("Improved"), "worsened": _("Worsened"), "unchanged": _("Unchanged")}
+WARNING_LABELS = {
+    "red": _("Likely red"),
+    "yellow": _("Likely yellow"),
+    "late": _("Self-assessment late"),
+    "watch": _("Watch: red or yellow last time"),
+}
+SOURCE_LABELS = {"confirmed": _("confirmed score"), "self": _("self score"), "previous": "", "none": ""}
+
+
+@dataclass
+class Cell:
+    counts: Counter
+    stage: int
+
+    @property
+    def total(self):
+        return sum(self.counts[c] for c in COLOURS)
+
+    def share(self, colour):
+        """The colour's share of the cell in percent (0 when the cell is empty)."""
+        return round(100 * self.counts[colour] / self.total, 1) if self.total else 0
+
+    @property
+    def shares(self):
+        return {colour: self.share(colour) for colour in COLOURS}
+
+
+@dataclass
+class OverviewRow:
+    department: Department
+    cells: list
+    totals: Counter = field(default_factory=Counter)
+
+
+@dataclass
+class Overview:
+    year: object
+    stage_numbers: list
+    rows: list
+    per_stage: dict
+    worst: list
+
+
+def closed_stage_numbers(year):
+    return list(
+        ReviewMeeting.objects.filter(stage__year=year, state=ReviewMeeting.State.CLOSED)
+        .order_by("stage__number")
+        .values_list("stage__number", flat=True)
+    )
+
+
+def year_overview(year):
+    """Departments x stages with the counts and shares of each colour, overall counts per
+    stage, and the departments with the most red and yellow results. Three queries."""
+    numbers = closed_stage_numbers(year)
+    counts = defaultdict(Counter)
+    for department_id, number, colour in Rating.objects.filter(
+        meeting__stage__year=year, meeting__state=ReviewMeeting.State.CLOSED
+    ).values_list("task__department_id", "meeting__stage__number", "colour"):
+        counts[department_id, number][colour] += 1
+    rows = []
+    per_stage = {number: Counter() for number in numbers}
+    for department in Department.objects.order_by("code"):
+        cells = [Cell(counts[department.pk, number], number) for number in numbers]
+        row = OverviewRow(department, cells)
+        for cell in cells:
+            row.totals.update(cell.counts)
+            per_stage[cell.stage].update(cell.counts)
+        rows.append(row)
+    worst = sorted(
+        (row for row in rows if row.totals["red"] or row.totals["yellow"]),
+        key=lambda row: (-row.totals["red"], -row.totals["yellow"], row.department.code),
+    )[:5]
+    return Overview(year=year, stage_numbers=numbers, rows=rows, per_stage=per_stage, worst=worst)
+
+
+def transition(before, after):
+    """ "improved", "worsened" or "unchanged" between two lights; None without both."""
+    if before not in RANK or after not in RANK:
+        return None
+    if RANK[after] > RANK[before]:
+        return "improved"
+    if RANK[after] < RANK[before]:
+        return "worsened"
+    return "unchanged"
+
+
+@dataclass
+class ScorecardRow:
+    task: KeyTask
+    lights: list
+    scores: list
+    transition: str | None
+
+    @property
+    def cells(self):
+        return list(zip(self.lights, self.scores, strict=True))
+
+
+@dataclass
+class Scorecard:
+    department: Department
+    year: object
+    stage_numbers: list
+    rows: list
+    averages: list
+    counts: list
+    transitions: Counter
+    cases: list
+
+
+def department_scorecard(year, department):
+    """Every task of the department with its lights across the closed stages, the change
+    between its last two results, the weighted average score per stage, and its cases.
+    Four queries."""
+    numbers = closed_stage_numbers(year)
+    ratings = defaultdict(dict)
+    for task_id, number, score, colour in Rating.objects.filter(
+        meeting__stage__year=year, meeting__state=ReviewMeeting.State.CLOSED, task__department=department
+    ).values_list("task_id", "meeting__stage__number", "final_score", "colour"):
+        ratings[task_id][number] = (score, colour)
+    tasks = list(KeyTask.objects.filter(year=year, department=department).select_related("owner").order_by("id"))
+    rows = []
+    weighted = {number: [Decimal(0), Decimal(0)] for number in numbers}
+    counts = {number: Counter() for number in numbers}
+    transitions = Counter()
+    for task in tasks:
+        results = ratings.get(task.pk, {})
+        lights = [results.get(number, (None, MISSING))[1] or MISSING for number in numbers]
+        scores = [results.get(number, (None, None))[0] for number in numbers]
+        for number, (score, colour) in results.items():
+            if score is not None and number in weighted:
+                weighted[number][0] += task.weight * score
+                weighted[number][1] += task.weight
+                counts[number][colour] += 1
+        rated = [light for light in lights if light in RANK]
+        change = transition(rated[-2], rated[-1]) if len(rated) >= 2 else None
+        if change:
+            transitions[change] += 1
+        rows.append(ScorecardRow(task=task, lights=lights, scores=scores, transition=change))
+    averages = [(weighted[n][0] / weighted[n][1]).quantize(Decimal("0.1")) if weighted[n][1] else None for n in numbers]
+    cases = list(
+        FollowUp.objects.filter(rating__task__department=department, rating__meeting__stage__year=year)
+        .select_related("rating__task", "rating__meeting__stage")
+        .order_by("-rating__meeting__stage__number", "rating__task_id")
+    )
+    return Scorecard(
+        department=department,
+        year=year,
+        stage_numbers=numbers,
+        rows=rows,
+        averages=averages,
+        counts=[counts[n] for n in numbers],
+        transitions=transitions,
+        cases=cases,
+    )
+
+
+@dataclass
+class Warning:
+    task: KeyTask
+    kind: str  # "red", "yellow", "late", "watch"
+    score: object
+    source: str  # "confirmed", "self", "previous", "none"
+    previous: str | None
+
+
+def upcoming_stage(year, today=None):
+    """The stage of the next meeting: the first one whose meeting is not closed and whose
+    two months have started."""
+    today = today or timezone.localdate()
+    closed = set(closed_stage_numbers(year))
+    for stage in year.stages.order_by("number"):
+        if stage.number not in closed and stage.start <= today:
+            return stage
+    return None
+
+
+def early_warning(year, today=None):
+    """Tasks likely to be yellow or red at the next meeting, and late self-assessments.
+
+    The rule, stated on the page: a task is likely red or yellow when its current score
+    (the leader's confirmed score, else the submitted self score) would light it so; with
+    no score yet, it is late when the self-assessment due date has passed, and on watch
+    when it was red or yellow at the previous meeting. Four queries."""
+    today = today or timezone.localdate()
+    stage = upcoming_stage(year, today)
+    if stage is None:
+        return None, []
+    confirmed = dict(Confirmation.objects.filter(assessment__stage=stage).values_list("assessment__task_id", "score"))
+    submitted = dict(
+        SelfAssessment.objects.filter(
+            stage=stage, state__in=[SelfAssessment.State.SUBMITTED, SelfAssessment.State.CONFIRMED]
+        ).values_list("task_id", "completion")
+    )
+    previous = dict(
+        Rating.objects.filter(
+            meeting__stage__year=year,
+            meeting__stage__number=stage.number - 1,
+            meeting__state=ReviewMeeting.State.CLOSED,
+        ).values_list("task_id", "colour")
+    )
+    warnings = []
+    for task in (
+        KeyTask.objects.filter(year=year).select_related("department", "owner").order_by("department__code", "id")
+    ):
+        before = previous.get(task.pk)
+        if task.pk in confirmed:
+            score, source = confirmed[task.pk], "confirmed"
+        elif task.pk in submitted:
+            score, source = submitted[task.pk], "self"
+        else:
+            score, source = None, "none"
+        if score is not None:
+            colour = light_of(score, year)
+            if colour in ("red", "yellow"):
+                warnings.append(Warning(task, colour, score, source, before))
+        elif stage.self_assessment_due < today:
+            warnings.append(Warning(task, "late", None, "none", before))
+        elif before in ("red", "yellow"):
+            warnings.append(Warning(task, "watch", None, "previous", before))
+    order = {"red": 0, "late": 1, "yellow": 2, "watch": 3}
+    warnings.sort(key=lambda w: (order[w.kind], w.task.department.code, w.task.pk))
+    return stage, warnings
+
+
+def task_scores(task):
+    """The task's final score per closed stage, with its target, for the task chart."""
+    targets = {t.stage.number: t.description for t in task.targets.select_related("stage")}
+    results = dict(
+        Rating.objects.filter(task=task, meeting__state=ReviewMeeting.State.CLOSED).values_list(
+            "meeting__stage__number", "final_score"
+        )
+    )
+    return [(number, results.get(number), targets.get(number, "")) for number in range(1, 7)]
