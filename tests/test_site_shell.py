@@ -77,3 +77,10 @@ def test_colour_names_are_the_conventional_chinese_terms():
     from lightboard.colour import Colour
 
     assert [c.label_zh for c in Colour] == ["绿灯", "黄灯", "红灯"]
+
+
+def test_pages_carry_a_strict_content_security_policy(client, staff_a):
+    client.force_login(staff_a)
+    policy = client.get("/tasks/mine/")["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    assert "frame-ancestors 'none'" in policy
