@@ -295,7 +295,7 @@ def serious_reason(rating, year):
     if rating.colour != Rating.Colour.RED and rating.colour != Rating.Colour.YELLOW:
         return ""
     if rating.final_score is not None and rating.final_score < year.serious_below:
-        return _("Final score below %(limit)s.") % {"limit": year.serious_below.normalize()}
+        return _("Final score below %(limit)s.") % {"limit": f"{year.serious_below.normalize():f}"}
     if year.serious_when_red_twice and rating.colour == Rating.Colour.RED:
         stage = rating.meeting.stage
         previous_red = Rating.objects.filter(
