@@ -1,0 +1,182 @@
+"""Every URL of the project × every role: the expected answer, generated from the URL conf
+so that a new URL without an entry here fails this test.
+
+Answers: 200 ok, 302 redirect (to the login page for anonymous users), 403 not allowed,
+404 not found (where even existence must not leak), 405 wrong method."""
+
+import datetime
+from itertools import combinations
+
+import pytest
+from django.core.files.base import ContentFile
+from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from reviews import cases
+from reviews import services as review_services
+from reviews.models import FollowUp, Letter
+from tasks.models import Evidence, SelfAssessment
+from tasks.roles import Role
+from tests.conftest import make_user
+from tests.factories import KeyTaskFactory, make_list
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ["anonymous", "staff_a", "staff_b", "leader_a", "leader_b", "leadership", "inspector", "administrator"]
+ANON, STAFF_A, STAFF_B, LEADER_A, LEADER_B, LEADERSHIP, INSPECTOR, ADMIN = ROLES
+READERS = {LEADER_A: 200, LEADER_B: 200, LEADERSHIP: 200, INSPECTOR: 200}
+
+
+def row(default, **answers):
+    """Answers per role: `default` for everyone signed in, anonymous to the login page."""
+    expected = dict.fromkeys(ROLES, default)
+    expected[ANON] = 302
+    expected.update(answers)
+    return expected
+
+
+def only(roles, ok=200, other=403):
+    return row(other, **dict.fromkeys(roles, ok))
+
+
+# URL name -> answers to a GET by each role.
+EXPECTED = {
+    "home": row(302, administrator=302),
+    "login": row(302, anonymous=200),
+    "logout": row(405, anonymous=405),
+    "set_language": row(302, anonymous=302),
+    "admin:index": row(302, administrator=200),
+    "tasks:mine": only([STAFF_A, STAFF_B]),
+    "tasks:lists": row(403, staff_a=302, staff_b=302, **READERS),
+    "tasks:list": row(404, staff_a=200, **READERS),
+    "tasks:create": row(404, staff_a=200, leader_a=403, leader_b=403, leadership=403, inspector=403),
+    # Writes answer only POST; a GET is refused before anything else is looked at.
+    "tasks:list_submit": dict.fromkeys(ROLES, 405),
+    "tasks:list_approve": dict.fromkeys(ROLES, 405),
+    "tasks:list_return": dict.fromkeys(ROLES, 405),
+    "tasks:list_template": row(404, staff_a=200, **READERS),
+    "tasks:list_export": row(404, staff_a=200, **READERS),
+    "tasks:list_import": row(404, staff_a=200, leader_a=403, leader_b=403, leadership=403, inspector=403),
+    "tasks:detail": row(404, staff_a=200, **READERS),
+    "tasks:edit": row(404, staff_a=200, leader_a=403, leader_b=403, leadership=403, inspector=403),
+    "tasks:assess": row(404, staff_a=200, **READERS),
+    "tasks:light_preview": row(404, staff_a=200, **READERS),
+    "tasks:evidence": row(404, staff_a=200, **READERS),
+    "reviews:confirmations": only([LEADER_A, LEADER_B]),
+    "reviews:confirmation": row(403, leader_a=200, leader_b=404),
+    "reviews:meetings": only([LEADERSHIP]),
+    "reviews:board": only([LEADERSHIP]),
+    "reviews:open": dict.fromkeys(ROLES, 405),
+    "reviews:present": only([LEADERSHIP]),
+    "reviews:close": dict.fromkeys(ROLES, 405),
+    "reviews:minutes": only([LEADER_A, LEADER_B, LEADERSHIP, INSPECTOR]),
+    "reviews:minutes_xlsx": only([LEADER_A, LEADER_B, LEADERSHIP, INSPECTOR]),
+    "reviews:amend": only([LEADERSHIP]),
+    "reviews:followups": only([INSPECTOR]),
+    "reviews:case": row(404, staff_a=200, leader_a=200, leadership=200, inspector=200),
+    "reviews:letter": row(404, staff_a=200, leader_a=200, leadership=200, inspector=200),
+    "inbox:index": row(200),
+    "inbox:count": row(200),
+    "reports:overview": only([LEADER_A, LEADER_B, LEADERSHIP, INSPECTOR]),
+    "reports:overview_xlsx": only([LEADER_A, LEADER_B, LEADERSHIP, INSPECTOR]),
+    "reports:scorecard": only([LEADER_A, LEADER_B, LEADERSHIP, INSPECTOR]),
+    "reports:scorecard_xlsx": only([LEADER_A, LEADER_B, LEADERSHIP, INSPECTOR]),
+    "reports:warning": only([LEADER_A, LEADER_B, LEADERSHIP, INSPECTOR]),
+    "reports:task_chart": only([LEADER_A, LEADER_B, LEADERSHIP, INSPECTOR]),
+}
+
+
+def project_url_names(patterns=None, namespace=""):
+    """Every named URL of the project (the admin site counts as one: its index)."""
+    names = []
+    for pattern in patterns if patterns is not None else get_resolver().url_patterns:
+        if isinstance(pattern, URLResolver):
+            if pattern.namespace == "admin":
+                names.append("admin:index")
+                continue
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            names += project_url_names(pattern.url_patterns, inner)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            names.append(f"{namespace}{pattern.name}")
+    return names
+
+
+def test_every_url_has_an_entry():
+    missing = sorted(set(project_url_names()) - set(EXPECTED))
+    assert missing == [], f"add these URLs to the permission matrix: {missing}"
+    assert sorted(set(EXPECTED) - set(project_url_names())) == []
+
+
+@pytest.fixture
+def world(
+    year, department_a, department_b, staff_a, staff_b, leader_a, leader_b, leadership, inspector, settings, tmp_path
+):
+    """One of everything, in department A: a task with a submitted assessment and evidence,
+    a closed meeting with a red rating, its case and letter, and a notification."""
+    settings.MEDIA_ROOT = tmp_path
+    administrator = make_user("office_admin", Role.ADMINISTRATOR)
+    make_list(year, department_a)
+    task = KeyTaskFactory(year=year, department=department_a, owner=staff_a)
+    stage = year.stages.get(number=5)
+    assessment = SelfAssessment.objects.create(
+        task=task, stage=stage, completion=40, account="x", state="submitted", submitted_at=timezone.now()
+    )
+    evidence = Evidence.objects.create(
+        assessment=assessment, file=ContentFile(b"%PDF-1.4 x", name="a.pdf"), original_name="a.pdf", size=10,
+        uploaded_by=staff_a,
+    )  # fmt: skip
+    other_stage = year.stages.get(number=4)
+    confirmed = SelfAssessment.objects.create(
+        task=task, stage=other_stage, completion=40, account="x", state="submitted", submitted_at=timezone.now()
+    )
+    review_services.confirm_as_submitted(assessments=[(confirmed.pk, confirmed.version)], by=leader_a)
+    meeting = review_services.schedule_meeting(
+        stage=other_stage, date=datetime.date(2026, 9, 10), place="", attendees=[], by=leadership
+    )
+    review_services.open_meeting(meeting=meeting, by=leadership)
+    review_services.close_meeting(meeting=meeting, by=leadership)
+    case = FollowUp.objects.get()
+    cases.issue_supervision_letter(case_id=case.pk, version=case.version, by=inspector)
+    letter = Letter.objects.get(kind="supervision")
+    users = {
+        STAFF_A: staff_a, STAFF_B: staff_b, LEADER_A: leader_a, LEADER_B: leader_b, LEADERSHIP: leadership,
+        INSPECTOR: inspector, ADMIN: administrator,
+    }  # fmt: skip
+    kwargs = {
+        "task_id": task.pk,
+        "number": 5,
+        "year": 2026,
+        "code": department_a.code,
+        "evidence_id": evidence.pk,
+        "assessment_id": assessment.pk,
+        "meeting_id": meeting.pk,
+        "rating_id": case.rating_id,
+        "case_id": case.pk,
+        "letter_id": letter.pk,
+    }
+    return users, kwargs
+
+
+def url_for(name, kwargs):
+    """Reverse a URL name with whichever of the sample kwargs its pattern takes."""
+    for count in range(4):
+        for keys in combinations(kwargs, count):
+            try:
+                return reverse(name, kwargs={key: kwargs[key] for key in keys})
+            except NoReverseMatch:
+                continue
+    raise AssertionError(f"cannot reverse {name}")
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_each_role_gets_the_expected_answer(client, world, name):
+    users, kwargs = world
+    url = url_for(name, kwargs)
+    answers = {}
+    for role in ROLES:
+        client.logout()
+        if role != ANON:
+            client.force_login(users[role])
+        answers[role] = client.get(url).status_code
+    diff = {role: (EXPECTED[name][role], answers[role]) for role in ROLES if answers[role] != EXPECTED[name][role]}
+    assert not diff, f"{url}: expected, got {diff}"
