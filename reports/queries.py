@@ -4,7 +4,7 @@ closed meetings."""
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -36,7 +36,9 @@ class Cell:
 
     def share(self, colour):
         """The colour's share of the cell in percent (0 when the cell is empty)."""
-        return round(100 * self.counts[colour] / self.total, 1) if self.total else 0
+        if not self.total:
+            return 0
+        return float((Decimal(100 * self.counts[colour]) / self.total).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
     @property
     def shares(self):
@@ -156,7 +158,10 @@ def department_scorecard(year, department):
         if change:
             transitions[change] += 1
         rows.append(ScorecardRow(task=task, lights=lights, scores=scores, transition=change))
-    averages = [(weighted[n][0] / weighted[n][1]).quantize(Decimal("0.1")) if weighted[n][1] else None for n in numbers]
+    averages = [
+        (weighted[n][0] / weighted[n][1]).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP) if weighted[n][1] else None
+        for n in numbers
+    ]
     cases = list(
         FollowUp.objects.filter(rating__task__department=department, rating__meeting__stage__year=year)
         .select_related("rating__task", "rating__meeting__stage")

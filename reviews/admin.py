@@ -1,0 +1,24 @@
+from django.contrib import admin
+
+from .models import Notification
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    """The outbox, read-only: administrators see what was sent and what failed, and why.
+    Rows are written by the services and delivered by the workers, never edited by hand."""
+
+    list_display = ["recipient", "kind", "subject", "state", "attempts", "last_error", "created_at"]
+    list_filter = ["state", "kind"]
+    list_select_related = ["recipient"]
+    search_fields = ["subject", "recipient__username", "recipient__name", "idempotency_key"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
