@@ -134,13 +134,18 @@ class OutboxWorker:
             self.log.close()
 
 
+# The outbox workers' database sessions carry this name, so a test can tell them from the
+# sessions of other workers or servers on the same test database.
+WORKER_APPLICATION_NAME = "lightboard-outbox-test-worker"
+
+
 def _test_database_url():
     from django.db import connection
 
     database = connection.settings_dict
     return (
         f"postgres://{database['USER']}:{database['PASSWORD'] or ''}@{database['HOST']}:"
-        f"{database['PORT'] or 5432}/{database['NAME']}"
+        f"{database['PORT'] or 5432}/{database['NAME']}?application_name={WORKER_APPLICATION_NAME}"
     )
 
 

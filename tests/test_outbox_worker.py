@@ -26,7 +26,13 @@ from reviews.models import Notification
 from reviews.tasks import deliver_notification, sweep_outbox
 from tasks.models import User
 from tests.conftest import make_user
-from tests.outbox_fixtures import broker_unreachable, message_ids, outbox_worker_on_a_private_queue, wait_for
+from tests.outbox_fixtures import (
+    WORKER_APPLICATION_NAME,
+    broker_unreachable,
+    message_ids,
+    outbox_worker_on_a_private_queue,
+    wait_for,
+)
 from tests.reviews_fixtures import close, confirm, open_meeting, rate, stage_of, task_of
 
 PENDING, SENT, FAILED = Notification.State.PENDING, Notification.State.SENT, Notification.State.FAILED
@@ -256,11 +262,12 @@ def sent_count():
 
 
 def other_sessions():
-    """Sessions on the test database other than this one (a killed worker's until PostgreSQL
-    notices it is gone and rolls its transaction back)."""
+    """The outbox workers' sessions on the test database (a killed worker's stays until
+    PostgreSQL notices it is gone and rolls its transaction back)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = %s",
+            [WORKER_APPLICATION_NAME],
         )
         return cursor.fetchone()[0]
 
