@@ -6,9 +6,11 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install messages chromium demo test bench lint format clean
+.PHONY: install chromium demo test bench lint format clean
 
+# Installing also compiles the translation catalogues (in pure Python: no gettext needed).
 install: $(STAMP)
+	@$(BIN)/python manage.py compile_catalogues --verbosity 0
 
 # Re-installs only when pyproject.toml changes, so `make install` is idempotent and quick.
 $(STAMP): pyproject.toml
@@ -18,10 +20,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-messages: $(STAMP)
-	$(BIN)/python manage.py compile_catalogues
-
-demo: install messages
+demo: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	@echo "lightboard: http://$(HOST):$(PORT)/  logins: staff, leader, leadership, inspector, admin (password: demo)"
@@ -41,12 +40,12 @@ chromium:
 	  echo "note: Chromium is not installed, so the browser tests will be skipped (apt-get install -y chromium)"; \
 	fi
 
-test: install messages chromium
+test: install chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Benchmarks are not part of `make test`: they measure, they do not assert timings there.
 # With DATABASE_URL set they run on PostgreSQL (a throwaway lightboard_bench database).
-bench: install messages
+bench: install
 	$(BIN)/python bench/board.py --json bench/board.json
 
 lint: install

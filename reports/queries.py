@@ -69,6 +69,14 @@ def closed_stage_numbers(year):
     )
 
 
+def closed_meetings(year):
+    return list(
+        ReviewMeeting.objects.filter(stage__year=year, state=ReviewMeeting.State.CLOSED)
+        .select_related("stage__year")
+        .order_by("stage__number")
+    )
+
+
 def year_overview(year):
     """Departments x stages with the counts and shares of each colour, overall counts per
     stage, and the departments with the most red and yellow results. Three queries."""

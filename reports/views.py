@@ -38,7 +38,11 @@ def overview(request):
         for colour in queries.COLOURS
     }
     trend = charts.colour_trend(stage_labels, shares, legend, _("Share of each light per stage"))
-    return render(request, "reports/overview.html", {"overview": data, "trend": trend, "colours": queries.COLOURS})
+    return render(
+        request,
+        "reports/overview.html",
+        {"overview": data, "trend": trend, "colours": queries.COLOURS, "meetings": queries.closed_meetings(year)},
+    )
 
 
 @role_required(*REPORT_READERS)
