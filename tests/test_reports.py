@@ -528,7 +528,7 @@ def test_report_pages_run_a_fixed_number_of_queries(
     built = build_year(this_year, chair, departments, tasks_per_department)
     client.force_login(chair)
     code = built[0].code
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         html = html_of(client.get("/reports/"))
     assert html.count("data-department=") == departments
     with django_assert_max_num_queries(10):
