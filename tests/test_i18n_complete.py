@@ -256,3 +256,14 @@ def test_the_catalogues_ship_and_compile_without_gnu_gettext(tmp_path, settings)
 @pytest.mark.parametrize("path", [CHINESE, ENGLISH])
 def test_the_catalogues_parse(path):
     assert len(polib.pofile(str(path))) > 100
+
+
+def test_the_english_catalogue_is_complete_too():
+    import polib
+
+    english = polib.pofile(str(Path(__file__).resolve().parent.parent / "locale" / "en" / "LC_MESSAGES" / "django.po"))
+    chinese = polib.pofile(
+        str(Path(__file__).resolve().parent.parent / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po")
+    )
+    assert {entry.msgid for entry in english} == {entry.msgid for entry in chinese}
+    assert [entry.msgid for entry in english if entry.fuzzy or not (entry.msgstr or entry.msgstr_plural)] == []
