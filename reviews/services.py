@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from lightboard.colour import classify
 from tasks.models import KeyTask, SelfAssessment, User
 from tasks.roles import Role, has_role
-from tasks.services import record_audit
+from tasks.services import as_score, record_audit
 
 from . import delivery
 from .letters import issue_letter, letter_link
@@ -140,7 +140,7 @@ def confirm_with_adjustment(*, assessment_id, version, score, reason, by):
     reason = (reason or "").strip()
     if Decimal(score) != assessment.completion and not reason:
         raise ValidationError({"reason": _("Say why the confirmed score differs from the self score.")})
-    return _confirm(assessment, score=Decimal(score), reason=reason, by=by, version=version)
+    return _confirm(assessment, score=as_score(score), reason=reason, by=by, version=version)
 
 
 @transaction.atomic
@@ -252,7 +252,7 @@ def set_rating(*, rating_id, version, final_score, score_reason, decision, next_
     if final_score is None:
         raise ValidationError({"final_score": _("Enter the final score.")})
     _check_score(final_score, "final_score")
-    final_score = Decimal(final_score)
+    final_score = as_score(final_score)
     confirmed = confirmed_score(rating)
     score_reason = (score_reason or "").strip()
     if confirmed is not None and final_score != confirmed and not score_reason:
@@ -392,7 +392,7 @@ def amend_rating(*, rating_id, final_score, reason, by):
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("Give the reason for the amendment.")})
-    final_score = Decimal(final_score)
+    final_score = as_score(final_score)
     if final_score == rating.final_score:
         raise ValidationError({"final_score": _("The amended score is the same as the current one.")})
     old_score, old_colour = rating.final_score, rating.colour

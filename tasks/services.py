@@ -89,6 +89,11 @@ def _plain(value):
     return str(value)
 
 
+def as_score(value):
+    """A valid score as the Decimal with one decimal place it is stored as (75 -> 75.0)."""
+    return Decimal(value).quantize(Decimal("0.1"))
+
+
 def record_audit(*, actor, action, subject, task=None, task_id=None, before=None, after=None, reason=""):
     """Write one audit entry: who did `action` to `subject`, the changed values and why.
     Call it inside the transaction that makes the change."""
@@ -327,6 +332,7 @@ def save_self_assessment(*, task, stage, by, completion, account, evidence_files
             raise ValidationError({"completion": _("Enter a completion from 0 to 100.")}) from None
         if Decimal(completion).as_tuple().exponent < -1:
             raise ValidationError({"completion": _("Use at most one decimal place, such as 82.5.")})
+        completion = as_score(completion)
     problems = [message for message in map(check_evidence_file, evidence_files) if message]
     if problems:
         raise ValidationError({"evidence": problems})

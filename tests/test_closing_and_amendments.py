@@ -313,7 +313,7 @@ def test_yellow_amended_to_green_keeps_the_original_and_closes_the_case(group_cl
     assert case.state == FollowUp.State.CLOSED and "补充验收材料后核定" in case.conclusion
     entry = AuditEntry.objects.get(action="amend rating")
     assert entry.before == {"final_score": "70.0", "colour": "yellow"}
-    assert entry.after == {"final_score": "85", "colour": "green"}
+    assert entry.after == {"final_score": "85.0", "colour": "green"}
 
     page = group_client.get(amend_url(rating)).content.decode()
     assert "70.0% (Yellow light) → 85.0% (Green light)" in page

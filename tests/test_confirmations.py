@@ -156,7 +156,7 @@ def test_confirming_with_an_adjusted_score_and_a_reason(leader_client, leader_a,
     assert assessment.confirmation.reason == "证据不足以支撑72.5%"
     entry = AuditEntry.objects.get(action="adjust self-assessment")
     assert entry.actor == leader_a and entry.reason == "证据不足以支撑72.5%"
-    assert entry.after["confirmed_score"] == "65"
+    assert entry.after["confirmed_score"] == "65.0"
 
 
 def test_confirming_the_self_score_through_the_adjust_form_needs_no_reason(leader_client, assessment):

@@ -458,7 +458,7 @@ def test_saving_a_final_score_lights_it_with_the_colour_engine(group_client, lea
     assert rating.updated_by == leadership and rating.version == 1
     entry = AuditEntry.objects.get(action="rate task")
     assert entry.before == {"final_score": "70.0", "colour": "yellow"}
-    assert entry.after == {"final_score": "55", "colour": "red"}
+    assert entry.after == {"final_score": "55.0", "colour": "red"}
 
 
 @pytest.mark.parametrize(
