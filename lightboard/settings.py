@@ -281,4 +281,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # django-axes logs every reset at INFO; lockouts (WARNING) still show.
+    "loggers": {"axes": {"level": "WARNING"}},
 }
