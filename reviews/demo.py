@@ -6,7 +6,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from tasks.models import SelfAssessment, User
+from tasks.models import AuditEntry, SelfAssessment, User
 
 from . import cases, services
 from .models import Confirmation, FollowUp, Letter, ReviewMeeting
@@ -73,6 +73,19 @@ def _confirm_all(stage, *, exclude_leader):
     Confirmation.objects.bulk_create(confirmations)
     SelfAssessment.objects.filter(pk__in=[c.assessment_id for c in confirmations]).update(
         state=SelfAssessment.State.CONFIRMED
+    )
+    # The demo's history shows who confirmed, as the confirmation service would record it.
+    AuditEntry.objects.bulk_create(
+        AuditEntry(
+            actor=c.confirmed_by,
+            action="confirm self-assessment",
+            subject_type="selfassessment",
+            subject_id=c.assessment_id,
+            task_id=c.assessment.task_id,
+            before={"state": SelfAssessment.State.SUBMITTED, "completion": str(c.score)},
+            after={"state": SelfAssessment.State.CONFIRMED, "confirmed_score": str(c.score)},
+        )
+        for c in confirmations
     )
 
 

@@ -170,6 +170,20 @@ HISTORY_FIELD_LABELS = {
     "evidence": _("Evidence files"),
 }
 STATE_LABELS = {**dict(SelfAssessment.State.choices), **dict(TaskList.State.choices)}
+# Names of values by field (e.g. "colour": {"red": "红灯"}) and of actions that other apps
+# record on a task's history; they add theirs with register_history_names().
+VALUE_LABELS = {}
+ACTION_LABELS = {}
+
+
+def register_history_names(*, actions=None, fields=None, values=None, states=None):
+    """Let an app that writes audit entries on tasks name its actions, fields and values, so the
+    task page shows them translated (tasks never imports the apps built on it)."""
+    ACTION_LABELS.update(actions or {})
+    HISTORY_FIELD_LABELS.update(fields or {})
+    STATE_LABELS.update(states or {})
+    for field, labels in (values or {}).items():
+        VALUE_LABELS.setdefault(field, {}).update(labels)
 
 
 @dataclass
@@ -190,6 +204,8 @@ def _history_value(key, value):
         return "—"
     if key == "state":
         return STATE_LABELS.get(value, value)
+    if key in VALUE_LABELS:
+        return VALUE_LABELS[key].get(value, value)
     if isinstance(value, list):
         return "、".join(str(item) for item in value)
     return value
@@ -197,7 +213,7 @@ def _history_value(key, value):
 
 def task_history(task):
     """The task's recorded changes, newest first, with translated names of actions and fields."""
-    actions = dict(AuditEntry.Action.choices)
+    actions = {**dict(AuditEntry.Action.choices), **ACTION_LABELS}
     rows = []
     for entry in AuditEntry.objects.filter(task=task).select_related("actor").order_by("-at", "-id"):
         keys = list(dict.fromkeys([*entry.before, *entry.after]))

@@ -119,3 +119,27 @@ def test_a_returned_assessment_is_recorded(year, department_a, staff_a, leader_a
         "补充佐证",
     )
     assert SelfAssessment.objects.get().state == "returned"
+
+
+def test_the_task_page_names_every_recorded_change_in_chinese(
+    client, year, department_a, staff_a, leader_a, leadership
+):
+    task = KeyTaskFactory(year=year, department=department_a, owner=staff_a)
+    stage = year.stages.get(number=4)
+    assessment = services.save_self_assessment(
+        task=task, stage=stage, by=staff_a, completion=70, account="x", submit=True
+    )
+    review_services.confirm_as_submitted(assessments=[(assessment.pk, assessment.version)], by=leader_a)
+    meeting = review_services.schedule_meeting(
+        stage=stage, date=stage.meeting_date, place="", attendees=[leadership], by=leadership
+    )
+    review_services.open_meeting(meeting=meeting, by=leadership)
+    rating = meeting.ratings.get(task=task)
+    review_services.set_rating(
+        rating_id=rating.pk, version=rating.version, final_score=50, score_reason="滞后", decision="",
+        next_stage_target="", by=leadership,
+    )  # fmt: skip
+    client.force_login(staff_a)
+    history = client.get(f"/tasks/{task.pk}/").content.decode().split('id="history"')[1]
+    assert "确定最终得分" in history and "确认自评" in history and "红灯" in history and "黄灯" in history
+    assert "rate task" not in history and "colour" not in history and "final_score" not in history
