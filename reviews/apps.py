@@ -27,6 +27,6 @@ class ReviewsConfig(AppConfig):
                 "colour": _("Light"),
                 "follow_ups": _("Follow-up cases"),
             },
-            values={"colour": {key: label for key, label in LABELS.items()}},
+            values={"colour": dict(LABELS)},
             states={**dict(ReviewMeeting.State.choices), **dict(FollowUp.State.choices)},
         )

@@ -182,8 +182,8 @@ def register_history_names(*, actions=None, fields=None, values=None, states=Non
     ACTION_LABELS.update(actions or {})
     HISTORY_FIELD_LABELS.update(fields or {})
     STATE_LABELS.update(states or {})
-    for field, labels in (values or {}).items():
-        VALUE_LABELS.setdefault(field, {}).update(labels)
+    for name, labels in (values or {}).items():
+        VALUE_LABELS.setdefault(name, {}).update(labels)
 
 
 @dataclass
