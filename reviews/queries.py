@@ -4,7 +4,6 @@ meeting mode and the minutes read, each in a fixed number of queries."""
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch
 from django.utils import timezone
 
 from lightboard.lights import MISSING
@@ -20,22 +19,39 @@ def led_department_ids(user):
     return list(Department.objects.filter(division_leader=user).values_list("pk", flat=True))
 
 
-def confirmation_queue(user):
-    """Submitted self-assessments of the departments the user leads, oldest first, with the
-    task, the stage's target and the evidence. Four queries."""
-    return list(
-        SelfAssessment.objects.filter(state=SelfAssessment.State.SUBMITTED, task__department__division_leader=user)
-        .select_related("task__department", "task__owner", "task__year", "stage", "submitted_by")
-        .prefetch_related(
-            "evidence",
-            Prefetch("task__targets", queryset=StageTarget.objects.select_related("stage"), to_attr="all_targets"),
-        )
-        .order_by("submitted_at", "id")
+QUEUE_PAGE_SIZE = 100
+
+
+@dataclass
+class ConfirmationQueue:
+    rows: list  # (assessment, its stage's target)
+    total: int
+    page: int
+    pages: int
+
+
+def confirmation_queue(user, page=1, per_page=QUEUE_PAGE_SIZE):
+    """Submitted self-assessments of the departments the user leads, oldest first, a page at a
+    time, each with its task, its stage's target and its evidence. Four queries."""
+    waiting = SelfAssessment.objects.filter(
+        state=SelfAssessment.State.SUBMITTED, task__department__division_leader=user
     )
-
-
-def target_for(assessment):
-    return next((t.description for t in assessment.task.all_targets if t.stage_id == assessment.stage_id), "")
+    total = waiting.count()
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    assessments = list(
+        waiting.select_related("task__department", "task__owner", "stage")
+        .prefetch_related("evidence")
+        .order_by("submitted_at", "id")[(page - 1) * per_page : page * per_page]
+    )
+    targets = {
+        (task_id, stage_id): text
+        for task_id, stage_id, text in StageTarget.objects.filter(
+            task_id__in={a.task_id for a in assessments}, stage_id__in={a.stage_id for a in assessments}
+        ).values_list("task_id", "stage_id", "description")
+    }
+    rows = [(a, targets.get((a.task_id, a.stage_id), "")) for a in assessments]
+    return ConfirmationQueue(rows=rows, total=total, page=page, pages=pages)
 
 
 @dataclass
@@ -261,13 +277,22 @@ def unread_count(user):
     return user.notifications.filter(read_at__isnull=True).count()
 
 
+BANNER_TASKS = 8
+
+
 def latest_commendation():
-    """The newest commendation notice with its green tasks, for the landing screens."""
+    """The newest commendation notice with its first few green tasks, for the landing screens
+    (three queries, however many tasks were green)."""
     letter = Letter.objects.filter(kind="commendation").select_related("meeting__stage__year").first()
-    return latest_commendation_for(letter) if letter else None
+    if letter is None:
+        return None
+    green = Rating.objects.filter(meeting=letter.meeting, colour="green")
+    first = green.select_related("task__department").order_by("task__department__code", "task_id")[:BANNER_TASKS]
+    return {"letter": letter, "ratings": list(first), "more": green.count() > BANNER_TASKS}
 
 
 def latest_commendation_for(letter):
+    """A commendation notice with all its green tasks, for the letter itself."""
     green = list(
         Rating.objects.filter(meeting=letter.meeting, colour="green")
         .select_related("task__department")

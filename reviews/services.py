@@ -79,6 +79,26 @@ def notify(*, recipient, kind, subject, body="", link="", key, letter=None):
     return notification
 
 
+def notify_many(*, recipients, kind, subject, key, body="", link="", letter=None):
+    """The same message to many people in a fixed number of queries; `key(user)` gives each
+    one's idempotency key, so a repeated call adds nobody twice."""
+    recipients = list(recipients)
+    keys = {key(user): user for user in recipients}
+    existing = set(Notification.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True))
+    Notification.objects.bulk_create(
+        [
+            Notification(
+                recipient=user, kind=kind, subject=subject[:200], body=body, link=link, letter=letter, idempotency_key=k
+            )
+            for k, user in keys.items()
+            if k not in existing
+        ],
+        ignore_conflicts=True,
+    )
+    for notification in Notification.objects.filter(idempotency_key__in=set(keys) - existing).only("pk"):
+        delivery.queue_delivery(notification)
+
+
 # --- confirmation ----------------------------------------------------------------------
 
 
@@ -289,29 +309,35 @@ def confirmed_score(rating):
     return confirmation.values_list("score", flat=True).first()
 
 
-def serious_reason(rating, year):
+def red_at_previous_meeting(stage, task_ids=None):
+    """IDs of the tasks that were red at the meeting of the stage before `stage` (one query)."""
+    reds = Rating.objects.filter(
+        meeting__stage__year_id=stage.year_id, meeting__stage__number=stage.number - 1, colour=Rating.Colour.RED
+    )
+    if task_ids is not None:
+        reds = reds.filter(task_id__in=task_ids)
+    return set(reds.values_list("task_id", flat=True))
+
+
+def serious_reason(rating, year, previous_reds=None):
     """Why a case is serious, or "": the final score is below the year's serious threshold,
-    or (when the year says so) the task was red at the previous meeting too."""
+    or (when the year says so) the task was red at the previous meeting too. Pass
+    `previous_reds` (from red_at_previous_meeting) when judging many ratings at once."""
     if rating.colour != Rating.Colour.RED and rating.colour != Rating.Colour.YELLOW:
         return ""
     if rating.final_score is not None and rating.final_score < year.serious_below:
         return _("Final score below %(limit)s.") % {"limit": f"{year.serious_below.normalize():f}"}
     if year.serious_when_red_twice and rating.colour == Rating.Colour.RED:
-        stage = rating.meeting.stage
-        previous_red = Rating.objects.filter(
-            task_id=rating.task_id,
-            meeting__stage__year_id=stage.year_id,
-            meeting__stage__number=stage.number - 1,
-            colour=Rating.Colour.RED,
-        ).exists()
-        if previous_red:
+        if previous_reds is None:
+            previous_reds = red_at_previous_meeting(rating.meeting.stage, [rating.task_id])
+        if rating.task_id in previous_reds:
             return _("Red at the previous meeting too.")
     return ""
 
 
-def _follow_up_for(rating, today):
+def _follow_up_for(rating, today, previous_reds=None):
     supervision = rating.colour == Rating.Colour.RED
-    reason = serious_reason(rating, rating.meeting.stage.year)
+    reason = serious_reason(rating, rating.meeting.stage.year, previous_reds)
     return FollowUp(
         rating=rating,
         kind=FollowUp.Kind.SUPERVISION if supervision else FollowUp.Kind.REMINDER,
@@ -330,15 +356,14 @@ def _commend(meeting, by):
         "number": letter.number,
         "meeting": meeting,
     }
-    for user in User.objects.filter(is_active=True):
-        notify(
-            recipient=user,
-            kind="commendation",
-            subject=subject,
-            link=letter_link(letter),
-            key=f"letter:{letter.pk}:{user.pk}",
-            letter=letter,
-        )
+    notify_many(
+        recipients=User.objects.filter(is_active=True),
+        kind="commendation",
+        subject=subject,
+        link=letter_link(letter),
+        key=lambda user: f"letter:{letter.pk}:{user.pk}",
+        letter=letter,
+    )
     return letter
 
 
@@ -368,7 +393,10 @@ def close_meeting(*, meeting, by):
         to_follow = locked.ratings.filter(colour__in=[Rating.Colour.YELLOW, Rating.Colour.RED]).select_related(
             "meeting__stage__year"
         )
-        FollowUp.objects.bulk_create([_follow_up_for(r, today) for r in to_follow], ignore_conflicts=True)
+        previous_reds = red_at_previous_meeting(locked.stage)
+        FollowUp.objects.bulk_create(
+            [_follow_up_for(r, today, previous_reds) for r in to_follow], ignore_conflicts=True
+        )
         _commend(locked, by)
         record_audit(
             actor=by,

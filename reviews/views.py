@@ -71,12 +71,8 @@ def confirmations(request):
             else:
                 messages.success(request, _("%(count)s self-assessments confirmed.") % {"count": len(pairs)})
         return redirect("reviews:confirmations")
-    queue = queries.confirmation_queue(request.user)
-    return render(
-        request,
-        "reviews/confirmations.html",
-        {"queue": [(a, queries.target_for(a)) for a in queue], "led": queries.led_department_ids(request.user)},
-    )
+    queue = queries.confirmation_queue(request.user, page=_int_or_none(request.GET.get("page")) or 1)
+    return render(request, "reviews/confirmations.html", {"queue": queue})
 
 
 def _queued_assessment(request, assessment_id):

@@ -378,3 +378,27 @@ def test_the_service_refuses_a_stale_version_and_keeps_the_first_score(leader_a,
             assessment_id=assessment.pk, version=version, score=Decimal(40), reason="第二位", by=leader_a
         )
     assert Confirmation.objects.get().score == Decimal(70)
+
+
+def test_a_long_queue_comes_a_hundred_at_a_time_oldest_first(client, year, department_a, staff_a, leader_a):
+    from django.utils import timezone
+
+    from reviews.queries import QUEUE_PAGE_SIZE
+    from tasks.models import SelfAssessment
+    from tests.factories import KeyTaskFactory
+
+    stage = year.stages.get(number=5)
+    tasks = KeyTaskFactory.create_batch(QUEUE_PAGE_SIZE + 5, year=year, department=department_a, owner=staff_a)
+    start = timezone.now()
+    SelfAssessment.objects.bulk_create(
+        SelfAssessment(
+            task=task, stage=stage, completion=70, state="submitted", submitted_at=start + timezone.timedelta(minutes=i)
+        )
+        for i, task in enumerate(tasks)
+    )
+    client.force_login(leader_a)
+    first = client.get("/reviews/confirmations/").content.decode()
+    assert first.count("data-assessment=") == QUEUE_PAGE_SIZE
+    assert first.index(tasks[0].title) < first.index(tasks[1].title)
+    second = client.get("/reviews/confirmations/?page=2").content.decode()
+    assert second.count("data-assessment=") == 5 and tasks[-1].title in second
