@@ -43,10 +43,22 @@ chromium:
 test: install chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Benchmarks are not part of `make test`: they measure, they do not assert timings there.
-# With DATABASE_URL set they run on PostgreSQL (a throwaway lightboard_bench database).
+# Benchmarks are not part of `make test`. They need DATABASE_URL (PostgreSQL: a throwaway
+# lightboard_bench database is created and dropped) and REDIS_URL (a real Celery worker),
+# print a table and bench/results.json, and exit non-zero when a budget fails.
 bench: install
-	$(BIN)/python bench/board.py --json bench/board.json
+	$(BIN)/python -m bench.run --json bench/results.json $(BENCH_ARGS)
+
+# The load test, not part of `make test`: 50 signed-in users of every role for 60 s (at most
+# 120: LOAD_ARGS="--duration 120") against gunicorn on PostgreSQL (a throwaway lightboard_load
+# database on DATABASE_URL's server) and Redis (REDIS_URL, default db 6). Fails on any error.
+.PHONY: load
+load: install $(VENV)/.installed-bench
+	$(BIN)/python bench/load/run.py --json bench/load-results.json $(LOAD_ARGS)
+
+$(VENV)/.installed-bench: pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $@
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,0 +1,321 @@
+"""Locust users of lightboard: the demo logins doing their usual pages and a few writes.
+
+Run by bench/load/run.py (`make load`), which starts gunicorn, PostgreSQL's throwaway
+database and a Celery worker first. Every virtual user signs in once through the real login
+form (with its CSRF token) as one of the demo logins; several virtual users share a login.
+A login that fails stops that user instead of trying again, so a wrong password is never
+repeated against the login form.
+
+Every response is checked: a status other than the one expected (a 3xx where a page is
+expected, e.g. a session that fell back to the login page, counts too) or a connection
+error is a failure. With LOAD_RECORD set, every request (name, start, milliseconds, error)
+is written to that JSON file when locust quits, for run.py's exact percentiles.
+
+Environment: LOAD_MIX ("staff=20,leader=8,..."), LOAD_WAIT ("0.5,1.5" seconds of think time),
+LOAD_PASSWORD (default "demo"), LOAD_RECORD.
+"""
+
+import json
+import os
+import random
+import re
+import time
+from html import unescape
+
+from locust import HttpUser, between, events, task
+from locust.exception import StopUser
+
+PASSWORD = os.environ.get("LOAD_PASSWORD", "demo")
+WAIT_MIN, WAIT_MAX = (float(x) for x in os.environ.get("LOAD_WAIT", "0.5,1.5").split(","))
+MIX = {
+    name: int(count)
+    for name, _sep, count in (item.partition("=") for item in os.environ.get("LOAD_MIX", "").split(",") if item)
+}
+
+CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+STYLESHEET = re.compile(r'<link[^>]+href="(/static/[^"]+\.css)"')
+HTMX = {"HX-Request": "true"}
+
+
+def _ids(pattern, html):
+    return sorted({int(match) for match in re.findall(pattern, html)})
+
+
+def _options(select_name, html):
+    """The non-empty option values of <select name=...> in html."""
+    block = re.search(rf'<select name="{select_name}"[^>]*>(.*?)</select>', html, re.S)
+    return [unescape(value) for value in re.findall(r'<option value="([^"]+)"', block.group(1))] if block else []
+
+
+# --- recording -----------------------------------------------------------------------
+
+RECORD = {"started": None, "spawned": None, "ready": [], "stopped": None, "requests": [], "user_errors": []}
+
+
+@events.test_start.add_listener
+def _on_test_start(**_kwargs):
+    RECORD["started"] = time.time()
+
+
+@events.spawning_complete.add_listener
+def _on_spawning_complete(**_kwargs):
+    RECORD["spawned"] = time.time()
+
+
+@events.request.add_listener
+def _on_request(name, start_time, response_time, exception=None, response=None, **_kwargs):
+    status = getattr(response, "status_code", 0) or 0
+    error = None if exception is None else f"{type(exception).__name__}: {exception}"[:300]
+    RECORD["requests"].append([name, round(start_time, 4), round(response_time, 2), status, error])
+
+
+@events.user_error.add_listener
+def _on_user_error(user_instance, exception, tb, **_kwargs):
+    RECORD["user_errors"].append(f"{type(user_instance).__name__}: {type(exception).__name__}: {exception}"[:300])
+
+
+@events.test_stop.add_listener
+def _on_test_stop(**_kwargs):
+    RECORD["stopped"] = time.time()
+
+
+@events.quitting.add_listener
+def _on_quitting(**_kwargs):
+    path = os.environ.get("LOAD_RECORD")
+    if path:
+        with open(path, "w", encoding="utf-8") as out:
+            json.dump(RECORD, out)
+
+
+# --- users ---------------------------------------------------------------------------
+
+
+class LightboardUser(HttpUser):
+    """Signs in once as `login` and keeps its session; subclasses add their pages."""
+
+    abstract = True
+    login = ""
+    landing = "/"
+    wait_time = between(WAIT_MIN, WAIT_MAX)
+
+    def get(self, path, name, *, expect=200, htmx=False, params=None):
+        """GET without following redirects; anything but `expect` is a failure. Returns the body."""
+        headers = HTMX if htmx else None
+        with self.client.get(
+            path, name=name, params=params, headers=headers, allow_redirects=False, catch_response=True
+        ) as response:
+            if response.status_code != expect:
+                where = response.headers.get("Location", "")
+                response.failure(f"{path}: status {response.status_code}, expected {expect} {where}".strip())
+                return ""
+            response.success()
+            return response.text
+
+    def post(self, path, name, data, *, expect=302):
+        """POST a form (with the CSRF token of the page it came from) as a browser would."""
+        headers = {"Origin": self.host.rstrip("/"), "Referer": self.host.rstrip("/") + path}
+        with self.client.post(
+            path, name=name, data=data, headers=headers, allow_redirects=False, catch_response=True
+        ) as response:
+            if response.status_code != expect:
+                response.failure(f"POST {path}: status {response.status_code}, expected {expect}")
+                return None
+            response.success()
+            return response
+
+    def on_start(self):
+        form = self.get("/accounts/login/", "login form")
+        token = CSRF_INPUT.search(form)
+        if not token:
+            self.give_up("the login page has no CSRF token")
+        answer = self.post(
+            "/accounts/login/",
+            "login",
+            {"csrfmiddlewaretoken": token.group(1), "username": self.login, "password": PASSWORD},
+        )
+        if answer is None or "/accounts/login/" in answer.headers.get("Location", ""):
+            # Never try again: a wrong password must not be repeated against the login form.
+            self.give_up(f"{self.login} could not sign in")
+        self.get(answer.headers["Location"], "home (role redirect)", expect=302)
+        page = self.get(self.landing, self.landing_name)
+        stylesheet = STYLESHEET.search(page)
+        if stylesheet:  # a browser fetches the page's stylesheet once, then caches it
+            self.get(stylesheet.group(1), "static css")
+        self.discover(page)
+        RECORD["ready"].append(time.time())  # signed in and at work: run.py's steady state starts after the last
+
+    landing_name = "home"
+
+    def discover(self, page):
+        """Find the ids this user works on from its landing page (and what it links to)."""
+
+    def give_up(self, reason):
+        """Stop this virtual user for good; the run counts it as an error."""
+        RECORD["user_errors"].append(f"{type(self).__name__}: {reason}")
+        raise StopUser(reason)
+
+    def need(self, items, what):
+        if not items:
+            self.give_up(f"{self.login}: no {what} found in the demo data")
+        return items
+
+    @task(2)
+    def inbox_count(self):
+        self.get("/inbox/count/", "inbox:count (htmx)", htmx=True)
+
+
+class Staff(LightboardUser):
+    login = "staff"
+    landing = "/tasks/mine/"
+    landing_name = "tasks:mine"
+    fixed_count = MIX.get("staff", 20)
+
+    def discover(self, page):
+        self.task_ids = self.need(_ids(r'href="/tasks/(\d+)/"', page), "tasks in my tasks")
+        assess = sorted(set(re.findall(r'href="/tasks/(\d+)/stages/(\d+)/assess/"', page)))
+        self.assess_paths = self.need([f"/tasks/{t}/stages/{n}/assess/" for t, n in assess], "assess links")
+        # The drafts: tasks whose current stage is still editable ("Self-assess" buttons).
+        editable = re.findall(r'class="button" href="(/tasks/\d+/stages/\d+/assess/)"', page)
+        self.draft_paths = self.need(sorted(set(editable)), "editable self-assessments")
+
+    @task(3)
+    def my_tasks(self):
+        self.get("/tasks/mine/", "tasks:mine")
+
+    @task(2)
+    def task_page(self):
+        self.get(f"/tasks/{random.choice(self.task_ids)}/", "tasks:detail")
+
+    @task(3)
+    def assess_and_preview(self):
+        path = random.choice(self.assess_paths)
+        self.get(path, "tasks:assess")
+        task_id = path.split("/")[2]
+        typed = ""
+        for key in random.choice(["85", "72.5", "59.9", "100"]):  # typing: one preview per keystroke
+            typed += key
+            self.get(f"/tasks/{task_id}/light/", "tasks:light_preview (htmx)", htmx=True, params={"completion": typed})
+
+    @task(1)
+    def save_draft(self):
+        path = random.choice(self.draft_paths)
+        page = self.get(path, "tasks:assess")
+        token = CSRF_INPUT.search(page)
+        if not token:
+            return  # the GET already failed, or the form is read-only: nothing to save
+        completion = f"{random.randint(40, 99)}.{random.randint(0, 9)}"
+        data = {
+            "csrfmiddlewaretoken": token.group(1),
+            "completion": completion,
+            "account": f"负载测试草稿：已完成{completion}%。",
+            "action": "draft",
+        }
+        answer = self.post(path, "tasks:assess POST draft", data)
+        if answer is not None:
+            self.get(answer.headers["Location"], "tasks:assess")
+
+
+class Leader(LightboardUser):
+    login = "leader"
+    landing = "/reviews/confirmations/"
+    landing_name = "reviews:confirmations"
+    fixed_count = MIX.get("leader", 8)
+
+    def discover(self, page):
+        self.confirmations = _ids(r'href="/reviews/confirmations/(\d+)/"', page)
+        lists = self.get("/tasks/lists/", "tasks:lists")
+        found = sorted(set(re.findall(r'href="(/tasks/lists/\d{4}/[\w-]+/)"', lists)))
+        self.lists = self.need(found, "task lists")
+
+    @task(3)
+    def queue(self):
+        self.get("/reviews/confirmations/", "reviews:confirmations")
+
+    @task(1)
+    def confirmation(self):
+        if self.confirmations:
+            self.get(f"/reviews/confirmations/{random.choice(self.confirmations)}/", "reviews:confirmation")
+
+    @task(1)
+    def list_index(self):
+        self.get("/tasks/lists/", "tasks:lists")
+
+    @task(3)
+    def task_list(self):
+        self.get(random.choice(self.lists), "tasks:list")
+
+
+class Leadership(LightboardUser):
+    login = "leadership"
+    landing = "/reviews/meetings/"
+    landing_name = "reviews:meetings"
+    fixed_count = MIX.get("leadership", 12)
+
+    def discover(self, page):
+        self.closed = self.need(_ids(r'href="/reviews/meetings/(\d+)/minutes/"', page), "closed meetings")
+        board = self.get(f"/reviews/meetings/{self.closed[-1]}/", "reviews:board")
+        self.colours = self.need([c for c in _options("colour", board) if c], "colour filters")
+        self.departments = self.need([d for d in _options("department", board) if d], "department filters")
+
+    @task(2)
+    def meetings(self):
+        self.get("/reviews/meetings/", "reviews:meetings")
+
+    @task(2)
+    def board(self):
+        self.get(f"/reviews/meetings/{random.choice(self.closed)}/", "reviews:board")
+
+    @task(4)
+    def board_filter(self):
+        params = random.choice(
+            [
+                {"colour": random.choice(self.colours)},
+                {"department": random.choice(self.departments)},
+                {"colour": random.choice(self.colours), "department": random.choice(self.departments)},
+                {},
+            ]
+        )
+        path = f"/reviews/meetings/{random.choice(self.closed)}/"
+        self.get(path, "reviews:board (htmx filter)", htmx=True, params=params)
+
+    @task(2)
+    def minutes(self):
+        self.get(f"/reviews/meetings/{random.choice(self.closed)}/minutes/", "reviews:minutes")
+
+
+class Inspector(LightboardUser):
+    login = "inspector"
+    landing = "/reviews/followups/"
+    landing_name = "reviews:followups"
+    fixed_count = MIX.get("inspector", 6)
+
+    def discover(self, page):
+        self.cases = self.need(_ids(r'href="/reviews/followups/(\d+)/"', page), "follow-up cases")
+
+    @task(3)
+    def queue(self):
+        self.get("/reviews/followups/", "reviews:followups")
+
+    @task(1)
+    def queue_filter(self):
+        params = {"colour": random.choice(["red", "yellow"])}
+        self.get("/reviews/followups/", "reviews:followups (htmx filter)", htmx=True, params=params)
+
+    @task(3)
+    def case(self):
+        self.get(f"/reviews/followups/{random.choice(self.cases)}/", "reviews:case")
+
+
+class Administrator(LightboardUser):
+    login = "admin"
+    landing = "/admin/"
+    landing_name = "admin:index"
+    fixed_count = MIX.get("admin", 4)
+
+    @task(2)
+    def index(self):
+        self.get("/admin/", "admin:index")
+
+    @task(1)
+    def key_tasks(self):
+        self.get("/admin/tasks/keytask/", "admin:keytask changelist")

@@ -1,0 +1,211 @@
+"""The write-side probes: closing a meeting, importing an Excel task list, and the delivery
+rate of the outbox by one real Celery worker over Redis."""
+
+import datetime
+import io
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import openpyxl
+from django.db.models import Max
+from django.utils import timezone
+
+from lightboard.celery import app as celery_app
+from reviews import services as review_services
+from reviews.models import FollowUp, Notification, ReviewMeeting
+from reviews.tasks import deliver_notification
+from tasks import excel
+from tasks.models import Department, TaskList, User
+from tasks.roles import Role
+
+from .measure import counting, query_shapes, timed
+
+ROOT = Path(__file__).resolve().parent.parent
+SUCCEEDED = re.compile(r"succeeded in ([0-9.]+)s")
+
+
+# --- closing a meeting -----------------------------------------------------------------
+
+
+def close_meeting(year):
+    """services.close_meeting on the in-session meeting whose ratings are all scored."""
+    meeting = ReviewMeeting.objects.get(pk=year.meeting.pk)
+    with counting() as executed:
+        _closed, seconds = timed(lambda: review_services.close_meeting(meeting=meeting, by=year.leadership))
+    meeting.refresh_from_db()
+    assert meeting.state == ReviewMeeting.State.CLOSED, meeting.state
+    return {
+        "tasks": year.tasks,
+        "users": year.users,
+        "seconds": round(seconds, 3),
+        "queries": len(executed),
+        "follow_ups_opened": FollowUp.objects.filter(rating__meeting=meeting).count(),
+        "top_statements": query_shapes(executed),
+    }
+
+
+# --- Excel import ----------------------------------------------------------------------
+
+
+def _workbook(rows, usernames, year, cooperating):
+    workbook = openpyxl.Workbook(write_only=True)
+    sheet = workbook.create_sheet(excel.TASK_SHEET)
+    sheet.append(excel.COLUMNS)
+    for n in range(rows):
+        values = {
+            excel.COL_TITLE: f"导入任务{n:05d}",
+            excel.COL_STANDARD: f"完成第{n}项建设内容，形成验收报告",
+            excel.COL_OWNER: usernames[n % len(usernames)],
+            excel.COL_DEADLINE: datetime.date(year, 1 + n % 12, 1 + n % 28),
+            excel.COL_WEIGHT: 1 + n % 3,
+            excel.COL_COOPERATING: cooperating if n % 10 == 0 else "",
+            **{excel.target_column(s): f"第{s}阶段完成{s * 16}%" for s in range(1, 7)},
+        }
+        sheet.append([values[column] for column in excel.COLUMNS])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def excel_import(year, rows, members=50):
+    """tasks.excel.import_task_list of `rows` new tasks into the draft list of a department
+    with `members` members (the owners the rows name)."""
+    from django.contrib.auth.models import Group
+
+    department = Department.objects.create(code="IMPORT", name="导入测试部门", division_leader=year.leader)
+    users = User.objects.bulk_create(
+        User(username=f"import{i:02d}", name=f"导入成员{i:02d}", password="!") for i in range(members)
+    )
+    staff = Group.objects.get(name=Role.STAFF.value)
+    User.groups.through.objects.bulk_create(User.groups.through(user_id=u.pk, group_id=staff.pk) for u in users)
+    User.departments.through.objects.bulk_create(
+        User.departments.through(user_id=u.pk, department_id=department.pk) for u in users
+    )
+    task_list = TaskList.objects.create(year=year.year, department=department)
+    others = Department.objects.exclude(pk=department.pk).order_by("code")
+    cooperating = "、".join(others.values_list("code", flat=True)[:2])
+    data = _workbook(rows, [u.username for u in users], year.year.year, cooperating)
+    importer = User.objects.get(pk=users[0].pk)
+    with counting() as executed:
+        result, seconds = timed(lambda: excel.import_task_list(task_list=task_list, file=io.BytesIO(data), by=importer))
+    assert result.created == rows, result
+    return {
+        "rows": rows,
+        "file_bytes": len(data),
+        "seconds": round(seconds, 2),
+        "rows_per_second": round(rows / seconds, 1),
+        "queries": len(executed),
+        "queries_per_row": round(len(executed) / rows, 1),
+    }
+
+
+# --- outbox delivery -------------------------------------------------------------------
+
+
+def _forget_queue(queue):
+    with celery_app.connection_for_write() as connection:
+        client = connection.default_channel.client
+        client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
+
+
+class Worker:
+    """One Celery worker process consuming only `queue`, on the benchmark database, writing
+    its e-mail to files under `sink`."""
+
+    def __init__(self, queue, sink, log_path, pool):
+        self.queue, self.sink, self.log_path, self.pool = queue, sink, log_path, pool
+        self.process = None
+
+    def start(self, timeout=60):
+        env = dict(
+            os.environ,
+            EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
+            EMAIL_FILE_PATH=str(self.sink),
+        )
+        self.log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [
+                sys.executable, "-m", "celery", "-A", "lightboard", "worker", f"--pool={self.pool}",
+                "--queues", self.queue, "--hostname", f"{self.queue}@%h",
+                "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO",
+            ],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        destination = [f"{self.queue}@{socket.gethostname()}"]
+        deadline = time.monotonic() + timeout
+        while not celery_app.control.ping(destination=destination, timeout=0.5):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the Celery worker did not start:\n{self.tail()}")
+
+    def task_seconds(self):
+        """How long each task ran inside the worker, from its log ("succeeded in 0.0071s")."""
+        text = Path(self.log_path).read_text(errors="replace")
+        return [float(seconds) for seconds in SUCCEEDED.findall(text)]
+
+    def tail(self, lines=30):
+        return "\n".join(Path(self.log_path).read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=30)
+        self.log.close()
+
+
+def delivery(year, count, pool="solo", timeout=240):
+    """Deliver `count` notifications with one worker: the rows are written first, the worker
+    is started and ready, then every row's deliver_notification is enqueued; the clock runs
+    from the first enqueue to the last row marked sent."""
+    recipients = list(User.objects.exclude(email="").order_by("pk"))
+    notifications = Notification.objects.bulk_create(
+        Notification(
+            recipient=recipients[n % len(recipients)], kind="bench", subject=f"亮灯提醒 {n}",
+            body="请按时提交本阶段自评。", link="/tasks/mine/", idempotency_key=f"bench:{n}",
+        )
+        for n in range(count)
+    )  # fmt: skip
+    ids = [n.pk for n in notifications]
+    queue = f"lightboard-bench-delivery-{uuid.uuid4().hex[:8]}"
+    work = Path(tempfile.mkdtemp(prefix="lightboard-bench-"))
+    sink = work / "mail"
+    sink.mkdir()
+    worker = Worker(queue, sink, work / "worker.log", pool)
+    worker.start()
+    try:
+        started = timezone.now()
+        _none, enqueue_seconds = timed(lambda: [deliver_notification.apply_async((pk,), queue=queue) for pk in ids])
+        rows = Notification.objects.filter(kind="bench")
+        deadline = time.monotonic() + timeout
+        while (sent := rows.filter(state=Notification.State.SENT).count()) < count:
+            if worker.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{sent} of {count} notifications sent; worker log:\n{worker.tail()}")
+            time.sleep(0.5)
+        last = rows.aggregate(last=Max("sent_at"))["last"]
+    finally:
+        worker.stop()
+        _forget_queue(queue)
+    seconds = (last - started).total_seconds()
+    task_seconds = worker.task_seconds()
+    mails = sum(1 for path in sink.iterdir() for line in path.open("rb") if line.lower().startswith(b"message-id:"))
+    return {
+        "notifications": count,
+        "pool": pool,
+        "enqueue_seconds": round(enqueue_seconds, 2),
+        "seconds": round(seconds, 2),
+        "per_second": round(count / seconds, 1),
+        "task_ms_median": round(statistics.median(task_seconds) * 1000, 2) if task_seconds else None,
+        "emails_written": mails,
+    }
