@@ -82,7 +82,7 @@ def _confirm_all(stage, *, exclude_leader):
             subject_type="selfassessment",
             subject_id=c.assessment_id,
             task_id=c.assessment.task_id,
-            before={"state": SelfAssessment.State.SUBMITTED, "completion": str(c.score)},
+            before={"state": SelfAssessment.State.SUBMITTED, "confirmed_score": None},
             after={"state": SelfAssessment.State.CONFIRMED, "confirmed_score": str(c.score)},
         )
         for c in confirmations

@@ -126,12 +126,12 @@ def _must_be_submitted(assessment, version):
 
 def _confirm(assessment, *, score, reason, by, version):
     _must_be_submitted(assessment, version)
-    before = {"state": assessment.state, "completion": assessment.completion}
+    before = {"state": assessment.state, "confirmed_score": None}
     _bump(SelfAssessment, assessment, version=version, by=by, state=SelfAssessment.State.CONFIRMED)
     Confirmation.objects.create(assessment=assessment, score=score, reason=reason, confirmed_by=by)
     record_audit(
         actor=by,
-        action="confirm self-assessment" if score == before["completion"] else "adjust self-assessment",
+        action="confirm self-assessment" if score == assessment.completion else "adjust self-assessment",
         subject=assessment,
         task=assessment.task,
         before=before,
