@@ -18,7 +18,7 @@ from tasks.roles import Role, has_role
 from tasks.services import record_audit
 
 from .letters import issue_letter, letter_link
-from .models import CaseEvent, FollowUp, Letter
+from .models import CaseEvent, FollowUp, Letter, Rating
 from .services import StaleEdit, notify
 
 State = FollowUp.State
@@ -252,4 +252,55 @@ def escalate(*, case_id, version, reason, by):
         raise ValidationError({"escalation_reason": _("Give the reason for accountability.")})
     return _step(
         case, by=by, action="escalated", to_state=State.ESCALATED, note=reason.strip(), escalation_reason=reason.strip()
+    )
+
+
+def follow_amended_rating(rating, *, reason, by):
+    """Bring the rating's case in line with an amended score, as a recorded step: amended to
+    green, an open case closes; to yellow or red, a missing case opens, and a case of the
+    other kind (or a closed one) starts again from its first step, so a red result always
+    gets its supervision letter. The serious flag is judged again. An escalated case stays
+    with the accountability procedure. Call inside the amendment's transaction."""
+    from .services import _follow_up_for, serious_reason
+
+    case = (
+        FollowUp.objects.select_for_update(of=("self",))
+        .select_related("rating__task", "rating__meeting__stage__year")
+        .filter(rating=rating)
+        .first()
+    )
+    if case is not None and case.state == State.ESCALATED:
+        return case
+    note = _("Rating amended: %(reason)s") % {"reason": reason}
+    if rating.colour == Rating.Colour.GREEN:
+        if case is None or case.state == State.CLOSED:
+            return case
+        conclusion = _("Closed: the rating was amended to green (%(reason)s).") % {"reason": reason}
+        return _step(
+            case,
+            by=by,
+            action="closed",
+            to_state=State.CLOSED,
+            note=note,
+            conclusion=conclusion,
+            closed_at=timezone.now(),
+        )
+    if case is None:
+        case = _follow_up_for(rating, timezone.localdate())
+        case.save()
+        CaseEvent.objects.create(case=case, actor=by, action="amended", to_state=case.state, note=note)
+        return case
+    kind = FollowUp.Kind.SUPERVISION if rating.colour == Rating.Colour.RED else FollowUp.Kind.REMINDER
+    reason_now = serious_reason(rating, rating.meeting.stage.year)
+    restart = case.kind != kind or case.state == State.CLOSED
+    return _step(
+        case,
+        by=by,
+        action="amended",
+        to_state=State.OPEN if restart else None,
+        note=note,
+        kind=kind,
+        serious=bool(reason_now),
+        serious_reason=reason_now,
+        **({"conclusion": "", "closed_at": None} if restart else {}),
     )

@@ -75,6 +75,7 @@ class RatingForm(forms.Form):
 class AmendForm(forms.Form):
     final_score = score_field(_("Amended final score"))
     reason = forms.CharField(label=_("Reason for the amendment"), widget=forms.Textarea(attrs={"rows": 3}))
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
 
 
 class CaseVersionForm(forms.Form):

@@ -187,6 +187,7 @@ class CaseEvent(models.Model):
         RECTIFICATION_UPDATED = "rectification updated", _("Rectification updated")
         CLOSED = "closed", _("Case closed")
         ESCALATED = "escalated", _("Escalated to accountability")
+        AMENDED = "amended", _("Changed by a rating amendment")
 
     case = models.ForeignKey(FollowUp, on_delete=models.CASCADE, related_name="events", verbose_name=_("case"))
     at = models.DateTimeField(_("at"), auto_now_add=True)

@@ -9,7 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tasks.models import KeyTask, SelfAssessment, Stage
+from tasks.models import KeyTask, SelfAssessment, Stage, User
+from tasks.roles import Role
 
 from .models import FollowUp, Notification
 from .services import notify
@@ -63,15 +64,16 @@ def send_due_reminders(today=None):
     overdue = FollowUp.objects.filter(
         due_date__lt=today, state__in=[s for s in FollowUp.State.values if s not in ("closed", "escalated")]
     ).select_related("inspector", "rating__task")
+    # A case nobody has taken yet is every inspector's to chase.
+    all_inspectors = list(User.objects.filter(groups__name=Role.INSPECTOR.value, is_active=True))
     for case in overdue:
-        if case.inspector is None:
-            continue
-        notify(
-            recipient=case.inspector,
-            kind="reminder_overdue_case",
-            subject=_("Follow-up case overdue since %(date)s: %(task)s")
-            % {"date": case.due_date.isoformat(), "task": case.rating.task.title},
-            link=f"/reviews/followups/{case.pk}/",
-            key=f"remind:case:{case.pk}:{case.inspector_id}:{day}",
-        )
+        for inspector in [case.inspector] if case.inspector else all_inspectors:
+            notify(
+                recipient=inspector,
+                kind="reminder_overdue_case",
+                subject=_("Follow-up case overdue since %(date)s: %(task)s")
+                % {"date": case.due_date.isoformat(), "task": case.rating.task.title},
+                link=f"/reviews/followups/{case.pk}/",
+                key=f"remind:case:{case.pk}:{inspector.pk}:{day}",
+            )
     return todays.count() - before

@@ -5,7 +5,7 @@ import datetime
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
@@ -409,11 +409,18 @@ def close_meeting(*, meeting, by):
 
 
 @transaction.atomic
-def amend_rating(*, rating_id, final_score, reason, by):
+def amend_rating(*, rating_id, final_score, reason, by, version=None):
     """Correct a frozen rating with a reason. The original stays in the amendment record; a
-    change of colour opens, retypes or closes the follow-up case."""
+    change of colour opens, retypes or closes the follow-up case (a recorded case step).
+    Give the `version` the user saw so a concurrent amendment is refused, not overwritten."""
     _leadership_only(by)
-    rating = Rating.objects.select_for_update(of=("self",)).select_related("meeting__stage__year").get(pk=rating_id)
+    rating = (
+        Rating.objects.select_for_update(of=("self",))
+        .select_related("meeting__stage__year", "updated_by")
+        .get(pk=rating_id)
+    )
+    if version is not None and rating.version != version:
+        raise StaleEdit(rating)
     if rating.meeting.state != ReviewMeeting.State.CLOSED:
         raise ValidationError(_("Only a closed meeting's ratings are amended; change it in the meeting."))
     _check_score(final_score, "final_score")
@@ -435,7 +442,10 @@ def amend_rating(*, rating_id, final_score, reason, by):
         amended_by=by,
     )
     _bump(Rating, rating, version=rating.version, by=by, final_score=final_score, colour=new_colour)
-    _sync_follow_up(rating, reason)
+    # Imported here: the casework module builds on this one (letters, the outbox).
+    from .cases import follow_amended_rating
+
+    follow_amended_rating(rating, reason=reason, by=by)
     record_audit(
         actor=by,
         action="amend rating",
@@ -446,25 +456,3 @@ def amend_rating(*, rating_id, final_score, reason, by):
         reason=reason,
     )
     return rating
-
-
-def _sync_follow_up(rating, reason):
-    case = FollowUp.objects.filter(rating=rating).first()
-    if rating.colour == Rating.Colour.GREEN:
-        # An escalated case (accountability) is not closed by a change of score alone.
-        if case and case.state not in (FollowUp.State.CLOSED, FollowUp.State.ESCALATED):
-            case.state = FollowUp.State.CLOSED
-            case.conclusion = _("Closed: the rating was amended to green (%(reason)s).") % {"reason": reason}
-            case.save(update_fields=["state", "conclusion", "updated_at"])
-        return
-    if case is None:
-        try:
-            with transaction.atomic():
-                _follow_up_for(rating, timezone.localdate()).save()
-        except IntegrityError:
-            pass
-        return
-    case.kind = FollowUp.Kind.SUPERVISION if rating.colour == Rating.Colour.RED else FollowUp.Kind.REMINDER
-    if case.state == FollowUp.State.CLOSED:
-        case.state = FollowUp.State.OPEN
-    case.save(update_fields=["kind", "state", "updated_at"])

@@ -285,6 +285,9 @@ def present(request, meeting_id):
     )
     status = 200
     if request.method == "POST":
+        if requested != rating.pk:
+            # The form named another task (of another meeting, or gone): never save it elsewhere.
+            raise Http404
         form = RatingForm(request.POST)
         if form.is_valid():
             try:
@@ -350,13 +353,15 @@ def amend(request, rating_id):
     )
     if not rating.meeting.is_closed:
         raise Http404
-    form = AmendForm(initial={"final_score": rating.final_score})
+    form = AmendForm(initial={"final_score": rating.final_score, "version": rating.version})
     status = 200
     if request.method == "POST":
         form = AmendForm(request.POST)
         if form.is_valid():
             try:
                 services.amend_rating(rating_id=rating.pk, by=request.user, **form.cleaned_data)
+            except services.StaleEdit as stale:
+                form.add_error(None, str(stale))
             except ValidationError as error:
                 _errors_to_form(form, error)
             else:

@@ -260,6 +260,8 @@ def task_create(request, year, code):
 @login_required
 def task_edit(request, task_id):
     task = access.get_task_for_user(request.user, task_id)
+    if not access.can_work_on(request.user, task.department):
+        raise PermissionDenied
     task_list = services.ensure_task_list(year=task.year, department=task.department)
     return _task_form_page(request, task_list, task)
 

@@ -253,7 +253,8 @@ def closed(leadership, complete):
 
 
 def amend(client, rating, score, reason="会后核实"):
-    return client.post(amend_url(rating), {"final_score": score, "reason": reason})
+    version = type(rating).objects.get(pk=rating.pk).version  # the version the page would show
+    return client.post(amend_url(rating), {"final_score": score, "reason": reason, "version": version})
 
 
 def test_only_a_closed_meetings_rating_is_amended(group_client, leadership, complete, cast):
@@ -382,3 +383,64 @@ def test_another_member_can_amend_too(second_member, closed, cast):
     rating = rating_of(closed, cast["missing"])
     assert amend(client, rating, "62", reason="补录投产证明").status_code == 302
     assert RatingAmendment.objects.get().amended_by == second_member
+
+
+def test_a_yellow_case_amended_to_red_starts_again_with_a_supervision_letter_and_is_recorded(closed, cast, leadership):
+    from reviews import cases
+    from reviews.models import CaseEvent
+    from tasks.models import AuditEntry
+    from tasks.roles import Role
+    from tests.conftest import make_user
+
+    inspector = make_user("zhao", Role.INSPECTOR)
+    rating = rating_of(closed, cast["yellow"])
+    case = FollowUp.objects.get(rating=rating)
+    case = cases.send_reminder(case_id=case.pk, version=case.version, by=inspector)
+    version_seen_by_inspector = case.version
+    services.amend_rating(rating_id=rating.pk, final_score=20, reason="复核发现未完成", by=leadership)
+    case.refresh_from_db()
+    assert (case.kind, case.state) == (FollowUp.Kind.SUPERVISION, FollowUp.State.OPEN)
+    assert case.serious and case.serious_reason
+    assert CaseEvent.objects.filter(case=case, action="amended").exists()
+    assert AuditEntry.objects.filter(action="case: amended", subject_id=case.pk).exists()
+    # The inspector's page from before the amendment is stale; the next step is the letter.
+    with pytest.raises(services.StaleEdit):
+        cases.schedule_interview(
+            case_id=case.pk, version=version_seen_by_inspector, at=None, place="x", participants="", by=inspector
+        )
+    cases.issue_supervision_letter(case_id=case.pk, version=case.version, by=inspector)
+    assert case.letters.filter(kind="supervision").exists()
+
+
+def test_amended_back_to_green_closes_with_a_date_and_reopening_clears_the_conclusion(closed, cast, leadership):
+    rating = rating_of(closed, cast["yellow"])
+    services.amend_rating(rating_id=rating.pk, final_score=90, reason="佐证补齐", by=leadership)
+    case = FollowUp.objects.get(rating=rating)
+    assert case.state == FollowUp.State.CLOSED and case.closed_at is not None and case.conclusion
+    services.amend_rating(rating_id=rating.pk, final_score=70, reason="再次复核", by=leadership)
+    case.refresh_from_db()
+    assert case.state == FollowUp.State.OPEN and case.closed_at is None and case.conclusion == ""
+
+
+def test_two_members_amending_at_once_one_gets_changed_by_message(closed, cast, leadership):
+    rating = rating_of(closed, cast["yellow"])
+    seen = rating.version
+    services.amend_rating(rating_id=rating.pk, final_score=90, reason="第一位", by=leadership, version=seen)
+    with pytest.raises(services.StaleEdit):
+        services.amend_rating(rating_id=rating.pk, final_score=40, reason="第二位", by=leadership, version=seen)
+    rating.refresh_from_db()
+    assert rating.final_score == 90
+
+
+def test_meeting_mode_never_saves_onto_a_task_the_form_did_not_name(group_client, complete, cast, leadership, year):
+    other = services.schedule_meeting(
+        stage=stage_of(year, 3), date=stage_of(year, 3).meeting_date, place="", attendees=[], by=leadership
+    )
+    services.open_meeting(meeting=other, by=leadership)
+    foreign = rating_of(other, cast["green"])
+    before = list(complete.ratings.values_list("pk", "final_score", "version"))
+    response = group_client.post(
+        f"/reviews/meetings/{complete.pk}/present/?rating={foreign.pk}", {"final_score": "40", "version": "0"}
+    )
+    assert response.status_code == 404
+    assert list(complete.ratings.values_list("pk", "final_score", "version")) == before

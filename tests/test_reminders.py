@@ -159,17 +159,19 @@ def follow_ups(year, tasks, today, inspector, second_inspector):
     }
 
 
-def test_inspectors_get_one_reminder_per_overdue_case_assigned_to_them(follow_ups, today):
+def test_inspectors_get_one_reminder_per_overdue_case_and_an_untaken_case_goes_to_all(follow_ups, today):
     send_due_reminders(today=today)
-    assert recipients("reminder_overdue_case") == {"inspector": 2, "inspector2": 1}
+    assert recipients("reminder_overdue_case") == {"inspector": 3, "inspector2": 2}
     links = set(reminders("reminder_overdue_case").values_list("link", flat=True))
-    assert links == {f"/reviews/followups/{follow_ups[key].pk}/" for key in ("overdue", "overdue_open", "overdue_2")}
+    assert links == {
+        f"/reviews/followups/{follow_ups[key].pk}/" for key in ("overdue", "overdue_open", "overdue_2", "unassigned")
+    }
 
 
 def test_an_escalated_case_is_not_reminded(follow_ups, today):
     FollowUp.objects.filter(pk=follow_ups["overdue_2"].pk).update(state=FollowUp.State.ESCALATED)
     send_due_reminders(today=today)
-    assert recipients("reminder_overdue_case") == {"inspector": 2}
+    assert recipients("reminder_overdue_case") == {"inspector": 3, "inspector2": 1}
 
 
 # --- once per person, item and day -------------------------------------------------------
@@ -178,9 +180,10 @@ def test_an_escalated_case_is_not_reminded(follow_ups, today):
 def test_running_twice_the_same_day_writes_nothing_more_and_the_next_day_writes_again(follow_ups, today):
     first = send_due_reminders(today=today)
     written = reminders().count()
-    assert first == written == 3 + 2 + 3  # self-assessments, confirmations, overdue cases
+    assert first == written == 3 + 2 + 5  # self-assessments, confirmations, overdue cases (one untaken: to both)
     assert sorted(reminders().values_list("recipient__username", flat=True)) == sorted(
-        ["staff_a", "staff_a", "colleague_b", "leader_a", "leader_b", "inspector", "inspector", "inspector2"]
+        ["staff_a", "staff_a", "colleague_b", "leader_a", "leader_b"]
+        + ["inspector", "inspector", "inspector", "inspector2", "inspector2"]
     )
 
     assert send_due_reminders(today=today) == 0
