@@ -4,6 +4,7 @@ meeting mode and the minutes read, each in a fixed number of queries."""
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+from django.db.models import Case, Count, Value, When
 from django.utils import timezone
 
 from lightboard.lights import MISSING
@@ -217,7 +218,8 @@ def meetings_of_year(year):
     return [(stage, meetings.get(stage.pk)) for stage in year.stages.order_by("number")]
 
 
-COLOUR_ORDER_FOR_CASES = {"supervision": 0, "reminder": 1}
+CASE_PAGE_SIZE = 100
+CLOSED_CASE_STATES = (FollowUp.State.CLOSED, FollowUp.State.ESCALATED)
 
 
 @dataclass
@@ -225,38 +227,41 @@ class FollowUpQueue:
     cases: list
     counts: Counter
     overdue: int
+    total: int = 0
+    page: int = 1
+    pages: int = 1
 
 
-def follow_up_queue(*, colour="", department_id=None, state="", inspector_id=None, today=None, include_closed=False):
-    """Open cases, red before yellow, then by due date, with counts at the top (the counts
-    ignore the filters). Two queries whatever the number of cases."""
+def follow_up_queue(
+    *, colour="", department_id=None, state="", inspector_id=None, today=None, page=1, per_page=CASE_PAGE_SIZE
+):
+    """Open cases (or those of one state), red before yellow, then by due date, a page at a
+    time; the counts at the top are of all open cases whatever the filters. Four queries
+    whatever the number of cases."""
     today = today or timezone.localdate()
-    cases = FollowUp.objects.select_related(
-        "rating__task__department", "rating__task__owner", "rating__meeting__stage__year", "inspector"
+    open_cases = FollowUp.objects.exclude(state__in=CLOSED_CASE_STATES)
+    counts = Counter(dict(open_cases.values_list("rating__colour").annotate(n=Count("id")).order_by()))
+    overdue = open_cases.filter(due_date__lt=today).count()
+    cases = FollowUp.objects.filter(state=state) if state else open_cases
+    if colour:
+        cases = cases.filter(rating__colour=colour)
+    if department_id:
+        cases = cases.filter(rating__task__department_id=department_id)
+    if inspector_id:
+        cases = cases.filter(inspector_id=inspector_id)
+    total = cases.count()
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    shown = list(
+        cases.select_related(
+            "rating__task__department", "rating__task__owner", "rating__meeting__stage__year", "inspector"
+        )
+        .annotate(red_first=Case(When(rating__colour="red", then=Value(0)), default=Value(1)))
+        .order_by("red_first", "due_date", "pk")[(page - 1) * per_page : page * per_page]
     )
-    if not include_closed and not state:
-        cases = cases.exclude(state__in=[FollowUp.State.CLOSED, FollowUp.State.ESCALATED])
-    all_cases = list(cases)
-    counts = Counter()
-    overdue = 0
-    for case in all_cases:
-        is_open = case.state not in (FollowUp.State.CLOSED, FollowUp.State.ESCALATED)
-        case.is_overdue = is_open and case.due_date < today
-        # The counts are of open cases, whatever the filters (a state filter loads closed ones too).
-        if is_open:
-            counts[case.rating.colour] += 1
-            counts[case.state] += 1
-        overdue += case.is_overdue
-    shown = [
-        case
-        for case in all_cases
-        if (not colour or case.rating.colour == colour)
-        and (not department_id or case.rating.task.department_id == department_id)
-        and (not state or case.state == state)
-        and (not inspector_id or case.inspector_id == inspector_id)
-    ]
-    shown.sort(key=lambda c: (0 if c.rating.colour == "red" else 1, c.due_date, c.pk))
-    return FollowUpQueue(cases=shown, counts=counts, overdue=overdue)
+    for case in shown:
+        case.is_overdue = case.state not in CLOSED_CASE_STATES and case.due_date < today
+    return FollowUpQueue(cases=shown, counts=counts, overdue=overdue, total=total, page=page, pages=pages)
 
 
 def case_detail(case_id):

@@ -405,6 +405,7 @@ def followups(request):
         department_id=_int_or_none(request.GET.get("department")),
         state=state if state in FollowUp.State.values else "",
         inspector_id=_int_or_none(request.GET.get("inspector")),
+        page=_int_or_none(request.GET.get("page")) or 1,
     )
     context = {
         "queue": queue,

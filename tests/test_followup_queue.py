@@ -211,8 +211,8 @@ def test_anonymous_users_go_to_the_login_page(client, queue):
 
 
 # Session, user, roles, unread count, commendation banner, the cases, departments, inspectors.
-QUEUE_PAGE_QUERIES = 8
-QUEUE_FRAGMENT_QUERIES = 4
+QUEUE_PAGE_QUERIES = 11  # counts, overdue and total are counted in the database; one page is loaded
+QUEUE_FRAGMENT_QUERIES = 7
 
 
 @pytest.fixture
@@ -250,3 +250,19 @@ def test_the_queue_fragment_runs_a_fixed_number_of_queries(
     with django_assert_max_num_queries(QUEUE_FRAGMENT_QUERIES):
         response = inspector_client.get(URL, {"department": department_a.pk}, headers={"HX-Request": "true"})
     assert len(row_ids(response.content.decode())) == (n + 1) // 2
+
+
+def test_a_long_queue_comes_a_hundred_at_a_time_red_first(inspector_client, many):
+    from reviews.queries import CASE_PAGE_SIZE
+
+    many(CASE_PAGE_SIZE + 20)
+    first = inspector_client.get(URL).content.decode()
+    second = inspector_client.get(URL, {"page": "2"}).content.decode()
+    shown = row_ids(first) + row_ids(second)
+    assert len(row_ids(first)) == CASE_PAGE_SIZE and len(shown) == CASE_PAGE_SIZE + 20
+    assert len(set(shown)) == len(shown)
+    colours = list(FollowUp.objects.filter(pk__in=shown).values_list("pk", "rating__colour"))
+    by_pk = dict(colours)
+    ordered = [by_pk[pk] for pk in shown]
+    assert ordered == sorted(ordered, key=lambda colour: 0 if colour == "red" else 1)
+    assert counts(first) == counts(second)
