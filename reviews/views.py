@@ -12,6 +12,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from lightboard.forms import add_service_errors
 from lightboard.lights import LABELS
 from tasks.models import Department, SelfAssessment, User
 from tasks.queries import current_year
@@ -32,17 +33,6 @@ from .forms import (
     ScheduleForm,
 )
 from .models import FollowUp, Letter, Notification, Rating, ReviewMeeting
-
-
-def _errors_to_form(form, error):
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            for item in errors:
-                form.add_error(name if name in form.fields else None, item)
-    else:
-        for message in error.messages:
-            form.add_error(None, message)
-
 
 # --- confirmation ----------------------------------------------------------------------
 
@@ -125,7 +115,7 @@ def confirmation_detail(request, assessment_id):
             except services.StaleEdit as stale:
                 form.add_error(None, str(stale))
             except ValidationError as error:
-                _errors_to_form(form, error)
+                add_service_errors(form, error)
         status = 400
     return render(
         request,
@@ -162,7 +152,7 @@ def meetings(request):
             try:
                 meeting = services.schedule_meeting(by=request.user, **form.cleaned_data)
             except ValidationError as error:
-                _errors_to_form(form, error)
+                add_service_errors(form, error)
             else:
                 messages.success(request, _("Meeting scheduled: %(meeting)s") % {"meeting": meeting})
                 return redirect("reviews:meetings")
@@ -295,7 +285,7 @@ def present(request, meeting_id):
             except services.StaleEdit as stale:
                 form.add_error(None, str(stale))
             except ValidationError as error:
-                _errors_to_form(form, error)
+                add_service_errors(form, error)
             else:
                 messages.success(request, _("Saved: %(task)s") % {"task": rating.task})
                 return redirect(_present_url(meeting, rating.pk, everything))
@@ -363,7 +353,7 @@ def amend(request, rating_id):
             except services.StaleEdit as stale:
                 form.add_error(None, str(stale))
             except ValidationError as error:
-                _errors_to_form(form, error)
+                add_service_errors(form, error)
             else:
                 messages.success(request, _("Amended: %(task)s") % {"task": rating.task})
                 return redirect("reviews:board", meeting_id=rating.meeting_id)
@@ -472,7 +462,7 @@ def case_detail(request, case_id):
             except ValidationError as error:
                 error = _case_error(error)
                 if hasattr(error, "error_dict"):
-                    _errors_to_form(form, error)
+                    add_service_errors(form, error)
                 else:
                     for message in error.messages:
                         messages.error(request, message)

@@ -569,13 +569,6 @@ def parse_weight(value):
     return number if number.is_finite() else None
 
 
-def _same_or_new(stored, new):
-    """`stored` when it equals `new` but for line ends and surrounding space, else `new`."""
-    if stored.replace("\r\n", "\n").replace("\r", "\n").strip() == new.replace("\r\n", "\n").strip():
-        return stored
-    return new
-
-
 def _field_error(model_field, value):
     """The first message of the model field's own validators (length, digits), or None."""
     try:
@@ -614,10 +607,7 @@ class _RowChecker:
         for department_ in self.departments.values():
             self.by_folded_code[department_.code.casefold()].append(department_)
         self.existing = {
-            task.title: task
-            for task in KeyTask.objects.filter(year=task_list.year, department=department).prefetch_related(
-                "targets__stage"
-            )
+            task.title: task for task in KeyTask.objects.filter(year=task_list.year, department=department)
         }
         self.seen_titles = {}
 
@@ -696,13 +686,8 @@ class _RowChecker:
             first = self.seen_titles.setdefault(title, row.number)
             if first != row.number:
                 problems[COL_TITLE] = _("Row %(row)s has the same title; titles must differ.") % {"row": first}
+        # Line ends need no care here: save_task stores every text with LF only.
         task = self.existing.get(title) if title else None
-        if task is not None:
-            # Text typed in a browser has CRLF line ends that Excel turns into LF: keep the
-            # stored text when only the line ends differ, so a re-import changes nothing.
-            current = {target.stage.number: target.description for target in task.targets.all()}
-            standard = _same_or_new(task.standard, standard)
-            targets = {n: _same_or_new(current.get(n, ""), text) for n, text in targets.items()}
 
         field_errors = services.validate_task_fields(
             task_list=self.task_list, title=title, standard=standard, owner=owner,

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from lightboard.forms import add_service_errors
 from lightboard.lights import light_of
 
 from . import access, excel, queries, services
@@ -18,17 +19,6 @@ from .models import AssessmentYear, Evidence, SelfAssessment, Stage, TaskList
 from .roles import Role, role_required
 
 XLSX = excel.XLSX_CONTENT_TYPE
-
-
-def _add_service_errors(form, error):
-    """Show a service's ValidationError next to the matching fields of the form."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            for item in errors:
-                form.add_error(field if field in form.fields else None, item)
-    else:
-        for message in error.messages:
-            form.add_error(None, message)
 
 
 @role_required(Role.STAFF)
@@ -92,7 +82,7 @@ def assess(request, task_id, number):
                     submit=submit,
                 )
             except ValidationError as error:
-                _add_service_errors(form, error)
+                add_service_errors(form, error)
             else:
                 if submit:
                     messages.success(request, _("Self-assessment submitted: %(task)s") % {"task": task})
@@ -224,7 +214,7 @@ def _task_form_page(request, task_list, task=None):
                     reason=data["reason"],
                 )
             except ValidationError as error:
-                _add_service_errors(form, error)
+                add_service_errors(form, error)
             else:
                 messages.success(request, _("Task saved: %(task)s") % {"task": saved})
                 return redirect("tasks:list", year=task_list.year.year, code=task_list.department.code)
