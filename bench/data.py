@@ -19,10 +19,10 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from lightboard.lights import light_of
+from lightboard.roles import Role
 from reviews.models import Confirmation, FollowUp, Letter, LetterCounter, Rating, ReviewMeeting
 from tasks import services
 from tasks.models import Department, KeyTask, SelfAssessment, StageTarget, TaskList, User
-from tasks.roles import Role
 
 # Twenty scores cycled over the tasks, shifted each stage: 12 green, 5 yellow and 3 red, so
 # lights change between stages, some tasks are red twice and some red cases are serious.

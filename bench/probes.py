@@ -19,12 +19,13 @@ from django.db.models import Max
 from django.utils import timezone
 
 from lightboard.celery import app as celery_app
+from lightboard.roles import Role
+from outbox.models import Notification
+from outbox.tasks import deliver_notification
 from reviews import services as review_services
-from reviews.models import FollowUp, Notification, ReviewMeeting
-from reviews.tasks import deliver_notification
+from reviews.models import FollowUp, ReviewMeeting
 from tasks import excel
 from tasks.models import Department, TaskList, User
-from tasks.roles import Role
 
 from .measure import counting, query_shapes, timed
 

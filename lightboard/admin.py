@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 
-from tasks.roles import Role, has_role
+from .roles import Role, has_role
 
 
 class LightboardAdminSite(admin.AdminSite):

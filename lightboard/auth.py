@@ -2,7 +2,7 @@
 
 from django.contrib.auth.backends import BaseBackend
 
-from tasks.roles import Role, has_role
+from .roles import Role, has_role
 
 
 class AdministratorRoleBackend(BaseBackend):

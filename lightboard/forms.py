@@ -1,13 +1,50 @@
 """Form helpers shared by the apps' views."""
 
+from django import forms
+from django.contrib import messages
+from django.utils.translation import gettext_lazy as _
 
-def add_service_errors(form, error):
-    """Show a service's ValidationError on the form: field errors next to their field when the
-    form has one, everything else at the top of the form."""
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            for item in errors:
-                form.add_error(name if name in form.fields else None, item)
-    else:
-        for message in error.messages:
-            form.add_error(None, message)
+SCORE_ERRORS = {
+    "invalid": _("Enter a number from 0 to 100, such as 75 or 82.5."),
+    "min_value": _("A score cannot be below 0."),
+    "max_value": _("A score cannot be above 100."),
+    "max_decimal_places": _("Use at most one decimal place, such as 82.5."),
+    "max_digits": _("Enter a number from 0 to 100, such as 75 or 82.5."),
+    "max_whole_digits": _("Enter a number from 0 to 100, such as 75 or 82.5."),
+}
+
+
+def score_field(label, *, required=True, error_messages=None):
+    """A percentage from 0 to 100 with one decimal place, typed on any keyboard (a phone's too)."""
+    return forms.DecimalField(
+        label=label,
+        required=required,
+        min_value=0,
+        max_value=100,
+        max_digits=4,
+        decimal_places=1,
+        error_messages={**SCORE_ERRORS, **(error_messages or {})},
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+
+
+def version_field():
+    """The version of the record the form was loaded at (see lightboard.versioning)."""
+    return forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+
+
+def show_service_error(error, *, form=None, request=None):
+    """Show a service's ValidationError (StaleEdit included) where the user sees it: each
+    field's message next to that field of `form`; anything else at the top of `form`, or, given
+    the `request`, at the top of the page (when there is no form, or the form may not be shown
+    again after the error)."""
+    fields = form.fields if form is not None else {}
+    by_field = error.error_dict if hasattr(error, "error_dict") else {None: error.error_list}
+    for name, errors in by_field.items():
+        for item in errors:
+            if name in fields:
+                form.add_error(name, item)
+            elif request is not None:
+                messages.error(request, " ".join(item.messages))
+            else:
+                form.add_error(None, item)

@@ -4,9 +4,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
 
-from tasks.roles import REPORT_READERS, Role, roles_of
-
-EVERYONE = frozenset(Role)
+from .roles import EVERYONE, READ_ALL_ROLES, Role, roles_of
 
 
 @dataclass(frozen=True)
@@ -18,11 +16,11 @@ class Screen:
 
 SCREENS = [
     Screen("tasks:mine", _("My tasks"), frozenset({Role.STAFF})),
-    Screen("tasks:lists", _("Task lists"), frozenset({Role.STAFF}) | REPORT_READERS),
+    Screen("tasks:lists", _("Task lists"), frozenset({Role.STAFF}) | READ_ALL_ROLES),
     Screen("reviews:confirmations", _("Confirmations"), frozenset({Role.DIVISION_LEADER})),
     Screen("reviews:meetings", _("Review meetings"), frozenset({Role.LEADERSHIP})),
     Screen("reviews:followups", _("Follow-up"), frozenset({Role.INSPECTOR})),
-    Screen("reports:overview", _("Reports"), REPORT_READERS),
+    Screen("reports:overview", _("Reports"), READ_ALL_ROLES),
     Screen("inbox:index", _("Inbox"), EVERYONE),
     Screen("admin:index", _("Administration"), frozenset({Role.ADMINISTRATOR})),
 ]

@@ -43,6 +43,16 @@ def env_int(name, default):
         raise ImproperlyConfigured(f"{name} must be a whole number; got {raw!r}") from None
 
 
+def env_date(name):
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        return datetime.date.fromisoformat(raw.strip())
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a date such as 2026-11-25; got {raw!r}") from None
+
+
 def env_list(name, default=()):
     raw = os.environ.get(name)
     if raw is None:
@@ -84,6 +94,7 @@ INSTALLED_APPS = [
     "axes",
     "template_partials",
     "lightboard",
+    "outbox",
     "tasks",
     "reviews",
     "reports",
@@ -122,6 +133,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "lightboard.context_processors.navigation",
+                "outbox.context_processors.inbox",
+                "reviews.context_processors.commendation",
             ],
         },
     },
@@ -182,7 +195,7 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULE = {
-    "sweep-outbox": {"task": "reviews.tasks.sweep_outbox", "schedule": 30.0},
+    "sweep-outbox": {"task": "outbox.tasks.sweep_outbox", "schedule": 30.0},
     # Hourly is harmless: a reminder's idempotency key carries the day.
     "due-reminders": {"task": "reviews.tasks.send_due_reminders", "schedule": 60 * 60.0},
 }
@@ -256,6 +269,8 @@ if os.environ.get("EMAIL_BACKEND"):
     EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / "sent-mail"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "lightboard <lightboard@localhost>")
 LIGHTBOARD_MAIL_DOMAIN = os.environ.get("LIGHTBOARD_MAIL_DOMAIN", "lightboard.local")
+# Pin the date lightboard takes as today (training and demo environments); unset: the real date.
+LIGHTBOARD_TODAY = env_date("LIGHTBOARD_TODAY")
 # The address users reach lightboard at, for links in e-mail.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL

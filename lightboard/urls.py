@@ -16,6 +16,6 @@ urlpatterns = [
     path("tasks/", include("tasks.urls")),
     path("reviews/", include("reviews.urls")),
     path("reports/", include("reports.urls")),
-    path("inbox/", include("reviews.urls_inbox")),
+    path("inbox/", include("outbox.urls")),
     path("admin/", admin.site.urls),
 ]

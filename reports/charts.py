@@ -5,8 +5,6 @@ from html import escape
 
 from django.utils.safestring import mark_safe
 
-from lightboard.colour import classify
-
 FILL = {"green": "#1f8a4c", "yellow": "#b7860b", "red": "#c0392b"}
 DASH = {"green": "", "yellow": "8 4", "red": "2 4"}
 WIDTH, HEIGHT = 640, 260
@@ -68,9 +66,10 @@ def colour_trend(stage_labels, shares, legend, title):
 
 
 def task_scores(points, *, green_above, red_below, title, score_label, target_label, threshold_labels):
-    """Bars of a task's final score per stage against the year's thresholds, each bar
-    titled with that stage's target. `points` is [(stage number, score or None, target)]."""
-    parts, plot_w, plot_h, step = _frame(title, [str(number) for number, _score, _target in points])
+    """Bars of a task's final score per stage against the year's thresholds, each bar in its
+    light and titled with that stage's target. `points` is [(stage number, score or None, light,
+    target)]."""
+    parts, plot_w, plot_h, step = _frame(title, [str(number) for number, *_rest in points])
     for value, label, colour in ((green_above, threshold_labels[0], "green"), (red_below, threshold_labels[1], "red")):
         y = TOP + plot_h - plot_h * float(value) / 100
         parts.append(
@@ -81,10 +80,9 @@ def task_scores(points, *, green_above, red_below, title, score_label, target_la
             f'<text x="{LEFT + plot_w + 6}" y="{y + 4:.1f}" font-size="11">{escape(str(label))} {value}%</text>'
         )
     bar = step * 0.5
-    for index, (_number, score, target) in enumerate(points):
+    for index, (_number, score, colour, target) in enumerate(points):
         if score is None:
             continue
-        colour = classify(score, green_above=green_above, red_below=red_below).value
         height = plot_h * float(score) / 100
         x = LEFT + step * (index + 0.5) - bar / 2
         y = TOP + plot_h - height

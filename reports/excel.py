@@ -6,9 +6,9 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from lightboard.lights import label_of
+from lightboard.lights import COLOUR_KEYS, label_of
 
-from .queries import COLOURS, TRANSITION_LABELS
+from .queries import TRANSITION_LABELS
 
 
 def _save(workbook):
@@ -27,12 +27,12 @@ def overview_workbook(overview):
     sheet.title = str(overview.year.year)
     header = [_("Department")]
     for number in overview.stage_numbers:
-        header += [f"{_('Stage %(n)s') % {'n': number}} {label_of(colour)}" for colour in COLOURS]
+        header += [f"{_('Stage %(n)s') % {'n': number}} {label_of(colour)}" for colour in COLOUR_KEYS]
     sheet.append(header)
     for row in overview.rows:
         values = [row.department.name]
         for cell in row.cells:
-            values += [cell.counts[colour] for colour in COLOURS]
+            values += [cell.counts[colour] for colour in COLOUR_KEYS]
         sheet.append(values)
     sheet.column_dimensions["A"].width = 22
     return _save(workbook)

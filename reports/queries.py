@@ -6,14 +6,14 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from lightboard.lights import MISSING, light_of
-from reviews.models import Confirmation, FollowUp, Rating, ReviewMeeting
-from tasks.models import Department, KeyTask, SelfAssessment
+from lightboard.lights import COLOUR_KEYS, MISSING, stage_standing
+from reviews.models import FollowUp, Rating, ReviewMeeting
+from reviews.queries import stage_results
+from tasks.models import STAGES_PER_YEAR, Department, KeyTask, SelfAssessment
+from tasks.results import NO_RESULT
 
-COLOURS = ("green", "yellow", "red")
 RANK = {"red": 0, "yellow": 1, "green": 2}
 TRANSITION_LABELS = {"improved": _("Improved"), "worsened": _("Worsened"), "unchanged": _("Unchanged")}
 WARNING_LABELS = {
@@ -22,7 +22,13 @@ WARNING_LABELS = {
     "late": _("Self-assessment late"),
     "watch": _("Watch: red or yellow last time"),
 }
-SOURCE_LABELS = {"confirmed": _("confirmed score"), "self": _("self score"), "previous": "", "none": ""}
+SOURCE_LABELS = {
+    "final": _("final score so far"),
+    "confirmed": _("confirmed score"),
+    "self": _("self score"),
+    "previous": "",
+    "none": "",
+}
 
 
 @dataclass
@@ -32,7 +38,7 @@ class Cell:
 
     @property
     def total(self):
-        return sum(self.counts[c] for c in COLOURS)
+        return sum(self.counts[c] for c in COLOUR_KEYS)
 
     def share(self, colour):
         """The colour's share of the cell in percent (0 when the cell is empty)."""
@@ -42,7 +48,7 @@ class Cell:
 
     @property
     def shares(self):
-        return {colour: self.share(colour) for colour in COLOURS}
+        return {colour: self.share(colour) for colour in COLOUR_KEYS}
 
 
 @dataclass
@@ -196,10 +202,9 @@ class Warning:
     previous: str | None
 
 
-def upcoming_stage(year, today=None):
+def upcoming_stage(year, today):
     """The stage of the next meeting: the first one whose meeting is not closed and whose
     two months have started."""
-    today = today or timezone.localdate()
     closed = set(closed_stage_numbers(year))
     for stage in year.stages.order_by("number"):
         if stage.number not in closed and stage.start <= today:
@@ -207,23 +212,20 @@ def upcoming_stage(year, today=None):
     return None
 
 
-def early_warning(year, today=None):
+def early_warning(year, today):
     """Tasks likely to be yellow or red at the next meeting, and late self-assessments.
 
-    The rule, stated on the page: a task is likely red or yellow when its current score
-    (the leader's confirmed score, else the submitted self score) would light it so; with
-    no score yet, it is late when the self-assessment due date has passed, and on watch
-    when it was red or yellow at the previous meeting. Four queries."""
-    today = today or timezone.localdate()
+    The rule, stated on the page: a task is likely red or yellow when the score that stands
+    for the stage so far (lightboard.lights.stage_standing: the meeting's final score, else the
+    leader's confirmed score, else the submitted self score) lights it so; with no score yet,
+    it is late when the self-assessment due date has passed, and on watch when it was red or
+    yellow at the previous meeting. Seven queries."""
     stage = upcoming_stage(year, today)
     if stage is None:
         return None, []
-    confirmed = dict(Confirmation.objects.filter(assessment__stage=stage).values_list("assessment__task_id", "score"))
-    submitted = dict(
-        SelfAssessment.objects.filter(
-            stage=stage, state__in=[SelfAssessment.State.SUBMITTED, SelfAssessment.State.CONFIRMED]
-        ).values_list("task_id", "completion")
-    )
+    tasks = KeyTask.objects.filter(year=year)
+    assessments = {a.task_id: a for a in SelfAssessment.objects.filter(stage=stage, task__in=tasks)}
+    results = stage_results(tasks)
     previous = dict(
         Rating.objects.filter(
             meeting__stage__year=year,
@@ -232,20 +234,20 @@ def early_warning(year, today=None):
         ).values_list("task_id", "colour")
     )
     warnings = []
-    for task in (
-        KeyTask.objects.filter(year=year).select_related("department", "owner").order_by("department__code", "id")
-    ):
+    for task in tasks.select_related("department", "owner").order_by("department__code", "id"):
         before = previous.get(task.pk)
-        if task.pk in confirmed:
-            score, source = confirmed[task.pk], "confirmed"
-        elif task.pk in submitted:
-            score, source = submitted[task.pk], "self"
-        else:
-            score, source = None, "none"
-        if score is not None:
-            colour = light_of(score, year)
-            if colour in ("red", "yellow"):
-                warnings.append(Warning(task, colour, score, source, before))
+        assessment = assessments.get(task.pk)
+        result = results.get((task.pk, stage.number), NO_RESULT)
+        standing = stage_standing(
+            year,
+            final=result.final,
+            final_light=result.final_light,
+            confirmed=result.confirmed,
+            submitted=assessment.submitted_score if assessment else None,
+        )
+        if standing.score is not None:
+            if standing.light in ("red", "yellow"):
+                warnings.append(Warning(task, standing.light, standing.score, standing.source, before))
         elif stage.self_assessment_due < today:
             warnings.append(Warning(task, "late", None, "none", before))
         elif before in ("red", "yellow"):
@@ -256,11 +258,16 @@ def early_warning(year, today=None):
 
 
 def task_scores(task):
-    """The task's final score per closed stage, with its target, for the task chart."""
+    """The task's official result per stage (the final score and light of a closed meeting),
+    with the stage's target, for the task chart: [(number, score or None, light, target)]."""
     targets = {t.stage.number: t.description for t in task.targets.select_related("stage")}
-    results = dict(
-        Rating.objects.filter(task=task, meeting__state=ReviewMeeting.State.CLOSED).values_list(
-            "meeting__stage__number", "final_score"
-        )
-    )
-    return [(number, results.get(number), targets.get(number, "")) for number in range(1, 7)]
+    results = {
+        number: (score, colour)
+        for number, score, colour in Rating.objects.filter(
+            task=task, meeting__state=ReviewMeeting.State.CLOSED
+        ).values_list("meeting__stage__number", "final_score", "colour")
+    }
+    return [
+        (number, *results.get(number, (None, MISSING)), targets.get(number, ""))
+        for number in range(1, STAGES_PER_YEAR + 1)
+    ]

@@ -4,17 +4,18 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 
-from lightboard.lights import LABELS
+from lightboard import clock
+from lightboard.lights import COLOUR_KEYS, LABELS
+from lightboard.roles import READ_ALL_ROLES, role_required
 from tasks.access import get_task_for_user
 from tasks.models import Department
 from tasks.queries import current_year
-from tasks.roles import REPORT_READERS, role_required
 
 from . import charts, excel, queries
 
 
 def _year_or_404():
-    year = current_year()
+    year = current_year(clock.today())
     if year is None:
         raise Http404
     return year
@@ -24,7 +25,7 @@ def _legend():
     return {key: str(label) for key, label in LABELS.items()}
 
 
-@role_required(*REPORT_READERS)
+@role_required(*READ_ALL_ROLES)
 def overview(request):
     year = _year_or_404()
     data = queries.year_overview(year)
@@ -34,18 +35,17 @@ def overview(request):
             cell.bar = charts.share_bar(cell.shares, legend)
     stage_labels = [_("Stage %(n)s") % {"n": n} for n in data.stage_numbers]
     shares = {
-        colour: [queries.Cell(data.per_stage[n], n).share(colour) for n in data.stage_numbers]
-        for colour in queries.COLOURS
+        colour: [queries.Cell(data.per_stage[n], n).share(colour) for n in data.stage_numbers] for colour in COLOUR_KEYS
     }
     trend = charts.colour_trend(stage_labels, shares, legend, _("Share of each light per stage"))
     return render(
         request,
         "reports/overview.html",
-        {"overview": data, "trend": trend, "colours": queries.COLOURS, "meetings": queries.closed_meetings(year)},
+        {"overview": data, "trend": trend, "colours": COLOUR_KEYS, "meetings": queries.closed_meetings(year)},
     )
 
 
-@role_required(*REPORT_READERS)
+@role_required(*READ_ALL_ROLES)
 def overview_xlsx(request):
     year = _year_or_404()
     content = excel.overview_workbook(queries.year_overview(year))
@@ -56,7 +56,7 @@ def _department(code):
     return get_object_or_404(Department.objects.select_related("division_leader"), code=code)
 
 
-@role_required(*REPORT_READERS)
+@role_required(*READ_ALL_ROLES)
 def scorecard(request, code):
     year = _year_or_404()
     data = queries.department_scorecard(year, _department(code))
@@ -72,7 +72,7 @@ def scorecard(request, code):
     )
 
 
-@role_required(*REPORT_READERS)
+@role_required(*READ_ALL_ROLES)
 def scorecard_xlsx(request, code):
     year = _year_or_404()
     department = _department(code)
@@ -80,10 +80,10 @@ def scorecard_xlsx(request, code):
     return FileResponse(io.BytesIO(content), as_attachment=True, filename=f"{year.year}-{department.code}-记分卡.xlsx")
 
 
-@role_required(*REPORT_READERS)
+@role_required(*READ_ALL_ROLES)
 def warning(request):
     year = _year_or_404()
-    stage, warnings = queries.early_warning(year)
+    stage, warnings = queries.early_warning(year, clock.today())
     return render(
         request,
         "reports/warning.html",
@@ -97,7 +97,7 @@ def warning(request):
     )
 
 
-@role_required(*REPORT_READERS)
+@role_required(*READ_ALL_ROLES)
 def task_chart(request, task_id):
     task = get_task_for_user(request.user, task_id)
     chart = charts.task_scores(

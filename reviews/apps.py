@@ -7,11 +7,16 @@ class ReviewsConfig(AppConfig):
     verbose_name = _("Reviews and follow-up")
 
     def ready(self):
+        """Tell the tasks app, through its public hooks, what this app adds to a task's page:
+        the results of each stage and the names of the actions it records on the history."""
         from lightboard.lights import LABELS
-        from tasks.queries import register_history_names
+        from tasks.audit import register_history_names
+        from tasks.results import register_result_source
 
         from .models import CaseEvent, FollowUp, ReviewMeeting
+        from .queries import stage_results
 
+        register_result_source(stage_results)
         register_history_names(
             actions={
                 "confirm self-assessment": _("Self-assessment confirmed"),

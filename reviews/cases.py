@@ -1,88 +1,170 @@
-"""Follow-up casework of the discipline inspection office, and the numbered letters.
+"""Follow-up casework of the discipline inspection office: every rule of a case lives here.
 
 Every yellow or red rating opens a case at the meeting's close. Yellow: a reminder
 (提醒督促) to the owner and the department. Red: a numbered supervision letter (发函督办),
 an interview (约谈) with its notice and record, the owner's rectification, and closing with
 a conclusion; any case may be escalated to accountability (问责). Each step is a CaseEvent
 and an audit entry, written in one transaction with the messages it sends.
+
+Which steps a case offers, in which state and to whom, is the table STEPS: the case page shows
+`available_steps(case, user)` and each step's service refuses what the table does not allow.
 """
 
-from django.core.exceptions import PermissionDenied, ValidationError
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from tasks.access import can_work_on
-from tasks.models import User
-from tasks.roles import Role, has_role
-from tasks.services import record_audit
+from lightboard import clock
+from lightboard.versioning import bump, check_version
+from outbox.services import notify
+from tasks.audit import record_audit
+from tasks.queries import department_staff
 
-from .letters import issue_letter, letter_link
+from . import access
+from .letters import issue_letter, letter_link, record_sending
 from .models import CaseEvent, FollowUp, Letter, Rating
-from .services import StaleEdit, notify
 
 State = FollowUp.State
+Kind = FollowUp.Kind
 OPEN_STATES = (State.OPEN, State.NOTIFIED, State.INTERVIEW_SCHEDULED, State.INTERVIEWED, State.RECTIFYING)
+CLOSED_STATES = (State.CLOSED, State.ESCALATED)
+
+# Days from the meeting's close until a case is due.
+REMINDER_DAYS = 15
+SUPERVISION_DAYS = 30
 
 
-# --- access ------------------------------------------------------------------------------
+# --- opening a case ------------------------------------------------------------------------
 
 
-def can_see_case(user, case):
-    """Inspectors and the leadership group see every case; the division leader sees their
-    departments'; the owner and the department's staff see their own."""
-    task = case.rating.task
-    if has_role(user, Role.INSPECTOR, Role.LEADERSHIP):
-        return True
-    if has_role(user, Role.DIVISION_LEADER) and task.department.division_leader_id == user.pk:
-        return True
-    return task.owner_id == user.pk or can_work_on(user, task.department)
+def red_at_previous_meeting(stage, task_ids=None):
+    """IDs of the tasks that were red at the meeting of the stage before `stage` (one query)."""
+    reds = Rating.objects.filter(
+        meeting__stage__year_id=stage.year_id, meeting__stage__number=stage.number - 1, colour=Rating.Colour.RED
+    )
+    if task_ids is not None:
+        reds = reds.filter(task_id__in=task_ids)
+    return set(reds.values_list("task_id", flat=True))
 
 
-def can_answer_case(user, case):
-    """The owner or staff of the task's department write the rectification."""
-    task = case.rating.task
-    return task.owner_id == user.pk or can_work_on(user, task.department)
+def serious_reason(rating, year, previous_reds=None):
+    """Why a case is serious, or "": the final score is below the year's serious threshold,
+    or (when the year says so) the task was red at the previous meeting too. Pass
+    `previous_reds` (from red_at_previous_meeting) when judging many ratings at once."""
+    if rating.colour not in (Rating.Colour.RED, Rating.Colour.YELLOW):
+        return ""
+    if rating.final_score is not None and rating.final_score < year.serious_below:
+        return _("Final score below %(limit)s.") % {"limit": f"{year.serious_below.normalize():f}"}
+    if year.serious_when_red_twice and rating.colour == Rating.Colour.RED:
+        if previous_reds is None:
+            previous_reds = red_at_previous_meeting(rating.meeting.stage, [rating.task_id])
+        if rating.task_id in previous_reds:
+            return _("Red at the previous meeting too.")
+    return ""
 
 
-# --- steps -------------------------------------------------------------------------------
+def kind_for(rating):
+    """Red is supervised by letter; yellow gets a reminder."""
+    return Kind.SUPERVISION if rating.colour == Rating.Colour.RED else Kind.REMINDER
 
 
-def _lock(case_id, version):
+def new_case(rating, today, previous_reds=None):
+    """The (unsaved) case a yellow or red rating opens on `today`."""
+    kind = kind_for(rating)
+    reason = serious_reason(rating, rating.meeting.stage.year, previous_reds)
+    return FollowUp(
+        rating=rating,
+        kind=kind,
+        due_date=today + datetime.timedelta(days=SUPERVISION_DAYS if kind == Kind.SUPERVISION else REMINDER_DAYS),
+        serious=bool(reason),
+        serious_reason=reason,
+    )
+
+
+def open_cases(meeting, today):
+    """A case for every yellow and red rating of a meeting that is closing, in a fixed number
+    of queries. Returns how many ratings are followed up."""
+    to_follow = meeting.ratings.filter(colour__in=[Rating.Colour.YELLOW, Rating.Colour.RED]).select_related(
+        "meeting__stage__year"
+    )
+    previous_reds = red_at_previous_meeting(meeting.stage)
+    created = FollowUp.objects.bulk_create(
+        [new_case(rating, today, previous_reds) for rating in to_follow], ignore_conflicts=True
+    )
+    return len(created)
+
+
+# --- the steps of a case ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a case: who takes it (the office, or the owner's side), in which states of
+    which kind of case, and what to say when it is asked for at the wrong time."""
+
+    name: str
+    service: Callable
+    title: str
+    button: str
+    by_office: bool
+    states: dict  # kind -> the states the step is taken from
+    wrong_kind: str = ""
+    early_states: frozenset = field(default_factory=frozenset)
+    too_early: str = ""
+
+    def applies_to(self, case):
+        return case.state in self.states.get(case.kind, ())
+
+    def may_take(self, user, case):
+        return access.may_work_cases(user) if self.by_office else access.can_answer_case(user, case)
+
+    def refusal(self, case):
+        """Why the step cannot be taken on the case now, or "" when it can."""
+        if self.applies_to(case):
+            return ""
+        if case.kind not in self.states and self.wrong_kind:
+            return str(self.wrong_kind)
+        if case.state in self.early_states and self.too_early:
+            return str(self.too_early)
+        return _("This case is %(state)s; that step does not apply now. Reload the page.") % {
+            "state": case.get_state_display()
+        }
+
+
+# --- taking a step --------------------------------------------------------------------------
+
+
+def _begin(step_name, *, case_id, version, by):
+    """Lock the case and check that `by` may take the step now on the version they saw:
+    PermissionDenied for the wrong person, StaleEdit or ValidationError otherwise."""
+    step = STEPS_BY_NAME[step_name]
     case = (
         FollowUp.objects.select_for_update(of=("self",))
         .select_related("rating__task__owner", "rating__task__department", "rating__meeting__stage__year", "updated_by")
         .get(pk=case_id)
     )
-    if version is not None and case.version != version:
-        raise StaleEdit(case)
+    access.require(step.may_take(by, case))
+    check_version(case, version)
+    refusal = step.refusal(case)
+    if refusal:
+        raise ValidationError(refusal)
     return case
 
 
-def _inspector(by):
-    if not has_role(by, Role.INSPECTOR):
-        raise PermissionDenied
-
-
-def _require_state(case, *states):
-    if case.state not in states:
-        raise ValidationError(
-            _("This case is %(state)s; that step does not apply now. Reload the page.")
-            % {"state": case.get_state_display()}
-        )
-
-
-def _step(case, *, by, action, to_state=None, note="", **fields):
+def _record_step(case, *, by, action, to_state=None, note="", **fields):
+    """Move the case (a new version), and record the step as a case event and an audit entry."""
     before = case.state
-    for name, value in fields.items():
-        setattr(case, name, value)
     if to_state:
-        case.state = to_state
-    if case.inspector_id is None and has_role(by, Role.INSPECTOR):
-        case.inspector = by
-    case.version += 1
-    case.updated_by = by
-    case.save()
+        fields["state"] = to_state
+    if case.inspector_id is None and access.may_work_cases(by):
+        fields["inspector"] = by
+    bump(case, version=case.version, by=by, **fields)
     CaseEvent.objects.create(case=case, actor=by, action=action, from_state=before, to_state=case.state, note=note)
     record_audit(
         actor=by,
@@ -96,16 +178,16 @@ def _step(case, *, by, action, to_state=None, note="", **fields):
     return case
 
 
-def _department_people(task):
-    """The owner and the staff of the task's department, each once."""
+def _owner_and_department(task):
+    """The owner and the active staff of the task's department, each once."""
     people = {task.owner_id: task.owner}
-    for user in User.objects.filter(departments=task.department, groups__name=Role.STAFF.value, is_active=True):
+    for user in department_staff(task.department):
         people.setdefault(user.pk, user)
     return list(people.values())
 
 
-def _notify_about_letter(letter, case, recipients, subject):
-    for user in recipients:
+def _send_letter(letter, case, recipients, subject):
+    sent = [
         notify(
             recipient=user,
             kind=f"letter_{letter.kind}",
@@ -113,71 +195,61 @@ def _notify_about_letter(letter, case, recipients, subject):
             body=_("%(number)s: %(task)s") % {"number": letter.number, "task": case.rating.task.title},
             link=letter_link(letter),
             key=f"letter:{letter.pk}:{user.pk}",
-            letter=letter,
         )
+        for user in recipients
+    ]
+    record_sending(letter, sent)
+
+
+def _required(value, field, message):
+    value = (value or "").strip()
+    if not value:
+        raise ValidationError({field: message})
+    return value
 
 
 @transaction.atomic
 def send_reminder(*, case_id, version, by):
     """Yellow: a numbered reminder notice to the owner and the department (提醒督促)."""
-    _inspector(by)
-    case = _lock(case_id, version)
-    _require_state(case, State.OPEN)
-    if case.kind != FollowUp.Kind.REMINDER:
-        raise ValidationError(_("A red result gets a supervision letter, not a reminder."))
-    year = case.rating.meeting.stage.year.year
-    letter = issue_letter(kind=Letter.Kind.REMINDER, year=year, by=by, case=case)
-    _notify_about_letter(
-        letter, case, _department_people(case.rating.task), _("Reminder: %(task)s") % {"task": case.rating.task.title}
-    )
-    return _step(case, by=by, action="reminder sent", to_state=State.NOTIFIED, note=letter.number)
+    case = _begin("reminder", case_id=case_id, version=version, by=by)
+    task = case.rating.task
+    letter = issue_letter(kind=Letter.Kind.REMINDER, year=case.rating.meeting.stage.year.year, by=by, case=case)
+    _send_letter(letter, case, _owner_and_department(task), _("Reminder: %(task)s") % {"task": task.title})
+    return _record_step(case, by=by, action="reminder sent", to_state=State.NOTIFIED, note=letter.number)
 
 
 @transaction.atomic
 def issue_supervision_letter(*, case_id, version, by):
     """Red: a numbered supervision letter (发函督办) to the owner and the department."""
-    _inspector(by)
-    case = _lock(case_id, version)
-    _require_state(case, State.OPEN)
-    if case.kind != FollowUp.Kind.SUPERVISION:
-        raise ValidationError(_("A yellow result gets a reminder, not a supervision letter."))
-    year = case.rating.meeting.stage.year.year
-    letter = issue_letter(kind=Letter.Kind.SUPERVISION, year=year, by=by, case=case)
-    _notify_about_letter(
-        letter,
-        case,
-        _department_people(case.rating.task),
-        _("Supervision letter %(number)s: %(task)s") % {"number": letter.number, "task": case.rating.task.title},
-    )
-    return _step(case, by=by, action="supervision letter issued", to_state=State.NOTIFIED, note=letter.number)
+    case = _begin("supervision", case_id=case_id, version=version, by=by)
+    task = case.rating.task
+    letter = issue_letter(kind=Letter.Kind.SUPERVISION, year=case.rating.meeting.stage.year.year, by=by, case=case)
+    subject = _("Supervision letter %(number)s: %(task)s") % {"number": letter.number, "task": task.title}
+    _send_letter(letter, case, _owner_and_department(task), subject)
+    return _record_step(case, by=by, action="supervision letter issued", to_state=State.NOTIFIED, note=letter.number)
 
 
 @transaction.atomic
 def schedule_interview(*, case_id, version, at, place, participants, by):
-    """Schedule the interview (约谈) of a red case; the owner gets a numbered notice."""
-    _inspector(by)
-    case = _lock(case_id, version)
-    _require_state(case, State.NOTIFIED, State.INTERVIEW_SCHEDULED)
-    if case.kind != FollowUp.Kind.SUPERVISION:
-        raise ValidationError(_("Interviews follow a supervision letter (red results)."))
+    """Schedule (or move) the interview (约谈) of a red case; the owner gets a numbered notice."""
+    case = _begin("interview", case_id=case_id, version=version, by=by)
     if at is None or not (place or "").strip():
-        raise ValidationError({"interview_place": _("Give the interview's time and place.")})
-    year = case.rating.meeting.stage.year.year
-    letter = case.letters.filter(kind=Letter.Kind.INTERVIEW).first()
-    if letter is None:
-        letter = issue_letter(kind=Letter.Kind.INTERVIEW, year=year, by=by, case=case)
-    owner = case.rating.task.owner
-    notify(
-        recipient=owner,
+        raise ValidationError({"place": _("Give the interview's time and place.")})
+    task = case.rating.task
+    letter = case.letters.filter(kind=Letter.Kind.INTERVIEW).first() or issue_letter(
+        kind=Letter.Kind.INTERVIEW, year=case.rating.meeting.stage.year.year, by=by, case=case
+    )
+    notice = notify(
+        recipient=task.owner,
         kind="letter_interview",
         subject=_("Interview notice %(number)s") % {"number": letter.number},
         body=_("%(when)s, %(place)s: %(task)s")
-        % {"when": timezone.localtime(at).strftime("%Y-%m-%d %H:%M"), "place": place, "task": case.rating.task.title},
+        % {"when": timezone.localtime(at).strftime("%Y-%m-%d %H:%M"), "place": place, "task": task.title},
         link=letter_link(letter),
-        key=f"letter:{letter.pk}:{owner.pk}:{at.isoformat()}",
-        letter=letter,
+        key=f"letter:{letter.pk}:{task.owner_id}:{at.isoformat()}",
     )
-    return _step(
+    record_sending(letter, [notice])
+    return _record_step(
         case,
         by=by,
         action="interview scheduled",
@@ -192,31 +264,22 @@ def schedule_interview(*, case_id, version, at, place, participants, by):
 @transaction.atomic
 def record_interview(*, case_id, version, record, by):
     """Record what was said at the interview."""
-    _inspector(by)
-    case = _lock(case_id, version)
-    _require_state(case, State.INTERVIEW_SCHEDULED)
-    if not (record or "").strip():
-        raise ValidationError({"interview_record": _("Write down the interview record.")})
-    return _step(case, by=by, action="interview recorded", to_state=State.INTERVIEWED, interview_record=record.strip())
+    case = _begin("record", case_id=case_id, version=version, by=by)
+    record = _required(record, "record", _("Write down the interview record."))
+    return _record_step(case, by=by, action="interview recorded", to_state=State.INTERVIEWED, interview_record=record)
 
 
 @transaction.atomic
 def update_rectification(*, case_id, version, plan, progress, by):
     """The owner or the department's staff write the rectification plan and progress."""
-    case = _lock(case_id, version)
-    if not can_answer_case(by, case):
-        raise PermissionDenied
-    _require_state(case, State.NOTIFIED, State.INTERVIEWED, State.RECTIFYING)
-    if case.kind == FollowUp.Kind.SUPERVISION and case.state == State.NOTIFIED:
-        raise ValidationError(_("A red case is rectified after the interview."))
-    if not (plan or "").strip():
-        raise ValidationError({"rectification_plan": _("Write the rectification plan.")})
-    return _step(
+    case = _begin("rectification", case_id=case_id, version=version, by=by)
+    plan = _required(plan, "plan", _("Write the rectification plan."))
+    return _record_step(
         case,
         by=by,
         action="rectification updated",
         to_state=State.RECTIFYING,
-        rectification_plan=plan.strip(),
+        rectification_plan=plan,
         rectification_progress=(progress or "").strip(),
     )
 
@@ -224,20 +287,15 @@ def update_rectification(*, case_id, version, plan, progress, by):
 @transaction.atomic
 def close_case(*, case_id, version, conclusion, by):
     """Close a case with a conclusion."""
-    _inspector(by)
-    case = _lock(case_id, version)
-    _require_state(case, *OPEN_STATES)
-    if case.state == State.OPEN:
-        raise ValidationError(_("Send the reminder or the supervision letter first."))
-    if not (conclusion or "").strip():
-        raise ValidationError({"conclusion": _("Write the conclusion.")})
-    return _step(
+    case = _begin("close", case_id=case_id, version=version, by=by)
+    conclusion = _required(conclusion, "conclusion", _("Write the conclusion."))
+    return _record_step(
         case,
         by=by,
         action="closed",
         to_state=State.CLOSED,
-        note=conclusion.strip(),
-        conclusion=conclusion.strip(),
+        note=conclusion,
+        conclusion=conclusion,
         closed_at=timezone.now(),
     )
 
@@ -245,14 +303,100 @@ def close_case(*, case_id, version, conclusion, by):
 @transaction.atomic
 def escalate(*, case_id, version, reason, by):
     """Start the accountability procedure (启动问责程序) with a reason."""
-    _inspector(by)
-    case = _lock(case_id, version)
-    _require_state(case, *OPEN_STATES)
-    if not (reason or "").strip():
-        raise ValidationError({"escalation_reason": _("Give the reason for accountability.")})
-    return _step(
-        case, by=by, action="escalated", to_state=State.ESCALATED, note=reason.strip(), escalation_reason=reason.strip()
+    case = _begin("escalate", case_id=case_id, version=version, by=by)
+    reason = _required(reason, "reason", _("Give the reason for accountability."))
+    return _record_step(
+        case, by=by, action="escalated", to_state=State.ESCALATED, note=reason, escalation_reason=reason
     )
+
+
+# --- which steps a case offers -------------------------------------------------------------
+
+_BOTH = (Kind.REMINDER, Kind.SUPERVISION)
+_WORKING = (State.NOTIFIED, State.INTERVIEW_SCHEDULED, State.INTERVIEWED, State.RECTIFYING)
+
+STEPS = (
+    Step(
+        "reminder",
+        send_reminder,
+        gettext_lazy("Send the reminder"),
+        gettext_lazy("Send the reminder"),
+        by_office=True,
+        states={Kind.REMINDER: (State.OPEN,)},
+        wrong_kind=gettext_lazy("A red result gets a supervision letter, not a reminder."),
+    ),
+    Step(
+        "supervision",
+        issue_supervision_letter,
+        gettext_lazy("Issue the supervision letter"),
+        gettext_lazy("Issue the letter"),
+        by_office=True,
+        states={Kind.SUPERVISION: (State.OPEN,)},
+        wrong_kind=gettext_lazy("A yellow result gets a reminder, not a supervision letter."),
+    ),
+    Step(
+        "interview",
+        schedule_interview,
+        gettext_lazy("Schedule the interview"),
+        gettext_lazy("Schedule and notify the owner"),
+        by_office=True,
+        states={Kind.SUPERVISION: (State.NOTIFIED, State.INTERVIEW_SCHEDULED)},
+        wrong_kind=gettext_lazy("Interviews follow a supervision letter (red results)."),
+    ),
+    Step(
+        "record",
+        record_interview,
+        gettext_lazy("Record the interview"),
+        gettext_lazy("Save the record"),
+        by_office=True,
+        states={Kind.SUPERVISION: (State.INTERVIEW_SCHEDULED,)},
+    ),
+    Step(
+        "close",
+        close_case,
+        gettext_lazy("Close the case"),
+        gettext_lazy("Close the case"),
+        by_office=True,
+        states=dict.fromkeys(_BOTH, _WORKING),
+        early_states=frozenset({State.OPEN}),
+        too_early=gettext_lazy("Send the reminder or the supervision letter first."),
+    ),
+    Step(
+        "escalate",
+        escalate,
+        gettext_lazy("Start accountability"),
+        gettext_lazy("Escalate"),
+        by_office=True,
+        states=dict.fromkeys(_BOTH, OPEN_STATES),
+    ),
+    Step(
+        "rectification",
+        update_rectification,
+        gettext_lazy("Rectification"),
+        gettext_lazy("Save the rectification"),
+        by_office=False,
+        states={
+            Kind.REMINDER: (State.NOTIFIED, State.RECTIFYING),
+            Kind.SUPERVISION: (State.INTERVIEWED, State.RECTIFYING),
+        },
+        early_states=frozenset({State.NOTIFIED, State.INTERVIEW_SCHEDULED}),
+        too_early=gettext_lazy("A red case is rectified after the interview."),
+    ),
+)
+STEPS_BY_NAME = {step.name: step for step in STEPS}
+
+
+def available_steps(case, user):
+    """The steps this user may take on the case now, in the order the case page shows them."""
+    return [step for step in STEPS if step.applies_to(case) and step.may_take(user, case)]
+
+
+def take_step(step, *, case_id, by, **fields):
+    """Take a step with the fields of its form (the version among them)."""
+    return step.service(case_id=case_id, by=by, **fields)
+
+
+# --- a rating amended after the meeting ------------------------------------------------------
 
 
 def follow_amended_rating(rating, *, reason, by):
@@ -261,8 +405,6 @@ def follow_amended_rating(rating, *, reason, by):
     other kind (or a closed one) starts again from its first step, so a red result always
     gets its supervision letter. The serious flag is judged again. An escalated case stays
     with the accountability procedure. Call inside the amendment's transaction."""
-    from .services import _follow_up_for, serious_reason
-
     case = (
         FollowUp.objects.select_for_update(of=("self",))
         .select_related("rating__task", "rating__meeting__stage__year")
@@ -276,7 +418,7 @@ def follow_amended_rating(rating, *, reason, by):
         if case is None or case.state == State.CLOSED:
             return case
         conclusion = _("Closed: the rating was amended to green (%(reason)s).") % {"reason": reason}
-        return _step(
+        return _record_step(
             case,
             by=by,
             action="closed",
@@ -286,14 +428,14 @@ def follow_amended_rating(rating, *, reason, by):
             closed_at=timezone.now(),
         )
     if case is None:
-        case = _follow_up_for(rating, timezone.localdate())
+        case = new_case(rating, clock.today())
         case.save()
         CaseEvent.objects.create(case=case, actor=by, action="amended", to_state=case.state, note=note)
         return case
-    kind = FollowUp.Kind.SUPERVISION if rating.colour == Rating.Colour.RED else FollowUp.Kind.REMINDER
+    kind = kind_for(rating)
     reason_now = serious_reason(rating, rating.meeting.stage.year)
     restart = case.kind != kind or case.state == State.CLOSED
-    return _step(
+    return _record_step(
         case,
         by=by,
         action="amended",

@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from lightboard import clock
 from tasks.models import AuditEntry, SelfAssessment, User
 
 from . import cases, services
@@ -22,7 +23,7 @@ DECISIONS = {
 def load_review_demo(year, today=None):
     """Confirm earlier stages, hold and close their meetings, and schedule the latest past
     stage's meeting. The demo leader keeps that stage's assessments in their queue."""
-    today = today or timezone.localdate()
+    today = today or clock.today()
     leadership = User.objects.get(username="leadership")
     past = [stage for stage in year.stages.order_by("number") if stage.self_assessment_due < today]
     if not past:

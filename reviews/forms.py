@@ -1,30 +1,9 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from lightboard.forms import score_field, version_field
+from lightboard.roles import Role
 from tasks.models import User
-from tasks.roles import Role
-
-SCORE_ERRORS = {
-    "invalid": _("Enter a number from 0 to 100, such as 75 or 82.5."),
-    "min_value": _("A score cannot be below 0."),
-    "max_value": _("A score cannot be above 100."),
-    "max_decimal_places": _("Use at most one decimal place, such as 82.5."),
-    "max_digits": _("Enter a number from 0 to 100, such as 75 or 82.5."),
-    "max_whole_digits": _("Enter a number from 0 to 100, such as 75 or 82.5."),
-}
-
-
-def score_field(label, required=True):
-    return forms.DecimalField(
-        label=label,
-        required=required,
-        min_value=0,
-        max_value=100,
-        max_digits=4,
-        decimal_places=1,
-        error_messages=SCORE_ERRORS,
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
-    )
 
 
 class AdjustForm(forms.Form):
@@ -35,12 +14,12 @@ class AdjustForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Required when the confirmed score differs from the self score."),
     )
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+    version = version_field()
 
 
 class ReturnForm(forms.Form):
     comment = forms.CharField(label=_("What needs to change"), widget=forms.Textarea(attrs={"rows": 3}))
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+    version = version_field()
 
 
 class ScheduleForm(forms.Form):
@@ -69,17 +48,17 @@ class RatingForm(forms.Form):
     next_stage_target = forms.CharField(
         label=_("Next stage's key work"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+    version = version_field()
 
 
 class AmendForm(forms.Form):
     final_score = score_field(_("Amended final score"))
     reason = forms.CharField(label=_("Reason for the amendment"), widget=forms.Textarea(attrs={"rows": 3}))
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+    version = version_field()
 
 
 class CaseVersionForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+    version = version_field()
 
 
 class InterviewForm(CaseVersionForm):
@@ -105,3 +84,15 @@ class CloseCaseForm(CaseVersionForm):
 
 class EscalateForm(CaseVersionForm):
     reason = forms.CharField(label=_("Reason for accountability"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+# The form of each step of a follow-up case (reviews.cases.STEPS); its fields are the step's.
+CASE_STEP_FORMS = {
+    "reminder": CaseVersionForm,
+    "supervision": CaseVersionForm,
+    "interview": InterviewForm,
+    "record": InterviewRecordForm,
+    "rectification": RectificationForm,
+    "close": CloseCaseForm,
+    "escalate": EscalateForm,
+}

@@ -1,6 +1,7 @@
 """Numbered letters: reminder notices, supervision letters, interview notices, commendations."""
 
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 
 from .models import Letter, LetterCounter
 
@@ -32,4 +33,9 @@ def issue_letter(*, kind, year, by, case=None, meeting=None):
 
 
 def letter_link(letter):
-    return f"/reviews/letters/{letter.pk}/"
+    return reverse("reviews:letter", kwargs={"letter_id": letter.pk})
+
+
+def record_sending(letter, notifications):
+    """Remember which messages the letter went out as (whom it reached, and who read it)."""
+    letter.notifications.add(*notifications)

@@ -1,8 +1,9 @@
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from lightboard.versioning import Versioned
+from outbox.models import Notification
 from tasks.models import KeyTask, SelfAssessment, Stage, User
 
 
@@ -60,7 +61,7 @@ class ReviewMeeting(models.Model):
         return self.state == self.State.CLOSED
 
 
-class Rating(models.Model):
+class Rating(Versioned):
     """The leadership group's final score of one task at one meeting. The colour is always
     computed from the score by the colour engine; frozen once the meeting closes."""
 
@@ -78,11 +79,6 @@ class Rating(models.Model):
     score_reason = models.TextField(_("reason for the final score"), blank=True)
     decision = models.TextField(_("handling decision"), blank=True)
     next_stage_target = models.TextField(_("next stage's key work"), blank=True)
-    version = models.PositiveIntegerField(default=0, editable=False)
-    updated_by = models.ForeignKey(
-        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("updated by")
-    )
-    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         ordering = ["meeting", "task"]
@@ -126,7 +122,7 @@ class RatingAmendment(models.Model):
         return f"{self.rating}: {self.old_score} → {self.new_score}"
 
 
-class FollowUp(models.Model):
+class FollowUp(Versioned):
     """The discipline inspection office's case for a yellow or red rating."""
 
     class Kind(models.TextChoices):
@@ -160,12 +156,7 @@ class FollowUp(models.Model):
     escalation_reason = models.TextField(_("reason for accountability"), blank=True)
     conclusion = models.TextField(_("conclusion"), blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
-    version = models.PositiveIntegerField(default=0, editable=False)
-    updated_by = models.ForeignKey(
-        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("updated by")
-    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         ordering = ["due_date", "id"]
@@ -248,6 +239,10 @@ class Letter(models.Model):
     )
     issued_at = models.DateTimeField(_("issued at"), auto_now_add=True)
     issued_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("issued by"))
+    # The messages the letter went out as, one per recipient: who was sent it, and who has read it.
+    notifications = models.ManyToManyField(
+        Notification, related_name="+", blank=True, editable=False, verbose_name=_("sent as")
+    )
 
     class Meta:
         ordering = ["-issued_at", "-id"]
@@ -272,48 +267,3 @@ class Letter(models.Model):
     def number(self):
         """The document number, e.g. 纪督〔2026〕7号."""
         return f"{self.PREFIX[self.kind]}〔{self.year}〕{self.sequence}号"
-
-
-class Notification(models.Model):
-    """The outbox: one message to one person, written in the transaction that causes it.
-    Shown in the in-app inbox; e-mail delivery picks pending rows up."""
-
-    class State(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        SENT = "sent", _("Sent")
-        FAILED = "failed", _("Failed")
-
-    recipient = models.ForeignKey(
-        User, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("recipient")
-    )
-    kind = models.CharField(_("kind"), max_length=40)
-    subject = models.CharField(_("subject"), max_length=200)
-    body = models.TextField(_("body"), blank=True)
-    link = models.CharField(_("link"), max_length=300, blank=True)
-    letter = models.ForeignKey(
-        "Letter",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="notifications",
-        verbose_name=_("letter"),
-    )
-    idempotency_key = models.CharField(_("idempotency key"), max_length=200, unique=True)
-    state = models.CharField(_("state"), max_length=10, choices=State, default=State.PENDING)
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    last_error = models.TextField(_("last error"), blank=True)
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    # Scheduled work is a row with a due time (picked up by the beat sweep), never a
-    # long Celery countdown: a Redis broker redelivers unacknowledged tasks only late.
-    next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now, db_index=True)
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
-    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        verbose_name = _("notification")
-        verbose_name_plural = _("notifications")
-        indexes = [models.Index(fields=["recipient", "read_at"]), models.Index(fields=["state", "created_at"])]
-
-    def __str__(self):
-        return self.subject

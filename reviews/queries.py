@@ -5,19 +5,46 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from django.db.models import Case, Count, Value, When
-from django.utils import timezone
+from django.urls import reverse
 
-from lightboard.lights import MISSING
+from lightboard.lights import COLOUR_KEYS, MISSING
 from tasks.models import Department, SelfAssessment, StageTarget
+from tasks.results import CaseLink, StageResult
 
+from . import access
+from .cases import CLOSED_STATES
 from .models import Confirmation, FollowUp, Letter, Rating, ReviewMeeting
 
-COLOUR_KEYS = ("green", "yellow", "red", MISSING)
+BOARD_KEYS = (*COLOUR_KEYS, MISSING)
 DISCUSSION_ORDER = {"red": 0, "yellow": 1, MISSING: 2}
 
 
-def led_department_ids(user):
-    return list(Department.objects.filter(division_leader=user).values_list("pk", flat=True))
+def stage_results(tasks):
+    """The confirmed score, the final score with its light and the follow-up case of each
+    (task, stage number) of the given tasks that has any: the source of tasks.results. Two
+    queries whatever the number of tasks."""
+    found = defaultdict(dict)
+    for task_id, number, score in Confirmation.objects.filter(assessment__task__in=tasks).values_list(
+        "assessment__task_id", "assessment__stage__number", "score"
+    ):
+        found[task_id, number]["confirmed"] = score
+    rated = Rating.objects.filter(task__in=tasks, final_score__isnull=False).values_list(
+        "task_id",
+        "meeting__stage__number",
+        "final_score",
+        "colour",
+        "follow_up__id",
+        "follow_up__kind",
+        "follow_up__state",
+    )
+    for task_id, number, score, colour, case_id, kind, state in rated:
+        found[task_id, number].update(final=score, final_light=colour)
+        if case_id is not None:
+            found[task_id, number]["case"] = CaseLink(
+                label=f"{FollowUp.Kind(kind).label} · {FollowUp.State(state).label}",
+                url=reverse("reviews:case", kwargs={"case_id": case_id}),
+            )
+    return {key: StageResult(**values) for key, values in found.items()}
 
 
 QUEUE_PAGE_SIZE = 100
@@ -34,9 +61,7 @@ class ConfirmationQueue:
 def confirmation_queue(user, page=1, per_page=QUEUE_PAGE_SIZE):
     """Submitted self-assessments of the departments the user leads, oldest first, a page at a
     time, each with its task, its stage's target and its evidence. Four queries."""
-    waiting = SelfAssessment.objects.filter(
-        state=SelfAssessment.State.SUBMITTED, task__department__division_leader=user
-    )
+    waiting = access.assessments_to_confirm(user)
     total = waiting.count()
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
@@ -155,6 +180,38 @@ def discussion_sequence(meeting, *, everything=False):
     return [pk for pk, _colour in rated]
 
 
+@dataclass
+class Discussion:
+    """Where meeting mode stands: the rating on screen, its place in the sequence, its neighbours."""
+
+    rating_id: int
+    position: int
+    total: int
+    previous_id: int | None
+    next_id: int | None
+    everything: bool
+
+
+def discussion(meeting, *, requested=None, everything=False):
+    """The rating meeting mode shows: the requested one, else the first to discuss. A task not
+    among those to discuss (green, say) is shown within every task. None when there is nothing
+    to discuss."""
+    sequence = discussion_sequence(meeting, everything=everything)
+    if requested is not None and requested not in sequence:
+        everything, sequence = True, discussion_sequence(meeting, everything=True)
+    if not sequence:
+        return None
+    index = sequence.index(requested) if requested in sequence else 0
+    return Discussion(
+        rating_id=sequence[index],
+        position=index + 1,
+        total=len(sequence),
+        previous_id=sequence[index - 1] if index > 0 else None,
+        next_id=sequence[index + 1] if index + 1 < len(sequence) else None,
+        everything=everything,
+    )
+
+
 def rating_detail(rating_id, meeting):
     """One rating with everything meeting mode shows about its task."""
     rating = (
@@ -219,7 +276,6 @@ def meetings_of_year(year):
 
 
 CASE_PAGE_SIZE = 100
-CLOSED_CASE_STATES = (FollowUp.State.CLOSED, FollowUp.State.ESCALATED)
 
 
 @dataclass
@@ -233,13 +289,12 @@ class FollowUpQueue:
 
 
 def follow_up_queue(
-    *, colour="", department_id=None, state="", inspector_id=None, today=None, page=1, per_page=CASE_PAGE_SIZE
+    *, today, colour="", department_id=None, state="", inspector_id=None, page=1, per_page=CASE_PAGE_SIZE
 ):
     """Open cases (or those of one state), red before yellow, then by due date, a page at a
     time; the counts at the top are of all open cases whatever the filters. Four queries
     whatever the number of cases."""
-    today = today or timezone.localdate()
-    open_cases = FollowUp.objects.exclude(state__in=CLOSED_CASE_STATES)
+    open_cases = FollowUp.objects.exclude(state__in=CLOSED_STATES)
     counts = Counter(dict(open_cases.values_list("rating__colour").annotate(n=Count("id")).order_by()))
     overdue = open_cases.filter(due_date__lt=today).count()
     cases = FollowUp.objects.filter(state=state) if state else open_cases
@@ -260,26 +315,8 @@ def follow_up_queue(
         .order_by("red_first", "due_date", "pk")[(page - 1) * per_page : page * per_page]
     )
     for case in shown:
-        case.is_overdue = case.state not in CLOSED_CASE_STATES and case.due_date < today
+        case.is_overdue = case.state not in CLOSED_STATES and case.due_date < today
     return FollowUpQueue(cases=shown, counts=counts, overdue=overdue, total=total, page=page, pages=pages)
-
-
-def case_detail(case_id):
-    return (
-        FollowUp.objects.select_related(
-            "rating__task__department__division_leader",
-            "rating__task__owner",
-            "rating__meeting__stage__year",
-            "inspector",
-            "updated_by",
-        )
-        .prefetch_related("events__actor", "letters")
-        .get(pk=case_id)
-    )
-
-
-def unread_count(user):
-    return user.notifications.filter(read_at__isnull=True).count()
 
 
 BANNER_TASKS = 8
@@ -304,3 +341,8 @@ def latest_commendation_for(letter):
         .order_by("task__department__code", "task_id")
     )
     return {"letter": letter, "ratings": green}
+
+
+def letter_recipients(letter):
+    """The messages a letter went out as, with their recipients: who has it, who has read it."""
+    return list(letter.notifications.select_related("recipient").order_by("recipient__username", "pk"))

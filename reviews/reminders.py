@@ -6,23 +6,24 @@ carries the date."""
 import datetime
 
 from django.db import transaction
-from django.utils import timezone
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from lightboard.roles import Role
+from outbox.models import Notification
+from outbox.services import notify
 from tasks.models import KeyTask, SelfAssessment, Stage, User
-from tasks.roles import Role
 
-from .models import FollowUp, Notification
-from .services import notify
+from .cases import OPEN_STATES
+from .models import FollowUp
 
 # Remind owners this many days before their stage's self-assessment is due.
 SELF_ASSESSMENT_WARNING_DAYS = 5
 
 
 @transaction.atomic
-def send_due_reminders(today=None):
-    """Queue today's reminders. Returns how many new notifications were written."""
-    today = today or timezone.localdate()
+def send_due_reminders(today):
+    """Queue the reminders of `today`. Returns how many new notifications were written."""
     day = today.isoformat()
     todays = Notification.objects.filter(idempotency_key__startswith="remind:", idempotency_key__endswith=f":{day}")
     before = todays.count()
@@ -42,7 +43,7 @@ def send_due_reminders(today=None):
                 kind="reminder_self_assessment",
                 subject=_("Self-assessment due %(date)s: %(task)s")
                 % {"date": stage.self_assessment_due.isoformat(), "task": task.title},
-                link=f"/tasks/{task.pk}/stages/{stage.number}/assess/",
+                link=reverse("tasks:assess", kwargs={"task_id": task.pk, "number": stage.number}),
                 key=f"remind:self-assessment:{task.pk}:{stage.pk}:{task.owner_id}:{day}",
             )
 
@@ -57,13 +58,13 @@ def send_due_reminders(today=None):
             recipient=leader,
             kind="reminder_confirmation",
             subject=_("Awaiting your confirmation: %(task)s") % {"task": assessment.task.title},
-            link=f"/reviews/confirmations/{assessment.pk}/",
+            link=reverse("reviews:confirmation", kwargs={"assessment_id": assessment.pk}),
             key=f"remind:confirm:{assessment.pk}:{leader.pk}:{day}",
         )
 
-    overdue = FollowUp.objects.filter(
-        due_date__lt=today, state__in=[s for s in FollowUp.State.values if s not in ("closed", "escalated")]
-    ).select_related("inspector", "rating__task")
+    overdue = FollowUp.objects.filter(due_date__lt=today, state__in=OPEN_STATES).select_related(
+        "inspector", "rating__task"
+    )
     # A case nobody has taken yet is every inspector's to chase.
     all_inspectors = list(User.objects.filter(groups__name=Role.INSPECTOR.value, is_active=True))
     for case in overdue:
@@ -73,7 +74,7 @@ def send_due_reminders(today=None):
                 kind="reminder_overdue_case",
                 subject=_("Follow-up case overdue since %(date)s: %(task)s")
                 % {"date": case.due_date.isoformat(), "task": case.rating.task.title},
-                link=f"/reviews/followups/{case.pk}/",
+                link=reverse("reviews:case", kwargs={"case_id": case.pk}),
                 key=f"remind:case:{case.pk}:{inspector.pk}:{day}",
             )
     return todays.count() - before

@@ -1,12 +1,12 @@
-"""Object-level access: the one place that decides who may see or change what."""
+"""Object-level access to departments, lists and tasks: the one place that decides who may see
+or change them. Other apps build their rules on these (a division leader's confirmations, who
+answers a follow-up case)."""
 
 from django.http import Http404
 
-from .models import Department, KeyTask
-from .roles import Role, has_role
+from lightboard.roles import Role, can_read_all, has_role
 
-# Roles that read every department's lists and tasks (administrators use the admin).
-READ_ALL_ROLES = (Role.LEADERSHIP, Role.DIVISION_LEADER, Role.INSPECTOR)
+from .models import Department, KeyTask
 
 
 def department_ids_of(user):
@@ -16,10 +16,6 @@ def department_ids_of(user):
         cached = frozenset(user.departments.values_list("id", flat=True))
         user._lightboard_department_ids = cached
     return cached
-
-
-def can_read_all(user):
-    return has_role(user, *READ_ALL_ROLES)
 
 
 def visible_tasks(user):
@@ -47,8 +43,16 @@ def can_work_on(user, department):
     return has_role(user, Role.STAFF) and department.pk in department_ids_of(user)
 
 
-def can_approve(user, department):
+def leads(user, department):
+    """The user is the division leader in charge of the department (分管领导)."""
     return has_role(user, Role.DIVISION_LEADER) and department.division_leader_id == user.pk
+
+
+def led_departments(user):
+    """The departments the user leads as division leader, as a queryset to filter by."""
+    if not has_role(user, Role.DIVISION_LEADER):
+        return Department.objects.none()
+    return Department.objects.filter(division_leader_id=user.pk)
 
 
 def get_department_for_user(user, code):

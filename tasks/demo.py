@@ -11,6 +11,9 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
+from lightboard import clock
+from lightboard.roles import Role
+
 from . import services
 from .models import (
     AssessmentYear,
@@ -21,7 +24,6 @@ from .models import (
     TaskList,
     User,
 )
-from .roles import Role
 
 DEMO_PASSWORD = "demo"
 
@@ -220,7 +222,7 @@ def _ensure_user(username, name, *, password=None, superuser=False):
 def load_demo_data(today=None):
     """Create the demo company, its logins, the current year's tasks and past stages'
     self-assessments. Returns the assessment year."""
-    today = today or timezone.localdate()
+    today = today or clock.today()
     groups = {role: Group.objects.get_or_create(name=role.value)[0] for role in Role}
 
     users = {}

@@ -1,6 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from lightboard.forms import score_field, version_field
+
 from .evidence import EVIDENCE_MAX_BYTES, EVIDENCE_MAX_FILES, check_evidence_file
 from .models import STAGES_PER_YEAR, Department, User
 
@@ -20,21 +22,12 @@ class MultipleFileField(forms.FileField):
 
 
 class SelfAssessmentForm(forms.Form):
-    completion = forms.DecimalField(
-        label=_("Completion (%)"),
+    completion = score_field(
+        _("Completion (%)"),
         required=False,
-        min_value=0,
-        max_value=100,
-        max_digits=4,
-        decimal_places=1,
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
         error_messages={
-            "invalid": _("Enter a number from 0 to 100, such as 75 or 82.5."),
             "min_value": _("Completion cannot be below 0."),
             "max_value": _("Completion cannot be above 100."),
-            "max_decimal_places": _("Use at most one decimal place, such as 82.5."),
-            "max_digits": _("Enter a number from 0 to 100, such as 75 or 82.5."),
-            "max_whole_digits": _("Enter a number from 0 to 100, such as 75 or 82.5."),
         },
     )
     account = forms.CharField(
@@ -49,6 +42,8 @@ class SelfAssessmentForm(forms.Form):
         help_text=_("PDF, Word, Excel, PowerPoint, PNG or JPEG; up to %(count)s files of %(size)s MB each.")
         % {"count": EVIDENCE_MAX_FILES, "size": EVIDENCE_MAX_BYTES // (1024 * 1024)},
     )
+
+    version = version_field()
 
     def clean_evidence(self):
         files = self.cleaned_data["evidence"]

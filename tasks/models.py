@@ -5,12 +5,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from lightboard.colour import DEFAULT_GREEN_ABOVE, DEFAULT_RED_BELOW, validate_thresholds
+from lightboard.versioning import Versioned
 
 STAGES_PER_YEAR = 6
 
 
 class User(AbstractUser):
-    """A person who signs in. Roles are Django groups (see tasks.roles)."""
+    """A person who signs in. Roles are Django groups (see lightboard.roles)."""
 
     name = models.CharField(_("full name"), max_length=60, blank=True)
     departments = models.ManyToManyField(
@@ -236,8 +237,9 @@ class StageTarget(models.Model):
         return self.description
 
 
-class SelfAssessment(models.Model):
-    """A department's own score of a task for one stage (自评)."""
+class SelfAssessment(Versioned):
+    """A department's own score of a task for one stage (自评). Edited under optimistic locking:
+    of two people saving one draft, the second is told who changed it first."""
 
     class State(models.TextChoices):
         DRAFT = "draft", _("Draft")
@@ -260,13 +262,6 @@ class SelfAssessment(models.Model):
         verbose_name=_("submitted by"),
     )
     return_comment = models.TextField(_("comment on return"), blank=True)
-    # Optimistic locking: every write bumps the version; a write based on an older
-    # version is refused with "changed by X at T".
-    version = models.PositiveIntegerField(default=0, editable=False)
-    updated_by = models.ForeignKey(
-        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("updated by")
-    )
-    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         ordering = ["task", "stage__number"]
@@ -289,6 +284,12 @@ class SelfAssessment(models.Model):
         if self.submitted_at is None:
             return False
         return timezone.localdate(self.submitted_at) > self.stage.self_assessment_due
+
+    @property
+    def submitted_score(self):
+        """The self score once submitted to the leader; a draft or returned score stands for
+        nothing yet (see lightboard.lights.stage_standing)."""
+        return self.completion if self.state in (self.State.SUBMITTED, self.State.CONFIRMED) else None
 
     @property
     def is_editable(self):

@@ -5,18 +5,22 @@ import datetime
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models, transaction
+from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from lightboard.colour import classify
+from lightboard import clock
+from lightboard.lights import parse_score
+from lightboard.versioning import bump, check_version
+from outbox.services import notify_many
 
-from . import access
+from . import access, queries
+from .audit import changes, record_audit
 from .evidence import EVIDENCE_MAX_FILES, check_evidence_file
 from .models import (
     STAGES_PER_YEAR,
     AssessmentYear,
-    AuditEntry,
     Evidence,
     KeyTask,
     SelfAssessment,
@@ -71,51 +75,6 @@ def create_assessment_year(*, year, green_above=None, red_below=None):
     return assessment_year
 
 
-# --- audit -----------------------------------------------------------------------------
-
-
-def _plain(value):
-    """A JSON-friendly form of a field value for the audit trail."""
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime.date | datetime.datetime):
-        return value.isoformat()
-    if isinstance(value, models.Model):
-        return str(value)
-    if isinstance(value, list | tuple | set | frozenset):
-        return sorted(_plain(item) for item in value)
-    return str(value)
-
-
-def as_score(value):
-    """A valid score as the Decimal with one decimal place it is stored as (75 -> 75.0)."""
-    return Decimal(value).quantize(Decimal("0.1"))
-
-
-def record_audit(*, actor, action, subject, task=None, task_id=None, before=None, after=None, reason=""):
-    """Write one audit entry: who did `action` to `subject`, the changed values and why.
-    Call it inside the transaction that makes the change."""
-    before = {key: _plain(value) for key, value in (before or {}).items()}
-    after = {key: _plain(value) for key, value in (after or {}).items()}
-    return AuditEntry.objects.create(
-        actor=actor,
-        action=action,
-        subject_type=subject._meta.model_name,
-        subject_id=subject.pk,
-        task_id=task.pk if task is not None else task_id,
-        before=before,
-        after=after,
-        reason=reason,
-    )
-
-
-def _changes(before, after):
-    changed = [key for key in after if before.get(key) != after[key]]
-    return {key: before.get(key) for key in changed}, {key: after[key] for key in changed}
-
-
 # --- task lists ----------------------------------------------------------------------
 
 
@@ -126,6 +85,7 @@ def ensure_task_list(*, year, department):
 
 
 def _change_list_state(task_list, *, by, to, allowed_from, action, comment=""):
+    """Move the list to state `to`, recording it; returns the audit entry of the move."""
     locked = TaskList.objects.select_for_update().get(pk=task_list.pk)
     if locked.state not in allowed_from:
         raise ValidationError(
@@ -136,41 +96,73 @@ def _change_list_state(task_list, *, by, to, allowed_from, action, comment=""):
     locked.state = to
     locked.return_comment = comment
     locked.save(update_fields=["state", "return_comment", "updated_at"])
-    record_audit(actor=by, action=action, subject=locked, before={"state": before}, after={"state": to}, reason=comment)
     task_list.state, task_list.return_comment = locked.state, locked.return_comment
-    return task_list
+    return record_audit(
+        actor=by, action=action, subject=locked, before={"state": before}, after={"state": to}, reason=comment
+    )
+
+
+def _tell_about_list(task_list, entry, *, recipients, kind, subject):
+    """One message per recipient about a move of the list (the audit entry makes it unique)."""
+    notify_many(
+        recipients=recipients,
+        kind=kind,
+        subject=subject % {"department": task_list.department, "year": task_list.year.year},
+        body=entry.reason,
+        link=reverse("tasks:list", kwargs={"year": task_list.year.year, "code": task_list.department.code}),
+        key=lambda user: f"task-list:{entry.pk}:{user.pk}",
+    )
 
 
 @transaction.atomic
 def submit_task_list(*, task_list, by):
-    """Staff send the draft list to their division leader for approval."""
+    """Staff send the draft list to their division leader for approval; the leader is told."""
     if not access.can_work_on(by, task_list.department):
         raise PermissionDenied
     if not task_list.department.tasks.filter(year=task_list.year).exists():
         raise ValidationError(_("Add at least one task before submitting the list."))
-    return _change_list_state(
+    entry = _change_list_state(
         task_list, by=by, to=TaskList.State.SUBMITTED, allowed_from={TaskList.State.DRAFT}, action="submit list"
     )
+    leader = task_list.department.division_leader
+    _tell_about_list(
+        task_list,
+        entry,
+        recipients=[leader] if leader is not None and leader.is_active else [],
+        kind="list_submitted",
+        subject=_("Task list to approve: %(department)s, %(year)s"),
+    )
+    return task_list
 
 
 @transaction.atomic
 def approve_task_list(*, task_list, by):
-    """The department's division leader approves the submitted list; it is then frozen."""
-    if not access.can_approve(by, task_list.department):
+    """The department's division leader approves the submitted list; it is then frozen. The
+    department's staff are told."""
+    if not access.leads(by, task_list.department):
         raise PermissionDenied
-    return _change_list_state(
+    entry = _change_list_state(
         task_list, by=by, to=TaskList.State.APPROVED, allowed_from={TaskList.State.SUBMITTED}, action="approve list"
     )
+    _tell_about_list(
+        task_list,
+        entry,
+        recipients=queries.department_staff(task_list.department),
+        kind="list_approved",
+        subject=_("Task list approved: %(department)s, %(year)s"),
+    )
+    return task_list
 
 
 @transaction.atomic
 def return_task_list(*, task_list, by, comment):
-    """The division leader sends the submitted list back to draft with a comment."""
-    if not access.can_approve(by, task_list.department):
+    """The division leader sends the submitted list back to draft with a comment, which the
+    department's staff are sent."""
+    if not access.leads(by, task_list.department):
         raise PermissionDenied
     if not (comment or "").strip():
         raise ValidationError({"comment": _("Say what needs to change.")})
-    return _change_list_state(
+    entry = _change_list_state(
         task_list,
         by=by,
         to=TaskList.State.DRAFT,
@@ -178,6 +170,14 @@ def return_task_list(*, task_list, by, comment):
         action="return list",
         comment=comment.strip(),
     )
+    _tell_about_list(
+        task_list,
+        entry,
+        recipients=queries.department_staff(task_list.department),
+        kind="list_returned",
+        subject=_("Task list returned: %(department)s, %(year)s"),
+    )
+    return task_list
 
 
 # --- key tasks -----------------------------------------------------------------------
@@ -294,7 +294,7 @@ def save_task(
     if created:
         record_audit(actor=by, action="create task", subject=task, task=task, after=after, reason=reason)
     else:
-        changed_before, changed_after = _changes(before, after)
+        changed_before, changed_after = changes(before, after)
         if changed_after:
             record_audit(
                 actor=by, action="change task", subject=task, task=task,
@@ -306,72 +306,73 @@ def save_task(
 # --- self-assessments ----------------------------------------------------------------
 
 
+def _checked_assessment_input(*, completion, account, evidence_files, existing_files, submit):
+    """The completion as stored and the trimmed account; ValidationError names each bad field."""
+    errors = {}
+    if completion is not None:
+        try:
+            completion = parse_score(completion, field="completion")
+        except ValidationError as error:
+            errors.update(error.message_dict)
+    problems = [message for message in map(check_evidence_file, evidence_files) if message]
+    if problems:
+        errors["evidence"] = problems
+    elif existing_files + len(evidence_files) > EVIDENCE_MAX_FILES:
+        errors["evidence"] = _("At most %(count)s evidence files per assessment.") % {"count": EVIDENCE_MAX_FILES}
+    account = (account or "").strip()
+    if submit and completion is None and "completion" not in errors:
+        errors["completion"] = _("Enter the completion before submitting.")
+    if submit and not account:
+        errors["account"] = _("Describe what was done before submitting.")
+    if errors:
+        raise ValidationError(errors)
+    return completion, account
+
+
 @transaction.atomic
-def save_self_assessment(*, task, stage, by, completion, account, evidence_files=(), submit=False):
+def save_self_assessment(*, task, stage, by, version, completion, account, evidence_files=(), submit=False):
     """Save the department's self-assessment of `task` for `stage` as a draft or submit it.
 
     Only staff of the task's department may; a submitted assessment stays read-only
-    until a leader returns it. Submitting late is allowed and shows as late.
+    until a leader returns it. Submitting late is allowed and shows as late. `version` is the
+    one the form was loaded at (0 before the first save): if a colleague saved in between,
+    StaleEdit says who and when, and nothing is saved.
     Returns the assessment; raises ValidationError (nothing saved) on bad input."""
     if not access.can_work_on(by, task.department):
         raise PermissionDenied
     if stage.year_id != task.year_id:
         raise ValidationError(_("That stage belongs to another year."))
     assessment, _created = SelfAssessment.objects.select_for_update().get_or_create(task=task, stage=stage)
+    check_version(assessment, version)
     if not assessment.is_editable:
         raise ValidationError(
             _("This self-assessment was %(state)s and is read-only until a leader returns it.")
             % {"state": assessment.get_state_display()}
         )
-    if stage.start > timezone.localdate():
+    if stage.start > clock.today():
         raise ValidationError(_("Stage %(number)s has not started yet.") % {"number": stage.number})
-    if completion is not None:
-        try:
-            classify(completion)
-        except ValueError:
-            raise ValidationError({"completion": _("Enter a completion from 0 to 100.")}) from None
-        if Decimal(completion).as_tuple().exponent < -1:
-            raise ValidationError({"completion": _("Use at most one decimal place, such as 82.5.")})
-        completion = as_score(completion)
-    problems = [message for message in map(check_evidence_file, evidence_files) if message]
-    if problems:
-        raise ValidationError({"evidence": problems})
-    account = (account or "").strip()
-    if submit:
-        errors = {}
-        if completion is None:
-            errors["completion"] = _("Enter the completion before submitting.")
-        if not account:
-            errors["account"] = _("Describe what was done before submitting.")
-        if errors:
-            raise ValidationError(errors)
-    existing = assessment.evidence.count()
-    if existing + len(evidence_files) > EVIDENCE_MAX_FILES:
-        raise ValidationError(
-            {"evidence": _("At most %(count)s evidence files per assessment.") % {"count": EVIDENCE_MAX_FILES}}
-        )
+    completion, account = _checked_assessment_input(
+        completion=completion,
+        account=account,
+        evidence_files=evidence_files,
+        existing_files=assessment.evidence.count(),
+        submit=submit,
+    )
 
     before = {"completion": assessment.completion, "state": assessment.state, "account": assessment.account}
-    assessment.completion = completion
-    assessment.account = account
-    assessment.version += 1
-    assessment.updated_by = by
+    fields = {"completion": completion, "account": account}
     if submit:
-        assessment.state = SelfAssessment.State.SUBMITTED
-        assessment.submitted_at = timezone.now()
-        assessment.submitted_by = by
-    assessment.save()
+        fields.update(state=SelfAssessment.State.SUBMITTED, submitted_at=timezone.now(), submitted_by=by)
+    bump(assessment, version=version, by=by, **fields)
     for upload in evidence_files:
         Evidence.objects.create(
             assessment=assessment, file=upload, original_name=upload.name[:200], size=upload.size, uploaded_by=by
         )
     after = {"completion": assessment.completion, "state": assessment.state, "account": assessment.account}
-    changed_before, changed_after = _changes(
-        {k: _plain(v) for k, v in before.items()}, {k: _plain(v) for k, v in after.items()}
-    )
-    if changed_after or evidence_files:
-        if evidence_files:
-            changed_after["evidence"] = [upload.name for upload in evidence_files]
+    changed_before, changed_after = changes(before, after)
+    if evidence_files:
+        changed_after["evidence"] = [upload.name for upload in evidence_files]
+    if changed_after:
         record_audit(
             actor=by,
             action="submit self-assessment" if submit else "save self-assessment",

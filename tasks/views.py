@@ -6,27 +6,28 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from lightboard.forms import add_service_errors
+from lightboard import clock
+from lightboard.forms import show_service_error
 from lightboard.lights import light_of
+from lightboard.roles import READ_ALL_ROLES, Role, can_read_all, role_required
 
-from . import access, excel, queries, services
+from . import access, audit, excel, queries, services
 from .forms import ReturnForm, SelfAssessmentForm, TaskForm
 from .models import AssessmentYear, Evidence, SelfAssessment, Stage, TaskList
-from .roles import Role, role_required
 
 XLSX = excel.XLSX_CONTENT_TYPE
 
 
 @role_required(Role.STAFF)
 def my_tasks(request):
-    year = queries.current_year()
-    stage = queries.current_stage(year) if year else None
+    today = clock.today()
+    year = queries.current_year(today)
+    stage = queries.current_stage(year, today) if year else None
     rows = queries.my_task_rows(request.user, stage) if stage else []
-    days_left = (stage.self_assessment_due - timezone.localdate()).days if stage else None
+    days_left = (stage.self_assessment_due - today).days if stage else None
     return render(
         request,
         "tasks/my_tasks.html",
@@ -52,7 +53,7 @@ def task_detail(request, task_id):
             "task_list": TaskList.objects.filter(year=task.year, department=task.department).first(),
             "cooperating": task.cooperating_departments.all(),
             "stages": queries.task_stage_details(task),
-            "history": queries.task_history(task),
+            "history": audit.task_history(task),
             "can_work_on": access.can_work_on(request.user, task.department),
         },
     )
@@ -69,32 +70,35 @@ def assess(request, task_id, number):
         if not may_edit:
             raise PermissionDenied
         form = SelfAssessmentForm(request.POST, request.FILES)
-        if editable and form.is_valid():
+        if form.is_valid():
             submit = request.POST.get("action") == "submit"
             try:
                 services.save_self_assessment(
                     task=task,
                     stage=stage,
                     by=request.user,
+                    version=form.cleaned_data["version"],
                     completion=form.cleaned_data["completion"],
                     account=form.cleaned_data["account"],
                     evidence_files=form.cleaned_data["evidence"],
                     submit=submit,
                 )
             except ValidationError as error:
-                add_service_errors(form, error)
+                show_service_error(error, form=form)
             else:
                 if submit:
                     messages.success(request, _("Self-assessment submitted: %(task)s") % {"task": task})
                     return redirect("tasks:mine")
                 messages.success(request, _("Draft saved."))
                 return redirect("tasks:assess", task_id=task.pk, number=stage.number)
-        elif not editable:
-            form.add_error(None, _("This self-assessment is read-only until a leader returns it."))
     else:
-        initial = {"completion": assessment.completion, "account": assessment.account} if assessment else {}
-        form = SelfAssessmentForm(initial=initial)
-    completion = form["completion"].value()
+        form = SelfAssessmentForm(
+            initial={
+                "completion": assessment.completion if assessment else None,
+                "account": assessment.account if assessment else "",
+                "version": assessment.version if assessment else 0,
+            }
+        )
     return render(
         request,
         "tasks/assess.html",
@@ -106,7 +110,7 @@ def assess(request, task_id, number):
             "editable": editable,
             "target": task.targets.filter(stage=stage).values_list("description", flat=True).first() or "",
             "evidence": assessment.evidence.all() if assessment else [],
-            **_preview(completion, task.year),
+            **_preview(form["completion"].value(), task.year),
         },
         status=400 if request.method == "POST" else 200,
     )
@@ -161,14 +165,14 @@ def _task_list(request, year_number, code, *, for_writing=False):
     return existing or TaskList(year=year, department=department)
 
 
-@role_required(Role.STAFF, *access.READ_ALL_ROLES)
+@role_required(Role.STAFF, *READ_ALL_ROLES)
 def list_index(request):
     """Every department's list for the current year, for those who read all lists; staff
     go straight to their own department's list."""
-    year = queries.current_year()
+    year = queries.current_year(clock.today())
     if year is None:
         raise Http404
-    if not access.can_read_all(request.user):
+    if not can_read_all(request.user):
         departments = request.user.departments.order_by("code")
         if not departments:
             raise PermissionDenied
@@ -186,7 +190,7 @@ def list_detail(request, year, code):
             "task_list": task_list,
             "tasks": queries.task_list_rows(task_list),
             "can_work_on": access.can_work_on(request.user, task_list.department),
-            "can_approve": access.can_approve(request.user, task_list.department),
+            "can_approve": access.leads(request.user, task_list.department),
             "return_form": ReturnForm(),
         },
     )
@@ -214,7 +218,7 @@ def _task_form_page(request, task_list, task=None):
                     reason=data["reason"],
                 )
             except ValidationError as error:
-                add_service_errors(form, error)
+                show_service_error(error, form=form)
             else:
                 messages.success(request, _("Task saved: %(task)s") % {"task": saved})
                 return redirect("tasks:list", year=task_list.year.year, code=task_list.department.code)
@@ -256,46 +260,53 @@ def task_edit(request, task_id):
     return _task_form_page(request, task_list, task)
 
 
-def _list_action(request, year, code, action):
-    task_list = _task_list(request, year, code, for_writing=True)
+def _list_moved(request, task_list, move, done):
+    """Move the list through its service; say what happened at the top of the list's page."""
     try:
-        action(task_list)
+        move()
     except ValidationError as error:
-        for message in error.messages:
-            messages.error(request, message)
+        show_service_error(error, request=request)
+    else:
+        messages.success(request, done)
     return redirect("tasks:list", year=task_list.year.year, code=task_list.department.code)
 
 
 @require_POST
 @login_required
 def list_submit(request, year, code):
-    def submit(task_list):
-        services.submit_task_list(task_list=task_list, by=request.user)
-        messages.success(request, _("The list was sent to the division leader for approval."))
-
-    return _list_action(request, year, code, submit)
+    task_list = _task_list(request, year, code, for_writing=True)
+    return _list_moved(
+        request,
+        task_list,
+        lambda: services.submit_task_list(task_list=task_list, by=request.user),
+        _("The list was sent to the division leader for approval."),
+    )
 
 
 @require_POST
 @login_required
 def list_approve(request, year, code):
-    def approve(task_list):
-        services.approve_task_list(task_list=task_list, by=request.user)
-        messages.success(request, _("The list is approved."))
-
-    return _list_action(request, year, code, approve)
+    task_list = _task_list(request, year, code, for_writing=True)
+    return _list_moved(
+        request,
+        task_list,
+        lambda: services.approve_task_list(task_list=task_list, by=request.user),
+        _("The list is approved."),
+    )
 
 
 @require_POST
 @login_required
 def list_return(request, year, code):
-    def send_back(task_list):
-        form = ReturnForm(request.POST)
-        comment = form.cleaned_data["comment"] if form.is_valid() else ""
-        services.return_task_list(task_list=task_list, by=request.user, comment=comment)
-        messages.success(request, _("The list was returned to the department."))
-
-    return _list_action(request, year, code, send_back)
+    task_list = _task_list(request, year, code, for_writing=True)
+    form = ReturnForm(request.POST)
+    comment = form.cleaned_data["comment"] if form.is_valid() else ""
+    return _list_moved(
+        request,
+        task_list,
+        lambda: services.return_task_list(task_list=task_list, by=request.user, comment=comment),
+        _("The list was returned to the department."),
+    )
 
 
 # --- Excel ---------------------------------------------------------------------------

@@ -15,9 +15,9 @@ from django.contrib.auth.models import Group
 from django.db import connection
 
 from lightboard.celery import app as celery_app
+from lightboard.roles import Role
 from tasks import services
 from tasks.models import Department, User
-from tasks.roles import Role
 
 
 @pytest.fixture(autouse=True)
@@ -70,6 +70,12 @@ def staff_b(department_b):
 
 
 @pytest.fixture
+def colleague_a(department_a):
+    """A second member of staff of department A (the owner's colleague)."""
+    return make_user("colleague_a", Role.STAFF, departments=[department_a])
+
+
+@pytest.fixture
 def leadership(db):
     return make_user("leadership", Role.LEADERSHIP)
 
@@ -77,6 +83,11 @@ def leadership(db):
 @pytest.fixture
 def inspector(db):
     return make_user("inspector", Role.INSPECTOR)
+
+
+@pytest.fixture
+def second_inspector(db):
+    return make_user("inspector2", Role.INSPECTOR, name="李纪检")
 
 
 @pytest.fixture

@@ -202,7 +202,7 @@ def _reset_broker_connections(celery_app):
 def broker_unreachable(url="redis://127.0.0.1:1/0"):
     """Within the block this process publishes to a broker that refuses connections."""
     from lightboard.celery import app as celery_app
-    from reviews import delivery
+    from outbox.tasks import broker_circuit
 
     previous = celery_app.conf.broker_url
     celery_app.conf.broker_url = url
@@ -212,4 +212,4 @@ def broker_unreachable(url="redis://127.0.0.1:1/0"):
     finally:
         celery_app.conf.broker_url = previous
         _reset_broker_connections(celery_app)
-        delivery._broker_down_until = 0.0  # the broker is back: publish again straight away
+        broker_circuit.reset()  # the broker is back: publish again straight away

@@ -7,12 +7,11 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from lightboard.roles import Role
 from reviews import services as reviews
 from reviews.models import Rating, ReviewMeeting
 from tasks.models import KeyTask, SelfAssessment
-from tasks.roles import Role
 from tests.conftest import make_user
-from tests.factories import KeyTaskFactory
 
 
 def english(client):
@@ -23,10 +22,6 @@ def english(client):
 
 def stage_of(year, number):
     return year.stages.get(number=number)
-
-
-def task_of(year, department, owner, **fields):
-    return KeyTaskFactory(year=year, department=department, owner=owner, **fields)
 
 
 def submit(task, stage, completion, *, by=None, account="按计划推进"):

@@ -44,7 +44,7 @@ def test_one_cycle_records_every_change_with_its_actor_and_values(
     # The department self-assesses; the leader adjusts with a reason.
     stage = year.stages.get(number=4)
     assessment = services.save_self_assessment(
-        task=task, stage=stage, by=staff_a, completion=70, account="按计划推进", submit=True
+        task=task, stage=stage, by=staff_a, version=0, completion=70, account="按计划推进", submit=True
     )
     submitted = last("submit self-assessment")
     assert (submitted.actor, submitted.after["completion"], submitted.after["state"]) == (staff_a, "70.0", "submitted")
@@ -106,7 +106,7 @@ def test_a_returned_assessment_is_recorded(year, department_a, staff_a, leader_a
     task = KeyTaskFactory(year=year, department=department_a, owner=staff_a)
     stage = year.stages.get(number=4)
     assessment = services.save_self_assessment(
-        task=task, stage=stage, by=staff_a, completion=70, account="x", submit=True
+        task=task, stage=stage, by=staff_a, version=0, completion=70, account="x", submit=True
     )
     review_services.return_assessment(
         assessment_id=assessment.pk, version=assessment.version, comment="补充佐证", by=leader_a
@@ -127,7 +127,7 @@ def test_the_task_page_names_every_recorded_change_in_chinese(
     task = KeyTaskFactory(year=year, department=department_a, owner=staff_a)
     stage = year.stages.get(number=4)
     assessment = services.save_self_assessment(
-        task=task, stage=stage, by=staff_a, completion=70, account="x", submit=True
+        task=task, stage=stage, by=staff_a, version=0, completion=70, account="x", submit=True
     )
     review_services.confirm_as_submitted(assessments=[(assessment.pk, assessment.version)], by=leader_a)
     meeting = review_services.schedule_meeting(

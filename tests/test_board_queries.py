@@ -1,7 +1,6 @@
 """The review board is the largest page: its SQL must not grow with the number of
 departments and tasks (200 departments x 20 tasks costs the same queries as 2 x 2)."""
 
-import datetime
 import re
 from decimal import Decimal
 
@@ -10,9 +9,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from lightboard.lights import light_of
 from reviews import queries, services
 from reviews.models import Confirmation, Rating, ReviewMeeting
 from tasks.models import Department, KeyTask, SelfAssessment, User
+from tests.factories import KeyTaskFactory
 from tests.reviews_fixtures import english, stage_of
 
 pytestmark = pytest.mark.django_db
@@ -40,15 +41,8 @@ def build_group(year, confirmer, departments, tasks_per_department):
     depts = Department.objects.bulk_create(
         Department(code=f"d{tag}-{d:03d}", name=f"部门{tag}-{d:03d}") for d in range(departments)
     )
-    tasks = KeyTask.objects.bulk_create(
-        KeyTask(
-            year=year,
-            department=depts[d],
-            owner=owners[d],
-            title=f"任务{d:03d}-{t:02d}",
-            standard="按期完成",
-            deadline=datetime.date(year.year, 12, 31),
-        )
+    tasks = KeyTaskFactory.create_many(
+        {"year": year, "department": depts[d], "owner": owners[d], "title": f"任务{d:03d}-{t:02d}"}
         for d in range(departments)
         for t in range(tasks_per_department)
     )
@@ -82,7 +76,7 @@ def build_group(year, confirmer, departments, tasks_per_department):
             meeting=earlier,
             task=task,
             final_score=scores[task.pk],
-            colour=services.colour_for(scores[task.pk], year),
+            colour=light_of(scores[task.pk], year),
         )
         for task in tasks
     )
@@ -133,7 +127,7 @@ def test_the_counts_match_the_scores(leadership, year):
     expected = {"green": 0, "yellow": 0, "red": 0, "missing": 0}
     per_department = {}
     for index, ((d, t), task) in enumerate(zip(_pairs(3, 5), tasks, strict=True)):
-        light = "missing" if index % 7 == 0 else services.colour_for(score_for(d, t), year)
+        light = "missing" if index % 7 == 0 else light_of(score_for(d, t), year)
         expected[light] += 1
         per_department.setdefault(task.department_id, {"green": 0, "yellow": 0, "red": 0, "missing": 0})[light] += 1
     assert {key: board.totals[key] for key in expected} == expected

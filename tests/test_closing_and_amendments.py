@@ -14,9 +14,11 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from lightboard.colour import classify
-from reviews import services
+from lightboard.versioning import StaleEdit
+from reviews import cases, services
 from reviews.models import FollowUp, Rating, RatingAmendment, ReviewMeeting
 from tasks.models import AuditEntry
+from tests.factories import KeyTaskFactory
 from tests.reviews_fixtures import (
     close,
     confirm,
@@ -27,7 +29,6 @@ from tests.reviews_fixtures import (
     rate,
     rating_of,
     stage_of,
-    task_of,
 )
 
 pytestmark = pytest.mark.django_db
@@ -39,14 +40,14 @@ def second_member(db):
 
 
 @pytest.fixture
-def cast(year, department_a, department_b, staff_a, staff_b):
+def tasks(year, department_a, department_b, staff_a, staff_b):
     stage = stage_of(year, 2)
     tasks = {
-        "green": task_of(year, department_a, staff_a, title="安全生产标准化"),
-        "green_b": task_of(year, department_b, staff_b, title="预算执行分析"),
-        "yellow": task_of(year, department_a, staff_a, title="设备大修"),
-        "red": task_of(year, department_b, staff_b, title="应收账款清收"),
-        "missing": task_of(year, department_a, staff_a, title="新产线投产"),
+        "green": KeyTaskFactory(year=year, department=department_a, owner=staff_a, title="安全生产标准化"),
+        "green_b": KeyTaskFactory(year=year, department=department_b, owner=staff_b, title="预算执行分析"),
+        "yellow": KeyTaskFactory(year=year, department=department_a, owner=staff_a, title="设备大修"),
+        "red": KeyTaskFactory(year=year, department=department_b, owner=staff_b, title="应收账款清收"),
+        "missing": KeyTaskFactory(year=year, department=department_a, owner=staff_a, title="新产线投产"),
     }
     confirm(tasks["green"], stage, 92)
     confirm(tasks["green_b"], stage, "80.5")
@@ -56,16 +57,16 @@ def cast(year, department_a, department_b, staff_a, staff_b):
 
 
 @pytest.fixture
-def meeting(year, leadership, second_member, cast):
+def meeting(year, leadership, second_member, tasks):
     return open_meeting(stage_of(year, 2), leadership, attendees=[leadership, second_member], place="二楼会议室")
 
 
 @pytest.fixture
-def complete(meeting, leadership, cast):
+def complete(meeting, leadership, tasks):
     """Every task has its final score; decisions recorded for the red and yellow ones."""
-    rate(meeting, cast["yellow"], 70, leadership, decision="提醒督促，月底前完成", next_stage_target="完成大修验收")
-    rate(meeting, cast["red"], 45, leadership, decision="发函督办并约谈", next_stage_target="清收800万元")
-    rate(meeting, cast["missing"], 30, leadership, decision="未按期投产，发函督办")
+    rate(meeting, tasks["yellow"], 70, leadership, decision="提醒督促，月底前完成", next_stage_target="完成大修验收")
+    rate(meeting, tasks["red"], 45, leadership, decision="发函督办并约谈", next_stage_target="清收800万元")
+    rate(meeting, tasks["missing"], 30, leadership, decision="未按期投产，发函督办")
     return meeting
 
 
@@ -108,7 +109,7 @@ def test_a_scheduled_meeting_cannot_be_closed(group_client, leadership, year):
     assert meeting.state == ReviewMeeting.State.SCHEDULED
 
 
-def test_closing_freezes_the_meeting_and_opens_a_case_per_yellow_and_red(group_client, leadership, complete, cast):
+def test_closing_freezes_the_meeting_and_opens_a_case_per_yellow_and_red(group_client, leadership, complete, tasks):
     response = group_client.post(close_url(complete))
 
     assert response.status_code == 302 and response.url == f"/reviews/meetings/{complete.pk}/minutes/"
@@ -116,14 +117,14 @@ def test_closing_freezes_the_meeting_and_opens_a_case_per_yellow_and_red(group_c
     assert complete.state == ReviewMeeting.State.CLOSED
     assert complete.closed_by == leadership and complete.closed_at is not None
     today = timezone.localdate()
-    cases = {case.rating.task_id: case for case in FollowUp.objects.select_related("rating")}
-    assert set(cases) == {cast["yellow"].pk, cast["red"].pk, cast["missing"].pk}
-    assert cases[cast["yellow"].pk].kind == FollowUp.Kind.REMINDER
-    assert cases[cast["yellow"].pk].due_date == today + datetime.timedelta(days=services.REMINDER_DAYS)
+    opened = {case.rating.task_id: case for case in FollowUp.objects.select_related("rating")}
+    assert set(opened) == {tasks["yellow"].pk, tasks["red"].pk, tasks["missing"].pk}
+    assert opened[tasks["yellow"].pk].kind == FollowUp.Kind.REMINDER
+    assert opened[tasks["yellow"].pk].due_date == today + datetime.timedelta(days=cases.REMINDER_DAYS)
     for key in ("red", "missing"):
-        assert cases[cast[key].pk].kind == FollowUp.Kind.SUPERVISION
-        assert cases[cast[key].pk].due_date == today + datetime.timedelta(days=services.SUPERVISION_DAYS)
-    assert all(case.state == FollowUp.State.OPEN for case in cases.values())
+        assert opened[tasks[key].pk].kind == FollowUp.Kind.SUPERVISION
+        assert opened[tasks[key].pk].due_date == today + datetime.timedelta(days=cases.SUPERVISION_DAYS)
+    assert all(case.state == FollowUp.State.OPEN for case in opened.values())
     entry = AuditEntry.objects.get(action="close meeting")
     assert entry.actor == leadership and entry.after == {"state": "closed", "follow_ups": 3}
 
@@ -142,7 +143,7 @@ def test_closing_twice_creates_everything_once(group_client, leadership, second_
     assert meeting.closed_at == closed_at and meeting.closed_by == leadership
 
 
-def test_the_minutes_list_attendees_counts_decisions_and_commendations(group_client, leadership, complete, cast):
+def test_the_minutes_list_attendees_counts_decisions_and_commendations(group_client, leadership, complete, tasks):
     close(complete, leadership)
 
     response = group_client.get(f"/reviews/meetings/{complete.pk}/minutes/")
@@ -160,17 +161,17 @@ def test_the_minutes_list_attendees_counts_decisions_and_commendations(group_cli
     follow = re.search(r'id="minutes-follow-up">(.*?)</table>', html, re.S).group(1)
     rows = re.findall(r'<tr data-task="(\d+)">(.*?)</tr>', follow, re.S)
     # red first, then yellow; within a colour in department order (A before B)
-    assert [int(task) for task, _row in rows] == [cast["missing"].pk, cast["red"].pk, cast["yellow"].pk]
+    assert [int(task) for task, _row in rows] == [tasks["missing"].pk, tasks["red"].pk, tasks["yellow"].pk]
     by_task = {int(task): row for task, row in rows}
-    assert "发函督办并约谈" in by_task[cast["red"].pk] and "清收800万元" in by_task[cast["red"].pk]
-    assert "Red light" in by_task[cast["red"].pk]
-    assert "提醒督促，月底前完成" in by_task[cast["yellow"].pk] and "Yellow light" in by_task[cast["yellow"].pk]
+    assert "发函督办并约谈" in by_task[tasks["red"].pk] and "清收800万元" in by_task[tasks["red"].pk]
+    assert "Red light" in by_task[tasks["red"].pk]
+    assert "提醒督促，月底前完成" in by_task[tasks["yellow"].pk] and "Yellow light" in by_task[tasks["yellow"].pk]
     commended = re.search(r'id="minutes-commended">(.*?)</table>', html, re.S).group(1)
     assert "安全生产标准化" in commended and "预算执行分析" in commended
     assert "设备大修" not in commended and "应收账款清收" not in commended
 
 
-def test_the_minutes_excel_holds_the_same(group_client, leadership, complete, cast):
+def test_the_minutes_excel_holds_the_same(group_client, leadership, complete, tasks):
     close(complete, leadership)
 
     response = group_client.get(f"/reviews/meetings/{complete.pk}/minutes.xlsx")
@@ -257,8 +258,8 @@ def amend(client, rating, score, reason="会后核实"):
     return client.post(amend_url(rating), {"final_score": score, "reason": reason, "version": version})
 
 
-def test_only_a_closed_meetings_rating_is_amended(group_client, leadership, complete, cast):
-    rating = rating_of(complete, cast["yellow"])
+def test_only_a_closed_meetings_rating_is_amended(group_client, leadership, complete, tasks):
+    rating = rating_of(complete, tasks["yellow"])
     assert group_client.get(amend_url(rating)).status_code == 404
     assert amend(group_client, rating, "85").status_code == 404
     with pytest.raises(services.ValidationError):
@@ -268,8 +269,8 @@ def test_only_a_closed_meetings_rating_is_amended(group_client, leadership, comp
 
 
 @pytest.mark.parametrize("reason", ["", "   "])
-def test_an_amendment_needs_a_reason(group_client, closed, cast, reason):
-    rating = rating_of(closed, cast["yellow"])
+def test_an_amendment_needs_a_reason(group_client, closed, tasks, reason):
+    rating = rating_of(closed, tasks["yellow"])
     response = amend(group_client, rating, "85", reason=reason)
     assert response.status_code == 400
     assert "This field is required." in field_block(response.content.decode(), "reason") or (
@@ -281,8 +282,8 @@ def test_an_amendment_needs_a_reason(group_client, closed, cast, reason):
     assert FollowUp.objects.get(rating=rating).state == FollowUp.State.OPEN
 
 
-def test_an_amendment_to_the_same_score_is_refused(group_client, closed, cast):
-    rating = rating_of(closed, cast["yellow"])
+def test_an_amendment_to_the_same_score_is_refused(group_client, closed, tasks):
+    rating = rating_of(closed, tasks["yellow"])
     response = amend(group_client, rating, "70")
     assert response.status_code == 400
     assert "The amended score is the same as the current one." in field_block(response.content.decode(), "final_score")
@@ -290,15 +291,15 @@ def test_an_amendment_to_the_same_score_is_refused(group_client, closed, cast):
 
 
 @pytest.mark.parametrize("raw", ["", "abc", "-1", "100.1", "80.55"])
-def test_a_bad_amended_score_is_refused(group_client, closed, cast, raw):
-    rating = rating_of(closed, cast["yellow"])
+def test_a_bad_amended_score_is_refused(group_client, closed, tasks, raw):
+    rating = rating_of(closed, tasks["yellow"])
     assert amend(group_client, rating, raw).status_code == 400
     rating.refresh_from_db()
     assert rating.final_score == Decimal(70) and not RatingAmendment.objects.exists()
 
 
-def test_yellow_amended_to_green_keeps_the_original_and_closes_the_case(group_client, leadership, year, closed, cast):
-    rating = rating_of(closed, cast["yellow"])
+def test_yellow_amended_to_green_keeps_the_original_and_closes_the_case(group_client, leadership, year, closed, tasks):
+    rating = rating_of(closed, tasks["yellow"])
 
     response = amend(group_client, rating, "85", reason="补充验收材料后核定")
 
@@ -325,8 +326,8 @@ def test_yellow_amended_to_green_keeps_the_original_and_closes_the_case(group_cl
     assert "设备大修" in commended
 
 
-def test_green_amended_to_red_opens_a_supervision_case(group_client, closed, cast):
-    rating = rating_of(closed, cast["green"])
+def test_green_amended_to_red_opens_a_supervision_case(group_client, closed, tasks):
+    rating = rating_of(closed, tasks["green"])
     assert not FollowUp.objects.filter(rating=rating).exists()
 
     assert amend(group_client, rating, "55", reason="复核发现隐患未整改").status_code == 302
@@ -335,11 +336,11 @@ def test_green_amended_to_red_opens_a_supervision_case(group_client, closed, cas
     assert rating.colour == "red"
     case = FollowUp.objects.get(rating=rating)
     assert case.kind == FollowUp.Kind.SUPERVISION and case.state == FollowUp.State.OPEN
-    assert case.due_date == timezone.localdate() + datetime.timedelta(days=services.SUPERVISION_DAYS)
+    assert case.due_date == timezone.localdate() + datetime.timedelta(days=cases.SUPERVISION_DAYS)
 
 
-def test_red_amended_to_yellow_turns_the_case_into_a_reminder(group_client, closed, cast):
-    rating = rating_of(closed, cast["red"])
+def test_red_amended_to_yellow_turns_the_case_into_a_reminder(group_client, closed, tasks):
+    rating = rating_of(closed, tasks["red"])
     case = FollowUp.objects.get(rating=rating)
     assert case.kind == FollowUp.Kind.SUPERVISION
 
@@ -350,8 +351,8 @@ def test_red_amended_to_yellow_turns_the_case_into_a_reminder(group_client, clos
     assert FollowUp.objects.filter(rating=rating).count() == 1
 
 
-def test_a_case_closed_by_amendment_reopens_when_amended_back(group_client, closed, cast):
-    rating = rating_of(closed, cast["yellow"])
+def test_a_case_closed_by_amendment_reopens_when_amended_back(group_client, closed, tasks):
+    rating = rating_of(closed, tasks["yellow"])
     amend(group_client, rating, "85")
     amend(group_client, rating, "50", reason="再次核实")
     case = FollowUp.objects.get(rating=rating)
@@ -362,38 +363,38 @@ def test_a_case_closed_by_amendment_reopens_when_amended_back(group_client, clos
     ]
 
 
-def test_a_change_within_the_same_colour_leaves_the_case_alone(group_client, closed, cast):
-    rating = rating_of(closed, cast["yellow"])
+def test_a_change_within_the_same_colour_leaves_the_case_alone(group_client, closed, tasks):
+    rating = rating_of(closed, tasks["yellow"])
     amend(group_client, rating, "75")
     case = FollowUp.objects.get(rating=rating)
     assert case.kind == FollowUp.Kind.REMINDER and case.state == FollowUp.State.OPEN
 
 
-def test_the_closed_board_offers_amendments_not_ratings(group_client, closed, cast):
+def test_the_closed_board_offers_amendments_not_ratings(group_client, closed, tasks):
     html = group_client.get(f"/reviews/meetings/{closed.pk}/").content.decode()
-    rating = rating_of(closed, cast["green"])
+    rating = rating_of(closed, tasks["green"])
     assert f'href="/reviews/ratings/{rating.pk}/amend/"' in html
     assert "/present/?rating=" not in html
     assert 'id="close-meeting"' not in html
 
 
-def test_another_member_can_amend_too(second_member, closed, cast):
+def test_another_member_can_amend_too(second_member, closed, tasks):
     client = english(Client())
     client.force_login(second_member)
-    rating = rating_of(closed, cast["missing"])
+    rating = rating_of(closed, tasks["missing"])
     assert amend(client, rating, "62", reason="补录投产证明").status_code == 302
     assert RatingAmendment.objects.get().amended_by == second_member
 
 
-def test_a_yellow_case_amended_to_red_starts_again_with_a_supervision_letter_and_is_recorded(closed, cast, leadership):
+def test_a_yellow_case_amended_to_red_starts_again_with_a_supervision_letter_and_is_recorded(closed, tasks, leadership):
+    from lightboard.roles import Role
     from reviews import cases
     from reviews.models import CaseEvent
     from tasks.models import AuditEntry
-    from tasks.roles import Role
     from tests.conftest import make_user
 
     inspector = make_user("zhao", Role.INSPECTOR)
-    rating = rating_of(closed, cast["yellow"])
+    rating = rating_of(closed, tasks["yellow"])
     case = FollowUp.objects.get(rating=rating)
     case = cases.send_reminder(case_id=case.pk, version=case.version, by=inspector)
     version_seen_by_inspector = case.version
@@ -404,7 +405,7 @@ def test_a_yellow_case_amended_to_red_starts_again_with_a_supervision_letter_and
     assert CaseEvent.objects.filter(case=case, action="amended").exists()
     assert AuditEntry.objects.filter(action="case: amended", subject_id=case.pk).exists()
     # The inspector's page from before the amendment is stale; the next step is the letter.
-    with pytest.raises(services.StaleEdit):
+    with pytest.raises(StaleEdit):
         cases.schedule_interview(
             case_id=case.pk, version=version_seen_by_inspector, at=None, place="x", participants="", by=inspector
         )
@@ -412,8 +413,8 @@ def test_a_yellow_case_amended_to_red_starts_again_with_a_supervision_letter_and
     assert case.letters.filter(kind="supervision").exists()
 
 
-def test_amended_back_to_green_closes_with_a_date_and_reopening_clears_the_conclusion(closed, cast, leadership):
-    rating = rating_of(closed, cast["yellow"])
+def test_amended_back_to_green_closes_with_a_date_and_reopening_clears_the_conclusion(closed, tasks, leadership):
+    rating = rating_of(closed, tasks["yellow"])
     services.amend_rating(rating_id=rating.pk, final_score=90, reason="佐证补齐", by=leadership)
     case = FollowUp.objects.get(rating=rating)
     assert case.state == FollowUp.State.CLOSED and case.closed_at is not None and case.conclusion
@@ -422,22 +423,22 @@ def test_amended_back_to_green_closes_with_a_date_and_reopening_clears_the_concl
     assert case.state == FollowUp.State.OPEN and case.closed_at is None and case.conclusion == ""
 
 
-def test_two_members_amending_at_once_one_gets_changed_by_message(closed, cast, leadership):
-    rating = rating_of(closed, cast["yellow"])
+def test_two_members_amending_at_once_one_gets_changed_by_message(closed, tasks, leadership):
+    rating = rating_of(closed, tasks["yellow"])
     seen = rating.version
     services.amend_rating(rating_id=rating.pk, final_score=90, reason="第一位", by=leadership, version=seen)
-    with pytest.raises(services.StaleEdit):
+    with pytest.raises(StaleEdit):
         services.amend_rating(rating_id=rating.pk, final_score=40, reason="第二位", by=leadership, version=seen)
     rating.refresh_from_db()
     assert rating.final_score == 90
 
 
-def test_meeting_mode_never_saves_onto_a_task_the_form_did_not_name(group_client, complete, cast, leadership, year):
+def test_meeting_mode_never_saves_onto_a_task_the_form_did_not_name(group_client, complete, tasks, leadership, year):
     other = services.schedule_meeting(
         stage=stage_of(year, 3), date=stage_of(year, 3).meeting_date, place="", attendees=[], by=leadership
     )
     services.open_meeting(meeting=other, by=leadership)
-    foreign = rating_of(other, cast["green"])
+    foreign = rating_of(other, tasks["green"])
     before = list(complete.ratings.values_list("pk", "final_score", "version"))
     response = group_client.post(
         f"/reviews/meetings/{complete.pk}/present/?rating={foreign.pk}", {"final_score": "40", "version": "0"}

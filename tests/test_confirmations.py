@@ -8,10 +8,13 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from lightboard.versioning import StaleEdit
+from outbox.models import Notification
 from reviews import services
-from reviews.models import Confirmation, Notification
+from reviews.models import Confirmation
 from tasks.models import AuditEntry, SelfAssessment
-from tests.reviews_fixtures import english, field_block, stage_of, submit, task_of
+from tests.factories import KeyTaskFactory
+from tests.reviews_fixtures import english, field_block, stage_of, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +32,7 @@ def stage(year):
 
 @pytest.fixture
 def task(year, department_a, staff_a):
-    return task_of(year, department_a, staff_a, title="设备检修计划")
+    return KeyTaskFactory(year=year, department=department_a, owner=staff_a, title="设备检修计划")
 
 
 @pytest.fixture
@@ -62,18 +65,20 @@ def nothing_confirmed(assessment, version=None):
 def test_the_queue_lists_only_submitted_assessments_of_the_leaders_departments_oldest_first(
     leader_client, year, stage, department_a, department_b, staff_a, staff_b
 ):
-    newer = submit(task_of(year, department_a, staff_a, title="较新提交"), stage, 70)
-    older = submit(task_of(year, department_a, staff_a, title="较早提交"), stage, 90)
+    newer = submit(KeyTaskFactory(year=year, department=department_a, owner=staff_a, title="较新提交"), stage, 70)
+    older = submit(KeyTaskFactory(year=year, department=department_a, owner=staff_a, title="较早提交"), stage, 90)
     now = timezone.now()
     SelfAssessment.objects.filter(pk=older.pk).update(submitted_at=now - datetime.timedelta(days=2))
     SelfAssessment.objects.filter(pk=newer.pk).update(submitted_at=now - datetime.timedelta(days=1))
-    draft_task = task_of(year, department_a, staff_a, title="仍是草稿")
+    draft_task = KeyTaskFactory(year=year, department=department_a, owner=staff_a, title="仍是草稿")
     from tasks.services import save_self_assessment
 
-    save_self_assessment(task=draft_task, stage=stage, by=staff_a, completion=Decimal(50), account="草稿")
-    confirmed = submit(task_of(year, department_a, staff_a, title="已确认"), stage, 88)
+    save_self_assessment(task=draft_task, stage=stage, by=staff_a, version=0, completion=Decimal(50), account="草稿")
+    confirmed = submit(KeyTaskFactory(year=year, department=department_a, owner=staff_a, title="已确认"), stage, 88)
     services.confirm_as_submitted(assessments=[(confirmed.pk, confirmed.version)], by=department_a.division_leader)
-    other_division = submit(task_of(year, department_b, staff_b, title="别的分管部门"), stage, 60)
+    other_division = submit(
+        KeyTaskFactory(year=year, department=department_b, owner=staff_b, title="别的分管部门"), stage, 60
+    )
 
     response = leader_client.get(QUEUE)
     html = response.content.decode()
@@ -93,8 +98,8 @@ def test_an_empty_queue_says_so(leader_client, department_a):
 def test_confirming_several_as_submitted_keeps_each_self_score_and_is_audited(
     leader_client, leader_a, year, stage, department_a, staff_a
 ):
-    first = submit(task_of(year, department_a, staff_a), stage, "72.5")
-    second = submit(task_of(year, department_a, staff_a), stage, 95)
+    first = submit(KeyTaskFactory(year=year, department=department_a, owner=staff_a), stage, "72.5")
+    second = submit(KeyTaskFactory(year=year, department=department_a, owner=staff_a), stage, 95)
 
     response = leader_client.post(
         QUEUE, {"confirm": [f"{first.pk}:{first.version}", f"{second.pk}:{second.version}"]}, follow=True
@@ -115,8 +120,8 @@ def test_confirming_several_as_submitted_keeps_each_self_score_and_is_audited(
 
 
 def test_confirming_one_leaves_the_others_waiting(leader_client, year, stage, department_a, staff_a):
-    first = submit(task_of(year, department_a, staff_a), stage, 70)
-    second = submit(task_of(year, department_a, staff_a), stage, 80)
+    first = submit(KeyTaskFactory(year=year, department=department_a, owner=staff_a), stage, 70)
+    second = submit(KeyTaskFactory(year=year, department=department_a, owner=staff_a), stage, 80)
 
     leader_client.post(QUEUE, {"confirm": [f"{first.pk}:{first.version}"]})
 
@@ -284,7 +289,7 @@ def test_a_leader_of_another_division_cannot_see_or_act_on_the_assessment(client
 def test_a_batch_with_another_divisions_assessment_confirms_nothing(
     client, leader_b, year, stage, department_b, staff_b, assessment
 ):
-    own = submit(task_of(year, department_b, staff_b), stage, 90)
+    own = submit(KeyTaskFactory(year=year, department=department_b, owner=staff_b), stage, 90)
     client.force_login(leader_b)
 
     response = client.post(QUEUE, {"confirm": [f"{own.pk}:{own.version}", f"{assessment.pk}:{assessment.version}"]})
@@ -373,7 +378,7 @@ def test_the_service_refuses_a_stale_version_and_keeps_the_first_score(leader_a,
     services.confirm_with_adjustment(
         assessment_id=assessment.pk, version=version, score=Decimal(70), reason="第一位", by=leader_a
     )
-    with pytest.raises(services.StaleEdit, match="changed this at"):
+    with pytest.raises(StaleEdit, match="changed this at"):
         services.confirm_with_adjustment(
             assessment_id=assessment.pk, version=version, score=Decimal(40), reason="第二位", by=leader_a
         )

@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.utils import translation
 
+from lightboard.roles import Role
 from tasks import excel, services
 from tasks.excel import (
     COL_COOPERATING,
@@ -29,7 +30,6 @@ from tasks.excel import (
     target_column,
 )
 from tasks.models import AuditEntry, Department, KeyTask, StageTarget, TaskList
-from tasks.roles import Role
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db

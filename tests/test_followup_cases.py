@@ -6,21 +6,20 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import formats, timezone, translation
 
+from lightboard.roles import Role
+from lightboard.versioning import StaleEdit
+from outbox.models import Notification
 from reviews import cases
-from reviews.models import CaseEvent, FollowUp, Letter, Notification, Rating
+from reviews.models import CaseEvent, FollowUp, Letter, Rating
 from tasks.models import AuditEntry
-from tasks.roles import Role
 from tests.conftest import make_user
-from tests.reviews_fixtures import close, english, open_meeting, rate, rating_of, stage_of, task_of
+from tests.factories import KeyTaskFactory
+from tests.reviews_fixtures import close, english, open_meeting, rate, rating_of, stage_of
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def colleague_a(department_a):
-    return make_user("colleague_a", Role.STAFF, departments=[department_a])
 
 
 @pytest.fixture
@@ -29,12 +28,12 @@ def retired_a(department_a):
 
 
 @pytest.fixture
-def cast(year, department_a, department_b, staff_a, staff_b, colleague_a, retired_a):
+def tasks(year, department_a, department_b, staff_a, staff_b, colleague_a, retired_a):
     return {
-        "green": task_of(year, department_a, staff_a, title="安全生产标准化"),
-        "yellow": task_of(year, department_a, staff_a, title="设备大修"),
-        "red": task_of(year, department_a, staff_a, title="新产线投产"),
-        "red_b": task_of(year, department_b, staff_b, title="应收账款清收"),
+        "green": KeyTaskFactory(year=year, department=department_a, owner=staff_a, title="安全生产标准化"),
+        "yellow": KeyTaskFactory(year=year, department=department_a, owner=staff_a, title="设备大修"),
+        "red": KeyTaskFactory(year=year, department=department_a, owner=staff_a, title="新产线投产"),
+        "red_b": KeyTaskFactory(year=year, department=department_b, owner=staff_b, title="应收账款清收"),
     }
 
 
@@ -42,17 +41,17 @@ SCORES = {"green": 92, "yellow": 70, "red": 45, "red_b": 45}
 
 
 @pytest.fixture
-def meeting(year, leadership, cast):
+def meeting(year, leadership, tasks):
     meeting = open_meeting(stage_of(year, 2), leadership)
-    for key, task in cast.items():
+    for key, task in tasks.items():
         rate(meeting, task, SCORES[key], leadership, decision=f"{task.title}的处理意见")
     return close(meeting, leadership)
 
 
 @pytest.fixture
-def case_of(meeting, cast):
+def case_of(meeting, tasks):
     def get(key):
-        return FollowUp.objects.get(rating=rating_of(meeting, cast[key]))
+        return FollowUp.objects.get(rating=rating_of(meeting, tasks[key]))
 
     return get
 
@@ -132,12 +131,12 @@ def test_yellow_case_from_reminder_to_close(client, case_of, inspector, staff_a,
     assert letter.number == "纪提〔2026〕1号"
     assert letter.issued_by == inspector
 
-    sent = Notification.objects.filter(letter=letter)
+    sent = letter.notifications.all()
     # The owner is also staff of the department: one message each, however many roles.
     assert sorted(sent.values_list("recipient__username", flat=True)) == ["colleague_a", "staff_a"]
     assert {n.link for n in sent} == {f"/reviews/letters/{letter.pk}/"}
     assert all(letter.number in n.body for n in sent)
-    assert not Notification.objects.filter(letter=letter, recipient__in=[retired_a, staff_b]).exists()
+    assert not letter.notifications.filter(recipient__in=[retired_a, staff_b]).exists()
 
     event = CaseEvent.objects.get(case=case)
     assert (event.action, event.actor, event.from_state, event.to_state) == (
@@ -201,7 +200,7 @@ def test_red_case_from_supervision_letter_to_close(client, case_of, inspector, s
     assert case.state == FollowUp.State.NOTIFIED
     letter = Letter.objects.get(case=case, kind=Letter.Kind.SUPERVISION)
     assert letter.number == "纪督〔2026〕1号"
-    assert sorted(Notification.objects.filter(letter=letter).values_list("recipient__username", flat=True)) == [
+    assert sorted(letter.notifications.all().values_list("recipient__username", flat=True)) == [
         "colleague_a",
         "staff_a",
     ]
@@ -223,7 +222,7 @@ def test_red_case_from_supervision_letter_to_close(client, case_of, inspector, s
     assert case.interview_participants == "纪检员、部门负责人"
     notice = Letter.objects.get(case=case, kind=Letter.Kind.INTERVIEW)
     assert notice.number == "纪谈〔2026〕1号"
-    told = Notification.objects.get(letter=notice)
+    told = notice.notifications.get()
     assert told.recipient == staff_a
     assert told.link == f"/reviews/letters/{notice.pk}/"
     assert "2026-05-20 09:30" in told.body and "纪检室" in told.body
@@ -270,7 +269,8 @@ def test_rescheduling_the_interview_keeps_the_notice_number_and_tells_the_owner_
     assert case.state == FollowUp.State.INTERVIEW_SCHEDULED
     assert case.interview_at == second
     assert Letter.objects.filter(case=case, kind=Letter.Kind.INTERVIEW).count() == 1
-    assert Notification.objects.filter(letter__kind=Letter.Kind.INTERVIEW, recipient=staff_a).count() == 2
+    notice = Letter.objects.get(case=case, kind=Letter.Kind.INTERVIEW)
+    assert notice.notifications.filter(recipient=staff_a).count() == 2
 
 
 # --- escalation -------------------------------------------------------------------------
@@ -339,7 +339,7 @@ def test_escalating_without_a_reason_changes_nothing(client, case_of, inspector,
 
 def test_escalating_without_a_reason_is_refused_by_the_service_too(case_of, inspector):
     case = case_of("yellow")
-    with pytest.raises(cases.ValidationError):
+    with pytest.raises(ValidationError):
         cases.escalate(case_id=case.pk, version=case.version, reason="  ", by=inspector)
     assert FollowUp.objects.get(pk=case.pk).state == FollowUp.State.OPEN
 
@@ -440,7 +440,6 @@ def test_a_stale_version_is_refused_with_who_changed_it_and_when(client, case_of
 
 
 def test_the_service_raises_stale_edit_for_an_old_version(case_of, inspector):
-    from reviews.services import StaleEdit
 
     case = case_of("red")
     cases.issue_supervision_letter(case_id=case.pk, version=case.version, by=inspector)
@@ -486,7 +485,7 @@ def test_only_inspectors_schedule_and_record_interviews(client, request, case_of
 
 def test_the_service_refuses_a_non_inspector(case_of, leadership):
     case = case_of("red")
-    with pytest.raises(cases.PermissionDenied):
+    with pytest.raises(PermissionDenied):
         cases.issue_supervision_letter(case_id=case.pk, version=case.version, by=leadership)
     assert not Letter.objects.filter(case=case).exists()
 
@@ -552,6 +551,84 @@ def test_the_case_page_shows_the_inspector_steps_only_to_inspectors(client, case
     assert 'id="step-rectification"' in html and 'id="step-close"' not in html
 
 
+def bring(case, state, inspector, owner):
+    """Bring a yellow or red case to `state` through the services."""
+    if case.kind == FollowUp.Kind.SUPERVISION and state not in ("closed", "escalated"):
+        return advance(case, state, inspector, owner)
+    if state == "escalated":
+        cases.escalate(case_id=case.pk, version=case.version, reason="问责", by=inspector)
+    elif state != "open":
+        cases.send_reminder(case_id=case.pk, version=case.version, by=inspector)
+        case.refresh_from_db()
+        if state == "rectifying":
+            cases.update_rectification(case_id=case.pk, version=case.version, plan="计划", progress="", by=owner)
+        elif state == "closed":
+            cases.close_case(case_id=case.pk, version=case.version, conclusion="销号", by=inspector)
+    case.refresh_from_db()
+    assert case.state == state
+    return case
+
+
+# The steps each side may take on a case, in each state: the case page offers these and no
+# other, and each step's service refuses every other moment (the wrong-order tests above).
+STEPS_BY_STATE = [
+    ("yellow", "open", ["reminder", "escalate"], []),
+    ("yellow", "notified", ["close", "escalate"], ["rectification"]),
+    ("yellow", "rectifying", ["close", "escalate"], ["rectification"]),
+    ("yellow", "closed", [], []),
+    ("yellow", "escalated", [], []),
+    ("red", "open", ["supervision", "escalate"], []),
+    ("red", "notified", ["interview", "close", "escalate"], []),
+    ("red", "interview_scheduled", ["interview", "record", "close", "escalate"], []),
+    ("red", "interviewed", ["close", "escalate"], ["rectification"]),
+    ("red", "rectifying", ["close", "escalate"], ["rectification"]),
+]
+
+
+def offered(response):
+    return re.findall(r'<form method="post" class="card case-step" id="step-(\w+)"', response.content.decode())
+
+
+@pytest.mark.parametrize(("key", "state", "office", "owner_side"), STEPS_BY_STATE)
+def test_each_side_is_offered_exactly_the_steps_of_the_cases_state(
+    client, case_of, inspector, staff_a, colleague_a, leader_a, leadership, key, state, office, owner_side
+):
+    case = bring(case_of(key), state, inspector, staff_a)
+    assert [step.name for step in cases.available_steps(case, inspector)] == office
+    assert [step.name for step in cases.available_steps(case, staff_a)] == owner_side
+    assert offered(as_user(client, inspector).get(case_url(case))) == office
+    assert offered(as_user(client, colleague_a).get(case_url(case))) == owner_side
+    for onlooker in (leader_a, leadership):
+        assert offered(as_user(client, onlooker).get(case_url(case))) == []
+
+
+@pytest.mark.parametrize(("key", "state", "office", "owner_side"), STEPS_BY_STATE)
+def test_a_step_not_offered_is_refused_by_its_service(case_of, inspector, staff_a, key, state, office, owner_side):
+    case = bring(case_of(key), state, inspector, staff_a)
+    for step in cases.STEPS:
+        user = inspector if step.by_office else staff_a
+        if step.name in (office if step.by_office else owner_side):
+            continue
+        with pytest.raises(ValidationError):
+            cases.take_step(step, case_id=case.pk, by=user, **STEP_FIELDS[step.name], version=case.version)
+        assert FollowUp.objects.get(pk=case.pk).version == case.version
+
+
+STEP_FIELDS = {
+    "reminder": {},
+    "supervision": {},
+    "interview": {
+        "at": timezone.make_aware(datetime.datetime(2026, 5, 20, 9, 30)),
+        "place": "纪检室",
+        "participants": "",
+    },
+    "record": {"record": "记录"},
+    "rectification": {"plan": "计划", "progress": ""},
+    "close": {"conclusion": "结案"},
+    "escalate": {"reason": "问责"},
+}
+
+
 def test_an_unknown_action_is_404(client, case_of, inspector):
     assert act(as_user(client, inspector), case_of("yellow"), "delete").status_code == 404
 
@@ -574,7 +651,10 @@ def test_anonymous_users_go_to_the_login_page(client, case_of, inspector, path):
 
 @pytest.fixture
 def tasks_for_seriousness(year, department_a, staff_a):
-    return {name: task_of(year, department_a, staff_a, title=name) for name in ("甲", "乙", "丙")}
+    return {
+        name: KeyTaskFactory(year=year, department=department_a, owner=staff_a, title=name)
+        for name in ("甲", "乙", "丙")
+    }
 
 
 def run_meeting(year, number, scores, by):

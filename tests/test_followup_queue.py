@@ -9,9 +9,8 @@ import pytest
 from django.utils import timezone
 
 from reviews.models import FollowUp, Rating, ReviewMeeting
-from tasks.roles import Role
-from tests.conftest import make_user
-from tests.reviews_fixtures import english, stage_of, task_of
+from tests.factories import KeyTaskFactory
+from tests.reviews_fixtures import english, stage_of
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +31,7 @@ def meeting(year):
 
 
 def make_case(meeting, department, owner, colour, *, due, state=FollowUp.State.OPEN, inspector=None, **task_fields):
-    task = task_of(meeting.stage.year, department, owner, **task_fields)
+    task = KeyTaskFactory(year=meeting.stage.year, department=department, owner=owner, **task_fields)
     rating = Rating.objects.create(
         meeting=meeting, task=task, final_score={"red": 45, "yellow": 70}[colour], colour=colour
     )
@@ -43,11 +42,6 @@ def make_case(meeting, department, owner, colour, *, due, state=FollowUp.State.O
         due_date=due,
         inspector=inspector,
     )
-
-
-@pytest.fixture
-def second_inspector(db):
-    return make_user("inspector2", Role.INSPECTOR, name="李纪检")
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from django.core.management import call_command
 from django.utils.translation.template import templatize
 
 ROOT = Path(__file__).resolve().parent.parent
-PYTHON_PACKAGES = ["lightboard", "tasks", "reviews", "reports"]
+PYTHON_PACKAGES = ["lightboard", "outbox", "tasks", "reviews", "reports"]
 TEMPLATES = ROOT / "templates"
 CHINESE = ROOT / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
 ENGLISH = ROOT / "locale" / "en" / "LC_MESSAGES" / "django.po"

@@ -1,6 +1,7 @@
 """The in-app inbox: the notification rows themselves, an unread count in the header
-(refreshed by htmx from /inbox/count/), marked read on opening, each user's own only, and a
-header that costs one query whatever the number of notifications."""
+(refreshed by htmx from /inbox/count/), a message marked read when it is opened (or all at
+once), never by merely listing them; each user's own only, and a header that costs one query
+whatever the number of notifications."""
 
 import re
 
@@ -9,8 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from reviews.models import Notification
-from reviews.services import notify
+from outbox.models import Notification
+from outbox.services import notify
 from tests.reviews_fixtures import english
 
 pytestmark = pytest.mark.django_db
@@ -37,11 +38,19 @@ def header_count(html):
 
 
 def inbox_rows(html):
-    table = re.search(r'<table class="grid" id="inbox">(.*?)</table>', html, re.S)
-    assert table, "no #inbox"
-    return re.findall(
-        r"<tr( class=\"unread\")?><td>.*?</td><td>(?:<a href=\"[^\"]*\">)?(.*?)(?:</a>)?</td>", table.group(1)
-    )
+    """(unread, subject) of each message in the inbox, top to bottom."""
+    body = re.search(r'<table class="grid" id="inbox">.*?<tbody>(.*?)</tbody>', html, re.S)
+    assert body, "no #inbox"
+    rows = body.group(1).split("<tr")[1:]
+    return [
+        (row.startswith(' class="unread"'), re.search(r'class="link-button">(.*?)</button>', row, re.S).group(1))
+        for row in rows
+        if "link-button" in row
+    ]
+
+
+def open_url(subject):
+    return f"/inbox/{Notification.objects.get(subject=subject).pk}/open/"
 
 
 @pytest.fixture
@@ -74,32 +83,58 @@ def test_the_count_fragment_is_just_the_badge(staff_client, staff_a):
     assert 'hx-get="/inbox/count/"' in html
 
 
-def test_opening_the_inbox_marks_the_messages_read(staff_client, staff_a):
+def test_listing_the_inbox_changes_nothing(staff_client, staff_a):
     send(staff_a, 3)
-    response = staff_client.get("/inbox/")
-    assert response.status_code == 200
-    html = response.content.decode()
-    rows = inbox_rows(html)
-    assert len(rows) == 3
-    assert all(unread for unread, _subject in rows)  # shown as new this once
-    assert not Notification.objects.filter(recipient=staff_a, read_at__isnull=True).exists()
-    assert header_count(html) == 0  # the header is rendered after they were marked read
-    assert header_count(staff_client.get("/inbox/count/").content.decode()) == 0
+    for _visit in range(2):
+        html = staff_client.get("/inbox/").content.decode()
+        rows = inbox_rows(html)
+        assert len(rows) == 3 and all(unread for unread, _subject in rows)
+        assert header_count(html) == 3
+    assert Notification.objects.filter(recipient=staff_a, read_at__isnull=True).count() == 3
 
-    again = inbox_rows(staff_client.get("/inbox/").content.decode())
-    assert len(again) == 3 and not any(unread for unread, _subject in again)
+
+def test_opening_a_message_marks_it_read_and_goes_where_it_points(staff_client, staff_a):
+    send(staff_a, 3)
+    response = staff_client.post(open_url("msg 1 for staff_a"))
+    assert response.status_code == 302 and response.url == "/reviews/letters/1/"
+    assert Notification.objects.get(subject="msg 1 for staff_a").read_at is not None
+    rows = inbox_rows(staff_client.get("/inbox/").content.decode())
+    assert [subject for unread, subject in rows if unread] == ["msg 2 for staff_a", "msg 0 for staff_a"]
+    assert header_count(staff_client.get("/inbox/count/").content.decode()) == 2
+    # Opening it again keeps the time it was first read.
+    first_read = Notification.objects.get(subject="msg 1 for staff_a").read_at
+    staff_client.post(open_url("msg 1 for staff_a"))
+    assert Notification.objects.get(subject="msg 1 for staff_a").read_at == first_read
+
+
+def test_a_message_is_opened_only_by_post(staff_client, staff_a):
+    send(staff_a, 1)
+    assert staff_client.get(open_url("msg 0 for staff_a")).status_code == 405
+    assert Notification.objects.get().read_at is None
+
+
+def test_mark_all_as_read(staff_client, staff_a, staff_b):
+    send(staff_a, 3)
+    send(staff_b, 2)
+    assert "Mark all as read" in staff_client.get("/inbox/").content.decode()
+    response = staff_client.post("/inbox/read/")
+    assert response.status_code == 302 and response.url == "/inbox/"
+    html = staff_client.get("/inbox/").content.decode()
+    assert header_count(html) == 0 and not any(unread for unread, _subject in inbox_rows(html))
+    assert "Mark all as read" not in html
+    assert Notification.objects.filter(recipient=staff_b, read_at__isnull=True).count() == 2
 
 
 def test_a_new_message_after_reading_counts_again(staff_client, staff_a):
     send(staff_a, 2)
-    staff_client.get("/inbox/")
+    staff_client.post("/inbox/read/")
     send(staff_a, 1, prefix="later")
     assert header_count(staff_client.get("/inbox/count/").content.decode()) == 1
     rows = inbox_rows(staff_client.get("/inbox/").content.decode())
     assert [subject for unread, subject in rows if unread] == ["later 0 for staff_a"]
 
 
-def test_the_inbox_lists_the_newest_first_with_links(staff_client, staff_a):
+def test_the_inbox_lists_the_newest_first(staff_client, staff_a):
     send(staff_a, 3)
     html = staff_client.get("/inbox/").content.decode()
     assert [subject for _unread, subject in inbox_rows(html)] == [
@@ -107,7 +142,7 @@ def test_the_inbox_lists_the_newest_first_with_links(staff_client, staff_a):
         "msg 1 for staff_a",
         "msg 0 for staff_a",
     ]
-    assert '<a href="/reviews/letters/2/">msg 2 for staff_a</a>' in html
+    assert f'action="{open_url("msg 2 for staff_a")}"' in html
 
 
 def test_another_users_notifications_never_show(staff_client, staff_a, staff_b):
@@ -117,7 +152,9 @@ def test_another_users_notifications_never_show(staff_client, staff_a, staff_b):
     assert "No messages." in html
     assert header_count(html) == 0
     assert header_count(staff_client.get("/inbox/count/").content.decode()) == 0
-    # Opening one's own inbox leaves the others' messages unread.
+    # Another person's message cannot be opened (nor marked read) by this user.
+    theirs = Notification.objects.filter(recipient=staff_b).first()
+    assert staff_client.post(f"/inbox/{theirs.pk}/open/").status_code == 404
     assert Notification.objects.filter(recipient=staff_b, read_at__isnull=True).count() == 3
 
 

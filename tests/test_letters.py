@@ -8,16 +8,19 @@ import threading
 import time
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from lightboard.roles import Role
+from outbox.models import Notification
 from reviews import cases
 from reviews.letters import issue_letter, take_letter_number
-from reviews.models import FollowUp, Letter, LetterCounter, Notification, ReviewMeeting
+from reviews.models import FollowUp, Letter, LetterCounter, ReviewMeeting
 from tasks.models import User
-from tasks.roles import Role
 from tests.conftest import make_user
-from tests.reviews_fixtures import close, english, open_meeting, rate, rating_of, stage_of, task_of
+from tests.factories import KeyTaskFactory
+from tests.reviews_fixtures import close, english, open_meeting, rate, rating_of, stage_of
 
 pytestmark = pytest.mark.django_db
 
@@ -83,10 +86,10 @@ def test_a_rolled_back_first_letter_of_a_year_gives_number_1_back(inspector):
 @pytest.fixture
 def red_tasks(year, department_a, department_b, staff_a, staff_b):
     return [
-        task_of(year, department_a, staff_a, title="新产线投产"),
-        task_of(year, department_b, staff_b, title="应收账款清收"),
-        task_of(year, department_a, staff_a, title="设备大修"),  # yellow
-        task_of(year, department_b, staff_b, title="预算执行分析"),  # green
+        KeyTaskFactory(year=year, department=department_a, owner=staff_a, title="新产线投产"),
+        KeyTaskFactory(year=year, department=department_b, owner=staff_b, title="应收账款清收"),
+        KeyTaskFactory(year=year, department=department_a, owner=staff_a, title="设备大修"),  # yellow
+        KeyTaskFactory(year=year, department=department_b, owner=staff_b, title="预算执行分析"),  # green
     ]
 
 
@@ -111,10 +114,11 @@ def yellow_case(closed_meeting, red_tasks):
 def test_a_failure_after_numbering_inside_a_step_does_not_consume_a_number(monkeypatch, red_cases, inspector):
     first, second = red_cases
 
-    def broken(*args, **kwargs):
-        raise RuntimeError("mail merge failed")
+    def broken(**kwargs):
+        raise RuntimeError("the outbox refused the message")
 
-    monkeypatch.setattr(cases, "_notify_about_letter", broken)
+    # The letter has its number when the outbox fails: the whole step rolls back.
+    monkeypatch.setattr(cases, "notify", broken)
     with pytest.raises(RuntimeError):
         cases.issue_supervision_letter(case_id=first.pk, version=first.version, by=inspector)
     monkeypatch.undo()
@@ -130,7 +134,7 @@ def test_a_failure_after_numbering_inside_a_step_does_not_consume_a_number(monke
 def test_a_case_has_one_letter_of_a_kind(red_cases, inspector):
     case = red_cases[0]
     cases.issue_supervision_letter(case_id=case.pk, version=case.version, by=inspector)
-    with pytest.raises(cases.ValidationError):
+    with pytest.raises(ValidationError):
         cases.issue_supervision_letter(case_id=case.pk, version=case.version + 1, by=inspector)
     assert Letter.objects.filter(case=case).count() == 1
     assert numbers("supervision", 2026) == [1]
@@ -146,13 +150,13 @@ def test_two_letters_issued_at_once_get_two_consecutive_numbers(monkeypatch, red
     # Hold each transaction open for a moment after its number is taken, so that the other
     # thread reads the counter while the first one has not committed yet: without the row
     # lock both would take the same number.
-    notify_about_letter = cases._notify_about_letter
+    notify = cases.notify
 
-    def slow_notify(*args, **kwargs):
+    def slow_notify(**kwargs):
         time.sleep(0.3)
-        return notify_about_letter(*args, **kwargs)
+        return notify(**kwargs)
 
-    monkeypatch.setattr(cases, "_notify_about_letter", slow_notify)
+    monkeypatch.setattr(cases, "notify", slow_notify)
 
     if counter_exists:
         LetterCounter.objects.create(kind=Letter.Kind.SUPERVISION, year=2026, last=0)
@@ -243,6 +247,18 @@ def test_a_letter_page_is_printable(owner_client, yellow_case, inspector):
     assert "css/site.css" in html
 
 
+def test_the_inspector_sees_whom_a_letter_reached_and_who_has_read_it(owner_client, yellow_case, inspector):
+    cases.send_reminder(case_id=yellow_case.pk, version=yellow_case.version, by=inspector)
+    letter = Letter.objects.get(case=yellow_case)
+    owner_client.post(f"/inbox/{letter.notifications.get().pk}/open/")  # staff_a opens it
+    # The owner reads the letter itself, not the office's record of its delivery.
+    assert 'id="letter-recipients"' not in owner_client.get(f"/reviews/letters/{letter.pk}/").content.decode()
+    owner_client.force_login(inspector)
+    page = owner_client.get(f"/reviews/letters/{letter.pk}/").content.decode()
+    sent_to = page.split('id="letter-recipients"')[1].split("</section>")[0]
+    assert re.search(r"staff_a · read \w+", sent_to)
+
+
 def test_a_missing_letter_is_404(owner_client):
     assert owner_client.get("/reviews/letters/999999/").status_code == 404
 
@@ -266,7 +282,7 @@ def test_closing_a_meeting_with_green_ratings_sends_one_commendation_to_every_ac
     letter = Letter.objects.get(kind=Letter.Kind.COMMENDATION)
     assert letter.meeting == closed_meeting
     assert letter.number == "亮表〔2026〕1号"
-    sent = Notification.objects.filter(letter=letter)
+    sent = letter.notifications.all()
     assert sent.count() == User.objects.filter(is_active=True).count() == len(everyone)
     assert set(sent.values_list("recipient_id", flat=True)) == {u.pk for u in everyone}
     assert not sent.filter(recipient=retired).exists()
@@ -276,11 +292,12 @@ def test_closing_a_meeting_with_green_ratings_sends_one_commendation_to_every_ac
     # Closing again changes nothing.
     close(closed_meeting, leadership)
     assert Letter.objects.filter(kind=Letter.Kind.COMMENDATION).count() == 1
-    assert Notification.objects.filter(letter__kind=Letter.Kind.COMMENDATION).count() == len(everyone)
+    assert Letter.objects.get(kind=Letter.Kind.COMMENDATION).notifications.count() == len(everyone)
+    assert Notification.objects.filter(kind="commendation").count() == len(everyone)
 
 
 def test_no_green_no_commendation(year, leadership, department_a, staff_a, everyone):
-    task = task_of(year, department_a, staff_a, title="设备大修")
+    task = KeyTaskFactory(year=year, department=department_a, owner=staff_a, title="设备大修")
     meeting = open_meeting(stage_of(year, 2), leadership)
     rate(meeting, task, 70, leadership)
     close(meeting, leadership)
@@ -336,8 +353,8 @@ def test_no_banner_without_a_commendation(client, request, year, who, url):
 
 
 def test_the_banner_shows_the_newest_commendation(client, year, leadership, department_a, staff_a, inspector):
-    task = task_of(year, department_a, staff_a, title="安全生产标准化")
-    other = task_of(year, department_a, staff_a, title="节能降耗")
+    task = KeyTaskFactory(year=year, department=department_a, owner=staff_a, title="安全生产标准化")
+    other = KeyTaskFactory(year=year, department=department_a, owner=staff_a, title="节能降耗")
     first = open_meeting(stage_of(year, 1), leadership)
     rate(first, task, 92, leadership)
     rate(first, other, 70, leadership)

@@ -5,15 +5,17 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.test import Client
 
 from lightboard.colour import classify
+from lightboard.roles import Role
 from reviews import queries, services
 from reviews.models import Rating, ReviewMeeting
 from tasks.models import AuditEntry
-from tasks.roles import Role
 from tasks.services import create_assessment_year
 from tests.conftest import make_user
+from tests.factories import KeyTaskFactory
 from tests.reviews_fixtures import (
     close,
     confirm,
@@ -25,7 +27,6 @@ from tests.reviews_fixtures import (
     rating_of,
     stage_of,
     submit,
-    task_of,
 )
 
 pytestmark = pytest.mark.django_db
@@ -41,19 +42,19 @@ def stage(year):
 
 
 @pytest.fixture
-def cast(year, stage, department_a, department_b, staff_a, staff_b):
+def tasks(year, stage, department_a, department_b, staff_a, staff_b):
     """Department A: green 90, yellow 70, red 50 (adjusted from 65), missing (submitted, never
     confirmed). Department B: green 85 and 80.1, yellow exactly 60 and exactly 80."""
     owner_a2 = make_user("owner_a2", Role.STAFF, departments=[department_a])
     tasks = {
-        "a_green": task_of(year, department_a, staff_a, title="A绿"),
-        "a_yellow": task_of(year, department_a, owner_a2, title="A黄"),
-        "a_red": task_of(year, department_a, staff_a, title="A红"),
-        "a_missing": task_of(year, department_a, owner_a2, title="A缺"),
-        "b_green": task_of(year, department_b, staff_b, title="B绿"),
-        "b_green_edge": task_of(year, department_b, staff_b, title="B绿边界"),
-        "b_yellow_60": task_of(year, department_b, staff_b, title="B黄60"),
-        "b_yellow_80": task_of(year, department_b, staff_b, title="B黄80"),
+        "a_green": KeyTaskFactory(year=year, department=department_a, owner=staff_a, title="A绿"),
+        "a_yellow": KeyTaskFactory(year=year, department=department_a, owner=owner_a2, title="A黄"),
+        "a_red": KeyTaskFactory(year=year, department=department_a, owner=staff_a, title="A红"),
+        "a_missing": KeyTaskFactory(year=year, department=department_a, owner=owner_a2, title="A缺"),
+        "b_green": KeyTaskFactory(year=year, department=department_b, owner=staff_b, title="B绿"),
+        "b_green_edge": KeyTaskFactory(year=year, department=department_b, owner=staff_b, title="B绿边界"),
+        "b_yellow_60": KeyTaskFactory(year=year, department=department_b, owner=staff_b, title="B黄60"),
+        "b_yellow_80": KeyTaskFactory(year=year, department=department_b, owner=staff_b, title="B黄80"),
     }
     confirm(tasks["a_green"], stage, 90)
     confirm(tasks["a_yellow"], stage, 70)
@@ -67,7 +68,7 @@ def cast(year, stage, department_a, department_b, staff_a, staff_b):
 
 
 @pytest.fixture
-def meeting(stage, leadership, cast):
+def meeting(stage, leadership, tasks):
     return open_meeting(stage, leadership, attendees=[leadership])
 
 
@@ -151,10 +152,12 @@ def test_a_scheduled_meetings_board_offers_to_open_it(group_client, leadership, 
 
 
 def test_opening_rates_every_task_of_the_year_prefilled_from_the_confirmed_score(
-    group_client, leadership, year, stage, cast
+    group_client, leadership, year, stage, tasks
 ):
     other_year = create_assessment_year(year=2025)
-    task_of(other_year, cast["a_green"].department, cast["a_green"].owner, title="去年的任务")
+    KeyTaskFactory(
+        year=other_year, department=tasks["a_green"].department, owner=tasks["a_green"].owner, title="去年的任务"
+    )
     meeting = services.schedule_meeting(stage=stage, date=stage.meeting_date, place="", attendees=[], by=leadership)
 
     response = group_client.post(f"/reviews/meetings/{meeting.pk}/open/")
@@ -163,7 +166,7 @@ def test_opening_rates_every_task_of_the_year_prefilled_from_the_confirmed_score
     meeting.refresh_from_db()
     assert meeting.state == ReviewMeeting.State.IN_SESSION and meeting.opened_at is not None
     ratings = {rating.task.title: rating for rating in meeting.ratings.select_related("task")}
-    assert set(ratings) == {task.title for task in cast.values()}
+    assert set(ratings) == {task.title for task in tasks.values()}
     expected = {
         "A绿": ("90.0", "green"),
         "A黄": ("70.0", "yellow"),
@@ -180,7 +183,7 @@ def test_opening_rates_every_task_of_the_year_prefilled_from_the_confirmed_score
     assert AuditEntry.objects.filter(action="open meeting").count() == 1
 
     group_client.post(f"/reviews/meetings/{meeting.pk}/open/")
-    assert meeting.ratings.count() == len(cast)
+    assert meeting.ratings.count() == len(tasks)
     assert AuditEntry.objects.filter(action="open meeting").count() == 1
 
 
@@ -188,7 +191,10 @@ def test_opening_uses_the_years_own_thresholds(leadership, department_a, staff_a
     strict = create_assessment_year(year=2027, green_above=85, red_below=65)
     stage = stage_of(strict, 1)
     scores = ["85.1", "85", "82", "65", "64.9", "60"]
-    tasks = {score: task_of(strict, department_a, staff_a, title=f"任务{score}") for score in scores}
+    tasks = {
+        score: KeyTaskFactory(year=strict, department=department_a, owner=staff_a, title=f"任务{score}")
+        for score in scores
+    }
     for score, task in tasks.items():
         confirm(task, stage, score)
 
@@ -213,7 +219,7 @@ def test_a_closed_meeting_cannot_be_opened_again(group_client, leadership, meeti
 
 
 @pytest.mark.parametrize("who", ["staff_a", "leader_a", "inspector", "no_role"])
-def test_only_the_leadership_group_reaches_the_meeting_screens(client, request, stage, leadership, cast, who):
+def test_only_the_leadership_group_reaches_the_meeting_screens(client, request, stage, leadership, tasks, who):
     scheduled = services.schedule_meeting(stage=stage, date=stage.meeting_date, place="", attendees=[], by=leadership)
     in_session = open_meeting(stage_of(stage.year, 3), leadership)
     rating = in_session.ratings.first()
@@ -252,14 +258,14 @@ def test_only_the_leadership_group_reaches_the_meeting_screens(client, request, 
     assert not ReviewMeeting.objects.filter(stage__number=4).exists()
 
 
-def test_the_services_refuse_non_members_too(leader_a, stage, leadership, cast):
-    with pytest.raises(services.PermissionDenied):
+def test_the_services_refuse_non_members_too(leader_a, stage, leadership, tasks):
+    with pytest.raises(PermissionDenied):
         services.schedule_meeting(stage=stage, date=stage.meeting_date, place="", attendees=[], by=leader_a)
     meeting = open_meeting(stage, leadership)
     rating = meeting.ratings.first()
-    with pytest.raises(services.PermissionDenied):
+    with pytest.raises(PermissionDenied):
         services.open_meeting(meeting=meeting, by=leader_a)
-    with pytest.raises(services.PermissionDenied):
+    with pytest.raises(PermissionDenied):
         services.set_rating(
             rating_id=rating.pk,
             version=rating.version,
@@ -269,7 +275,7 @@ def test_the_services_refuse_non_members_too(leader_a, stage, leadership, cast):
             next_stage_target="",
             by=leader_a,
         )
-    with pytest.raises(services.PermissionDenied):
+    with pytest.raises(PermissionDenied):
         services.close_meeting(meeting=meeting, by=leader_a)
     assert not rating.__class__.objects.filter(final_score=1).exists()
 
@@ -277,7 +283,7 @@ def test_the_services_refuse_non_members_too(leader_a, stage, leadership, cast):
 # --- the board -------------------------------------------------------------------------
 
 
-def test_the_board_counts_by_department_and_overall(group_client, meeting, department_a, department_b, cast):
+def test_the_board_counts_by_department_and_overall(group_client, meeting, department_a, department_b, tasks):
     response = group_client.get(board_url(meeting))
     html = response.content.decode()
 
@@ -288,14 +294,14 @@ def test_the_board_counts_by_department_and_overall(group_client, meeting, depar
     assert sorted(row_ids(html)) == sorted(meeting.ratings.values_list("pk", flat=True))
 
 
-def test_the_board_rows_show_the_self_confirmed_and_final_scores_and_the_light(group_client, meeting, cast):
+def test_the_board_rows_show_the_self_confirmed_and_final_scores_and_the_light(group_client, meeting, tasks):
     html = group_client.get(board_url(meeting)).content.decode()
-    red = rating_of(meeting, cast["a_red"])
+    red = rating_of(meeting, tasks["a_red"])
     row = re.search(rf'<tr class="rating red" data-rating="{red.pk}">(.*?)</tr>', html, re.S).group(1)
     cells = re.findall(r'<td class="num[^"]*">([^<]*)</td>', row)
     assert cells == ["65.0", "50.0", "50.0"]
     assert '<span class="light red">Red light</span>' in row
-    missing = rating_of(meeting, cast["a_missing"])
+    missing = rating_of(meeting, tasks["a_missing"])
     row = re.search(rf'<tr class="rating missing" data-rating="{missing.pk}">(.*?)</tr>', html, re.S).group(1)
     assert re.findall(r'<td class="num[^"]*">([^<]*)</td>', row) == ["75.0", "—", "—"]
     assert "No score" in row
@@ -307,13 +313,13 @@ def test_the_board_shows_the_years_thresholds(group_client, meeting):
 
 
 @pytest.mark.parametrize("htmx", [False, True])
-def test_the_colour_filter(group_client, meeting, cast, htmx):
+def test_the_colour_filter(group_client, meeting, tasks, htmx):
     extra = {"HTTP_HX_REQUEST": "true"} if htmx else {}
     expected = {
-        "red": [cast["a_red"]],
-        "yellow": [cast["a_yellow"], cast["b_yellow_60"], cast["b_yellow_80"]],
-        "green": [cast["a_green"], cast["b_green"], cast["b_green_edge"]],
-        "missing": [cast["a_missing"]],
+        "red": [tasks["a_red"]],
+        "yellow": [tasks["a_yellow"], tasks["b_yellow_60"], tasks["b_yellow_80"]],
+        "green": [tasks["a_green"], tasks["b_green"], tasks["b_green_edge"]],
+        "missing": [tasks["a_missing"]],
     }
     for colour, tasks in expected.items():
         response = group_client.get(board_url(meeting, colour=colour), **extra)
@@ -326,19 +332,19 @@ def test_the_colour_filter(group_client, meeting, cast, htmx):
 
 
 @pytest.mark.parametrize("htmx", [False, True])
-def test_the_department_and_owner_filters(group_client, meeting, department_b, staff_a, cast, htmx):
+def test_the_department_and_owner_filters(group_client, meeting, department_b, staff_a, tasks, htmx):
     extra = {"HTTP_HX_REQUEST": "true"} if htmx else {}
     html = group_client.get(board_url(meeting, department=department_b.pk), **extra).content.decode()
     assert sorted(row_ids(html)) == sorted(
-        rating_of(meeting, cast[key]).pk for key in ("b_green", "b_green_edge", "b_yellow_60", "b_yellow_80")
+        rating_of(meeting, tasks[key]).pk for key in ("b_green", "b_green_edge", "b_yellow_60", "b_yellow_80")
     )
     assert overall_counts(html) == {"green": 2, "yellow": 2, "red": 0, "missing": 0}
 
     html = group_client.get(board_url(meeting, owner=staff_a.pk), **extra).content.decode()
-    assert sorted(row_ids(html)) == sorted(rating_of(meeting, cast[key]).pk for key in ("a_green", "a_red"))
+    assert sorted(row_ids(html)) == sorted(rating_of(meeting, tasks[key]).pk for key in ("a_green", "a_red"))
 
     html = group_client.get(board_url(meeting, owner=staff_a.pk, colour="red"), **extra).content.decode()
-    assert row_ids(html) == [rating_of(meeting, cast["a_red"]).pk]
+    assert row_ids(html) == [rating_of(meeting, tasks["a_red"]).pk]
 
     html = group_client.get(board_url(meeting, department=department_b.pk, colour="red"), **extra).content.decode()
     assert row_ids(html) == []
@@ -358,7 +364,7 @@ def test_the_htmx_request_returns_only_the_board_body(group_client, meeting):
 
 
 def test_task_titles_are_escaped_on_the_board(group_client, meeting, department_a, staff_a):
-    task_of(meeting.stage.year, department_a, staff_a, title="<script>alert(1)</script>")
+    KeyTaskFactory(year=meeting.stage.year, department=department_a, owner=staff_a, title="<script>alert(1)</script>")
     services.open_meeting(meeting=meeting, by=meeting.attendees.first())
     html = group_client.get(board_url(meeting)).content.decode()
     assert "<script>alert(1)</script>" not in html
@@ -371,9 +377,9 @@ def test_an_unknown_filter_value_shows_everything(group_client, meeting):
     assert len(row_ids(html)) == meeting.ratings.count()
 
 
-def test_the_board_shows_the_lights_of_earlier_stages(group_client, leadership, year, cast):
+def test_the_board_shows_the_lights_of_earlier_stages(group_client, leadership, year, tasks):
     first, second = stage_of(year, 1), stage_of(year, 2)
-    task = cast["a_yellow"]
+    task = tasks["a_yellow"]
     earlier = open_meeting(first, leadership)
     for rating in earlier.ratings.select_related("task"):
         rate(earlier, rating.task, 40 if rating.task == task else 90, leadership)
@@ -384,14 +390,14 @@ def test_the_board_shows_the_lights_of_earlier_stages(group_client, leadership, 
 
     row = re.search(rf'data-rating="{rating_of(current, task).pk}">(.*?)</tr>', html, re.S).group(1)
     assert re.findall(r'<i class="light-dot (\w+)" title="[^"]*">(\d)</i>', row) == [("red", "1")]
-    other = re.search(rf'data-rating="{rating_of(current, cast["a_green"]).pk}">(.*?)</tr>', html, re.S).group(1)
+    other = re.search(rf'data-rating="{rating_of(current, tasks["a_green"]).pk}">(.*?)</tr>', html, re.S).group(1)
     assert re.findall(r'<i class="light-dot (\w+)"', other) == ["green"]
     board = queries.board(current)
     assert board.earlier_numbers == [1]
 
 
 def test_a_task_added_later_appears_on_the_board_as_missing_at_close(leadership, meeting, department_a, staff_a):
-    late = task_of(meeting.stage.year, department_a, staff_a, title="会后新增")
+    late = KeyTaskFactory(year=meeting.stage.year, department=department_a, owner=staff_a, title="会后新增")
     with pytest.raises(services.ValidationError):
         close(meeting, leadership)
     assert not Rating.objects.filter(task=late).exists()  # the refused close rolled back too
@@ -417,8 +423,8 @@ def test_meeting_mode_steps_through_red_then_yellow_then_missing(group_client, m
     assert len(walk(group_client, meeting, everything=True)) == meeting.ratings.count()
 
 
-def test_meeting_mode_prefills_the_confirmed_score_and_the_planned_next_target(group_client, meeting, cast):
-    rating = rating_of(meeting, cast["a_red"])
+def test_meeting_mode_prefills_the_confirmed_score_and_the_planned_next_target(group_client, meeting, tasks):
+    rating = rating_of(meeting, tasks["a_red"])
     html = group_client.get(present_url(meeting, rating)).content.decode()
     assert 'name="final_score" value="50.0"' in field_block(html, "final_score")
     assert "第3阶段目标：A红" in field_block(html, "next_stage_target")
@@ -435,8 +441,8 @@ def save(client, meeting, rating, **data):
     return client.post(present_url(meeting, rating), data)
 
 
-def test_saving_a_final_score_lights_it_with_the_colour_engine(group_client, leadership, year, meeting, cast):
-    rating = rating_of(meeting, cast["a_yellow"])
+def test_saving_a_final_score_lights_it_with_the_colour_engine(group_client, leadership, year, meeting, tasks):
+    rating = rating_of(meeting, tasks["a_yellow"])
 
     response = save(
         group_client,
@@ -464,8 +470,8 @@ def test_saving_a_final_score_lights_it_with_the_colour_engine(group_client, lea
 @pytest.mark.parametrize(
     ("score", "colour"), [("80", "yellow"), ("80.1", "green"), ("60", "yellow"), ("59.9", "red"), ("0", "red")]
 )
-def test_the_missing_task_gets_its_final_score_without_a_reason(group_client, year, meeting, cast, score, colour):
-    rating = rating_of(meeting, cast["a_missing"])
+def test_the_missing_task_gets_its_final_score_without_a_reason(group_client, year, meeting, tasks, score, colour):
+    rating = rating_of(meeting, tasks["a_missing"])
     assert save(group_client, meeting, rating, final_score=score).status_code == 302
     rating.refresh_from_db()
     assert rating.final_score == Decimal(score)
@@ -475,7 +481,7 @@ def test_the_missing_task_gets_its_final_score_without_a_reason(group_client, ye
 def test_meeting_mode_uses_the_years_own_thresholds(leadership, department_a, staff_a):
     strict = create_assessment_year(year=2027, green_above=85, red_below=65)
     stage = stage_of(strict, 1)
-    task = task_of(strict, department_a, staff_a)
+    task = KeyTaskFactory(year=strict, department=department_a, owner=staff_a)
     confirm(task, stage, 90)
     meeting = open_meeting(stage, leadership)
     client = english(Client())
@@ -487,8 +493,8 @@ def test_meeting_mode_uses_the_years_own_thresholds(leadership, department_a, st
         assert rating.colour == colour == year_colour(Decimal(score), strict)
 
 
-def test_a_final_score_other_than_the_confirmed_one_needs_a_reason(group_client, meeting, cast):
-    rating = rating_of(meeting, cast["a_yellow"])
+def test_a_final_score_other_than_the_confirmed_one_needs_a_reason(group_client, meeting, tasks):
+    rating = rating_of(meeting, tasks["a_yellow"])
     response = save(group_client, meeting, rating, final_score="75", decision="提醒督促")
     assert response.status_code == 400
     html = response.content.decode()
@@ -512,8 +518,8 @@ def test_a_final_score_other_than_the_confirmed_one_needs_a_reason(group_client,
         ("80.55", "Use at most one decimal place, such as 82.5."),
     ],
 )
-def test_a_bad_final_score_is_refused(group_client, meeting, cast, raw, message):
-    rating = rating_of(meeting, cast["a_missing"])
+def test_a_bad_final_score_is_refused(group_client, meeting, tasks, raw, message):
+    rating = rating_of(meeting, tasks["a_missing"])
     response = save(group_client, meeting, rating, final_score=raw, score_reason="x")
     assert response.status_code == 400
     assert message in field_block(response.content.decode(), "final_score")
@@ -521,19 +527,19 @@ def test_a_bad_final_score_is_refused(group_client, meeting, cast, raw, message)
     assert rating.final_score is None and rating.colour == "" and rating.version == 0
 
 
-def test_nobody_types_a_colour(group_client, meeting, cast):
-    rating = rating_of(meeting, cast["a_missing"])
+def test_nobody_types_a_colour(group_client, meeting, tasks):
+    rating = rating_of(meeting, tasks["a_missing"])
     save(group_client, meeting, rating, final_score="90", colour="red")
     rating.refresh_from_db()
     assert rating.colour == "green"
 
 
-def test_two_members_saving_the_same_rating_the_first_wins(leadership, meeting, cast):
+def test_two_members_saving_the_same_rating_the_first_wins(leadership, meeting, tasks):
     other = leadership_member("leadership2", name="王副总")
     first, second = english(Client()), english(Client())
     first.force_login(leadership)
     second.force_login(other)
-    rating = rating_of(meeting, cast["a_yellow"])
+    rating = rating_of(meeting, tasks["a_yellow"])
     for client in (first, second):
         assert f'name="version" value="{rating.version}"' in client.get(present_url(meeting, rating)).content.decode()
 
@@ -549,11 +555,11 @@ def test_two_members_saving_the_same_rating_the_first_wins(leadership, meeting, 
     assert AuditEntry.objects.filter(action="rate task").count() == 1
 
 
-def test_a_closed_meetings_ratings_cannot_be_changed_in_meeting_mode(group_client, leadership, meeting, cast):
-    rating = rating_of(meeting, cast["a_missing"])
-    rate(meeting, cast["a_missing"], 70, leadership)
+def test_a_closed_meetings_ratings_cannot_be_changed_in_meeting_mode(group_client, leadership, meeting, tasks):
+    rating = rating_of(meeting, tasks["a_missing"])
+    rate(meeting, tasks["a_missing"], 70, leadership)
     close(meeting, leadership)
-    red = rating_of(meeting, cast["a_red"])
+    red = rating_of(meeting, tasks["a_red"])
 
     page = group_client.get(present_url(meeting, red)).content.decode()
     assert "The meeting is closed; ratings change only by amendment." in page
@@ -564,6 +570,6 @@ def test_a_closed_meetings_ratings_cannot_be_changed_in_meeting_mode(group_clien
     red.refresh_from_db()
     assert red.final_score == Decimal(50) and red.decision == "" and red.version == 0
     with pytest.raises(services.ValidationError):
-        rate(meeting, cast["a_green"], 10, leadership)
+        rate(meeting, tasks["a_green"], 10, leadership)
     rating.refresh_from_db()
     assert rating.final_score == Decimal(70)

@@ -1,35 +1,34 @@
 """'My tasks': every task of my departments for the current stage, in a fixed number of queries."""
 
-import datetime
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
-from tasks import services
+from reviews.models import Confirmation
+from tasks import queries, services
 from tasks.models import SelfAssessment
 from tests.factories import KeyTaskFactory
 
 pytestmark = pytest.mark.django_db
 
 
-TODAY = datetime.date(2026, 11, 25)  # stage 6 of 2026; stage 5 was due on 5 November
-
-
 @pytest.fixture
-def this_year(year, monkeypatch):
-    """The 2026 year, seen on 25 November 2026 whatever the real date is."""
-    real_localdate = timezone.localdate
-
-    def localdate(value=None, timezone=None):
-        return TODAY if value is None else real_localdate(value, timezone)
-
-    monkeypatch.setattr("django.utils.timezone.localdate", localdate)
-    return year
+def this_year(db):
+    """The assessment year of today's date: the page shows the stage that contains today."""
+    return services.create_assessment_year(year=timezone.localdate().year)
 
 
-def current_stage_number():
-    return 6
+def current_stage_number(year):
+    return queries.current_stage(year, timezone.localdate()).number
+
+
+def due_note(stage):
+    """What the page says about the stage's due date, counted from today."""
+    days_left = (stage.self_assessment_due - timezone.localdate()).days
+    if days_left > 0:
+        return f"剩余 {days_left} 天"
+    return "今天截止" if days_left == 0 else f"已逾期 {-days_left} 天"
 
 
 def test_my_tasks_lists_my_departments_tasks_with_target_state_and_due_date(
@@ -40,31 +39,57 @@ def test_my_tasks_lists_my_departments_tasks_with_target_state_and_due_date(
     client.force_login(staff_a)
     response = client.get("/tasks/mine/")
     html = response.content.decode()
-    number = current_stage_number()
+    number = current_stage_number(this_year)
     stage = this_year.stages.get(number=number)
     assert "设备完好率提升" in html and "应收账款压降" not in html
     assert f"第{number}阶段目标：设备完好率提升" in html
     assert "未开始" in html
     assert stage.self_assessment_due.strftime("%Y") in html
-    assert "剩余 41 天" in html  # due 5 January 2027
+    assert due_note(stage) in html
     assert f'href="/tasks/{mine.pk}/stages/{number}/assess/"' in html
 
 
-def test_my_tasks_shows_the_lights_of_earlier_stages(client, this_year, department_a, staff_a):
-    task = KeyTaskFactory(year=this_year, department=department_a, owner=staff_a)
-    stages = this_year.stages.order_by("number")
+def test_my_tasks_shows_the_lights_of_earlier_stages(year, department_a, staff_a, leader_a):
+    """Each earlier stage shows the score that stands for it: final, else confirmed, else the
+    submitted self score; a draft stands for nothing."""
+    task = KeyTaskFactory(year=year, department=department_a, owner=staff_a)
+    stages = list(year.stages.order_by("number"))
+    SelfAssessment.objects.create(task=task, stage=stages[0], completion=Decimal("59.9"), state="submitted")
+    confirmed = SelfAssessment.objects.create(task=task, stage=stages[1], completion=Decimal("50"), state="submitted")
+    Confirmation.objects.create(assessment=confirmed, score=Decimal("80.1"), confirmed_by=leader_a)
+    SelfAssessment.objects.create(task=task, stage=stages[2], completion=Decimal("90"), state="draft")
+    SelfAssessment.objects.create(task=task, stage=stages[3], completion=Decimal("90"), state="returned")
+
+    (row,) = queries.my_task_rows(staff_a, stages[4])
+
+    assert [(light.number, light.light, light.score) for light in row.earlier] == [
+        (1, "red", Decimal("59.9")),
+        (2, "green", Decimal("80.1")),
+        (3, "missing", None),
+        (4, "missing", None),
+    ]
+
+
+def test_the_page_shows_each_earlier_stages_light(client, department_a, staff_a):
+    """A year that has ended shows its last stage, with the five before it."""
+    last_year = services.create_assessment_year(year=timezone.localdate().year - 1)
+    task = KeyTaskFactory(year=last_year, department=department_a, owner=staff_a)
+    stages = list(last_year.stages.order_by("number"))
     SelfAssessment.objects.create(task=task, stage=stages[0], completion=Decimal("59.9"), state="confirmed")
     SelfAssessment.objects.create(task=task, stage=stages[1], completion=Decimal("80.1"), state="confirmed")
     client.force_login(staff_a)
     html = client.get("/tasks/mine/").content.decode()
     history = html.split('class="history"')[1].split("</td>")[0]
-    assert 'light-dot red"' in history and 'light-dot green"' in history
+    assert history.count("light-dot") == 5
+    assert 'light-dot red"' in history and 'light-dot green"' in history and 'light-dot missing"' in history
 
 
 def test_a_submitted_task_shows_as_submitted(client, this_year, department_a, staff_a):
     task = KeyTaskFactory(year=this_year, department=department_a, owner=staff_a)
-    stage = this_year.stages.get(number=current_stage_number())
-    services.save_self_assessment(task=task, stage=stage, by=staff_a, completion=75, account="ok", submit=True)
+    stage = this_year.stages.get(number=current_stage_number(this_year))
+    services.save_self_assessment(
+        task=task, stage=stage, by=staff_a, version=0, completion=75, account="ok", submit=True
+    )
     client.force_login(staff_a)
     row = client.get("/tasks/mine/").content.decode().split(f'data-task="{task.pk}"')[1].split("</tr>")[0]
     assert "已提交" in row and "75.0%" in row
@@ -79,10 +104,12 @@ def test_my_tasks_uses_a_fixed_number_of_queries(
     SelfAssessment.objects.bulk_create(
         SelfAssessment(task=task, stage=stage, completion=70, state="confirmed")
         for task in tasks
-        for stage in stages[: current_stage_number()]
+        for stage in stages[: current_stage_number(this_year)]
     )
     client.force_login(staff_a)
-    with django_assert_max_num_queries(12):
+    # Session, user, roles, year, stages, departments, tasks, targets, assessments, the stages'
+    # results (confirmed, final), the unread count and the commendation banner.
+    with django_assert_max_num_queries(13):
         response = client.get("/tasks/mine/")
     assert response.content.decode().count("data-task=") == count
 

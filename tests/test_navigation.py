@@ -108,8 +108,8 @@ def test_a_user_without_a_role_is_told_so(client, no_role):
 
 
 def test_the_administrator_role_alone_opens_the_admin_and_sets_up_departments(client, db):
+    from lightboard.roles import Role
     from tasks.models import Department
-    from tasks.roles import Role
     from tests.conftest import make_user
 
     administrator = make_user("office_admin", Role.ADMINISTRATOR)

@@ -21,11 +21,12 @@ from kombu.exceptions import OperationalError
 
 from lightboard.celery import app as celery_app
 from lightboard.tasks import heartbeat, heartbeat_seen
-from reviews import delivery, services
-from reviews.models import Notification
-from reviews.tasks import deliver_notification, sweep_outbox
+from outbox import delivery, services
+from outbox.models import Notification
+from outbox.tasks import broker_circuit, deliver_notification, sweep_outbox
 from tasks.models import User
 from tests.conftest import make_user
+from tests.factories import KeyTaskFactory
 from tests.outbox_fixtures import (
     WORKER_APPLICATION_NAME,
     broker_unreachable,
@@ -33,7 +34,7 @@ from tests.outbox_fixtures import (
     outbox_worker_on_a_private_queue,
     wait_for,
 )
-from tests.reviews_fixtures import close, confirm, open_meeting, rate, stage_of, task_of
+from tests.reviews_fixtures import close, confirm, open_meeting, rate, stage_of
 
 PENDING, SENT, FAILED = Notification.State.PENDING, Notification.State.SENT, Notification.State.FAILED
 
@@ -189,17 +190,17 @@ def test_administrators_see_failed_notifications_in_the_admin(client, administra
     a_notification(reader, subject="已送达的提醒", state=SENT)
     client.force_login(administrator)
 
-    page = client.get("/admin/reviews/notification/", {"state__exact": "failed"})
+    page = client.get("/admin/outbox/notification/", {"state__exact": "failed"})
 
     assert page.status_code == 200
     html = page.content.decode()
     assert "约谈通知：应收账款清收" in html and "service not available" in html
     assert "已送达的提醒" not in html
     # Read-only: rows are written by the services and the workers, never by hand.
-    assert client.get("/admin/reviews/notification/add/").status_code == 403
-    detail = client.get(f"/admin/reviews/notification/{notification.pk}/change/")
+    assert client.get("/admin/outbox/notification/add/").status_code == 403
+    detail = client.get(f"/admin/outbox/notification/{notification.pk}/change/")
     assert detail.status_code == 200 and "SMTPConnectError" in detail.content.decode()
-    assert client.post(f"/admin/reviews/notification/{notification.pk}/delete/").status_code == 403
+    assert client.post(f"/admin/outbox/notification/{notification.pk}/delete/").status_code == 403
 
 
 def test_a_broker_failure_does_not_hold_up_the_commit_or_lose_rows(
@@ -214,7 +215,7 @@ def test_a_broker_failure_does_not_hold_up_the_commit_or_lose_rows(
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
     monkeypatch.setattr(deliver_notification, "delay", refuse)
-    monkeypatch.setattr(delivery, "_broker_down_until", 0.0)
+    broker_circuit.reset()
     with django_capture_on_commit_callbacks(execute=True):
         for number in range(5):
             services.notify(
@@ -235,7 +236,7 @@ def test_delivery_tasks_are_acknowledged_late_and_retried_a_bounded_number_of_ti
     conf = celery_app.conf
     assert conf.task_acks_late is True and conf.task_reject_on_worker_lost is True
     assert conf.worker_prefetch_multiplier == 1
-    assert conf.beat_schedule["sweep-outbox"]["task"] == "reviews.tasks.sweep_outbox"
+    assert conf.beat_schedule["sweep-outbox"]["task"] == "outbox.tasks.sweep_outbox"
     assert conf.beat_schedule["sweep-outbox"]["schedule"] <= 60
     # A publish gives up quickly when the broker is gone (the row stays pending for the sweep).
     assert conf.broker_transport_options["socket_timeout"] <= 10
@@ -374,7 +375,7 @@ def test_a_meeting_closed_while_the_broker_is_down_is_announced_once_it_is_back(
         make_user(f"colleague{number}", email=f"colleague{number}@example.com")
     make_user("retired", email="retired@example.com", is_active=False)
     stage = stage_of(year, 2)
-    green = task_of(year, department_a, staff_a, title="安全生产标准化")
+    green = KeyTaskFactory(year=year, department=department_a, owner=staff_a, title="安全生产标准化")
     confirm(green, stage, 92)
     meeting = open_meeting(stage, leadership, attendees=[leadership])
     rate(meeting, green, 92, leadership)

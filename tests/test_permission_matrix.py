@@ -12,11 +12,11 @@ from django.core.files.base import ContentFile
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from lightboard.roles import Role
 from reviews import cases
 from reviews import services as review_services
 from reviews.models import FollowUp, Letter
 from tasks.models import Evidence, SelfAssessment
-from tasks.roles import Role
 from tests.conftest import make_user
 from tests.factories import KeyTaskFactory, make_list
 
@@ -77,6 +77,8 @@ EXPECTED = {
     "reviews:letter": row(404, staff_a=200, leader_a=200, leadership=200, inspector=200),
     "inbox:index": row(200),
     "inbox:count": row(200),
+    "inbox:read_all": dict.fromkeys(ROLES, 405),
+    "inbox:open": dict.fromkeys(ROLES, 405),
     "reports:overview": only([LEADER_A, LEADER_B, LEADERSHIP, INSPECTOR]),
     "reports:overview_xlsx": only([LEADER_A, LEADER_B, LEADERSHIP, INSPECTOR]),
     "reports:scorecard": only([LEADER_A, LEADER_B, LEADERSHIP, INSPECTOR]),
@@ -153,6 +155,7 @@ def world(
         "rating_id": case.rating_id,
         "case_id": case.pk,
         "letter_id": letter.pk,
+        "notification_id": letter.notifications.get(recipient=staff_a).pk,
     }
     return users, kwargs
 

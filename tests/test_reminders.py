@@ -8,12 +8,14 @@ from collections import Counter
 import pytest
 from django.utils import timezone
 
-from reviews.models import FollowUp, Notification, Rating, ReviewMeeting
+from lightboard.roles import Role
+from outbox.models import Notification
+from reviews.models import FollowUp, Rating, ReviewMeeting
 from reviews.reminders import SELF_ASSESSMENT_WARNING_DAYS, send_due_reminders
 from tasks.models import SelfAssessment
-from tasks.roles import Role
 from tests.conftest import make_user
-from tests.reviews_fixtures import confirm, stage_of, submit, task_of
+from tests.factories import KeyTaskFactory
+from tests.reviews_fixtures import confirm, stage_of, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -50,12 +52,12 @@ def colleague_b(department_b):
 @pytest.fixture
 def tasks(year, stage, department_a, department_b, staff_a, staff_b, colleague_b):
     tasks = {
-        "a_nothing": task_of(year, department_a, staff_a, title="安全生产标准化"),
-        "a_draft": task_of(year, department_a, staff_a, title="设备大修"),
-        "a_submitted": task_of(year, department_a, staff_a, title="新产线投产"),
-        "b_returned": task_of(year, department_b, colleague_b, title="预算执行分析"),
-        "b_confirmed": task_of(year, department_b, staff_b, title="应收账款清收"),
-        "b_submitted": task_of(year, department_b, staff_b, title="成本管控"),
+        "a_nothing": KeyTaskFactory(year=year, department=department_a, owner=staff_a, title="安全生产标准化"),
+        "a_draft": KeyTaskFactory(year=year, department=department_a, owner=staff_a, title="设备大修"),
+        "a_submitted": KeyTaskFactory(year=year, department=department_a, owner=staff_a, title="新产线投产"),
+        "b_returned": KeyTaskFactory(year=year, department=department_b, owner=colleague_b, title="预算执行分析"),
+        "b_confirmed": KeyTaskFactory(year=year, department=department_b, owner=staff_b, title="应收账款清收"),
+        "b_submitted": KeyTaskFactory(year=year, department=department_b, owner=staff_b, title="成本管控"),
     }
     SelfAssessment.objects.create(task=tasks["a_draft"], stage=stage, completion=50, account="草稿")
     submit(tasks["a_submitted"], stage, 80)
@@ -108,7 +110,7 @@ def test_a_stage_that_has_not_started_is_not_reminded(year, tasks):
 
 def test_leaders_get_one_reminder_per_assessment_awaiting_them(year, tasks, today, department_a, staff_a, leader_a):
     # A second submitted assessment of department A, of an earlier stage.
-    submit(task_of(year, department_a, staff_a, title="节能降耗"), stage_of(year, 1), 85)
+    submit(KeyTaskFactory(year=year, department=department_a, owner=staff_a, title="节能降耗"), stage_of(year, 1), 85)
     send_due_reminders(today=today)
     assert recipients("reminder_confirmation") == {"leader_a": 2, "leader_b": 1}
     submitted = SelfAssessment.objects.filter(state=SelfAssessment.State.SUBMITTED)
@@ -125,11 +127,6 @@ def test_a_department_without_a_leader_reminds_nobody(tasks, today, department_b
 
 
 # --- overdue cases ----------------------------------------------------------------------
-
-
-@pytest.fixture
-def second_inspector(db):
-    return make_user("inspector2", Role.INSPECTOR)
 
 
 @pytest.fixture
@@ -209,8 +206,9 @@ def test_the_reminders_are_pending_notifications(tasks, today):
     assert all(n.read_at is None for n in reminders())
 
 
-def test_the_celery_task_runs_the_reminders(tasks, stage, monkeypatch):
+def test_the_celery_task_runs_the_reminders_of_the_day_it_is_given(tasks, stage):
     from reviews import tasks as celery_tasks
 
-    monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: stage.self_assessment_due)
-    assert celery_tasks.send_due_reminders.apply().get() == reminders().count() > 0
+    day = stage.self_assessment_due.isoformat()
+    assert celery_tasks.send_due_reminders.apply(kwargs={"day": day}).get() == reminders().count() > 0
+    assert all(n.idempotency_key.endswith(f":{day}") for n in reminders())

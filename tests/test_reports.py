@@ -32,10 +32,12 @@ from django.utils import timezone, translation
 from openpyxl import load_workbook
 
 from lightboard.colour import classify
+from lightboard.lights import COLOUR_KEYS
+from lightboard.roles import Role
 from reports import charts, queries
 from reviews.models import FollowUp, Rating, ReviewMeeting
-from tasks.models import Department, KeyTask, SelfAssessment
-from tasks.roles import Role
+from tasks import services
+from tasks.models import Department, KeyTask, SelfAssessment, Stage
 from tests.conftest import make_user
 from tests.factories import KeyTaskFactory
 from tests.reviews_fixtures import close, confirm, leadership_member, open_meeting, rate, stage_of, submit
@@ -45,21 +47,6 @@ pytestmark = pytest.mark.django_db
 SVG = "{http://www.w3.org/2000/svg}"
 TODAY = datetime.date(2026, 8, 20)  # stage 4 of 2026 (July-August); its self-assessment is due 5 September
 LATE = datetime.date(2026, 9, 10)  # stage 4's self-assessment is late; its meeting is still to come
-
-
-def pin_today(monkeypatch, day):
-    real_localdate = timezone.localdate
-
-    def localdate(value=None, timezone=None):
-        return day if value is None else real_localdate(value, timezone)
-
-    monkeypatch.setattr("django.utils.timezone.localdate", localdate)
-
-
-@pytest.fixture
-def this_year(year, monkeypatch):
-    pin_today(monkeypatch, TODAY)
-    return year
 
 
 @pytest.fixture
@@ -75,13 +62,13 @@ def department_c(db):
 
 
 @pytest.fixture
-def demo(this_year, chair, department_a, department_b, department_c, staff_a, staff_b):
+def demo(year, chair, department_a, department_b, department_c, staff_a, staff_b):
     """The year of the module docstring: three closed meetings."""
     task = {
-        "a1": KeyTaskFactory(year=this_year, department=department_a, owner=staff_a, title="a1 设备完好率", weight=1),
-        "a2": KeyTaskFactory(year=this_year, department=department_a, owner=staff_a, title="a2 冶炼回收率", weight=2),
-        "b1": KeyTaskFactory(year=this_year, department=department_b, owner=staff_b, title="b1 应收账款", weight=1),
-        "b2": KeyTaskFactory(year=this_year, department=department_b, owner=staff_b, title="b2 成本压降", weight=1),
+        "a1": KeyTaskFactory(year=year, department=department_a, owner=staff_a, title="a1 设备完好率", weight=1),
+        "a2": KeyTaskFactory(year=year, department=department_a, owner=staff_a, title="a2 冶炼回收率", weight=2),
+        "b1": KeyTaskFactory(year=year, department=department_b, owner=staff_b, title="b1 应收账款", weight=1),
+        "b2": KeyTaskFactory(year=year, department=department_b, owner=staff_b, title="b2 成本压降", weight=1),
     }
     scores = {
         1: {"a1": 90, "a2": 60, "b1": 85, "b2": 50},
@@ -92,13 +79,13 @@ def demo(this_year, chair, department_a, department_b, department_c, staff_a, st
     for number in (1, 2, 3):
         if number == 3:
             task["a3"] = KeyTaskFactory(
-                year=this_year, department=department_a, owner=staff_a, title="a3 新增任务", weight=1
+                year=year, department=department_a, owner=staff_a, title="a3 新增任务", weight=1
             )
-        meeting = open_meeting(stage_of(this_year, number), chair)
+        meeting = open_meeting(stage_of(year, number), chair)
         for key, score in scores[number].items():
             rate(meeting, task[key], score, chair)
         meetings[number] = close(meeting, chair)
-    return {"year": this_year, "task": task, "meetings": meetings, "a": department_a, "b": department_b}
+    return {"year": year, "task": task, "meetings": meetings, "a": department_a, "b": department_b}
 
 
 def html_of(response):
@@ -118,7 +105,7 @@ def test_the_overview_counts_each_department_and_stage(demo):
     assert overview.stage_numbers == [1, 2, 3]
     rows = {row.department.code: row for row in overview.rows}
     assert list(rows) == ["A", "B", "C"]
-    counts = {code: [[cell.counts[c] for c in queries.COLOURS] for cell in row.cells] for code, row in rows.items()}
+    counts = {code: [[cell.counts[c] for c in COLOUR_KEYS] for cell in row.cells] for code, row in rows.items()}
     assert counts == {
         "A": [[1, 1, 0], [1, 1, 0], [1, 2, 0]],
         "B": [[1, 0, 1], [0, 0, 2], [0, 1, 1]],
@@ -128,7 +115,7 @@ def test_the_overview_counts_each_department_and_stage(demo):
     assert rows["A"].cells[2].shares == {"green": 33.3, "yellow": 66.7, "red": 0}
     assert rows["B"].cells[1].shares == {"green": 0, "yellow": 0, "red": 100.0}
     assert rows["C"].cells[0].total == 0 and rows["C"].cells[0].shares == {"green": 0, "yellow": 0, "red": 0}
-    per_stage = {n: [overview.per_stage[n][c] for c in queries.COLOURS] for n in overview.stage_numbers}
+    per_stage = {n: [overview.per_stage[n][c] for c in COLOUR_KEYS] for n in overview.stage_numbers}
     assert per_stage == {1: [2, 1, 1], 2: [1, 1, 2], 3: [1, 3, 1]}
     assert queries.Cell(overview.per_stage[1], 1).share("green") == 50.0  # 2 green of 4
     assert queries.Cell(overview.per_stage[3], 3).shares == {"green": 20.0, "yellow": 60.0, "red": 20.0}
@@ -163,7 +150,7 @@ def test_the_overview_page_shows_the_counts_and_links_each_cell_to_the_scorecard
     assert worst.index("财务部") < worst.index("生产运营部") and "安全环保部" not in worst
 
 
-def test_without_a_closed_meeting_the_overview_says_so(client, this_year, chair):
+def test_without_a_closed_meeting_the_overview_says_so(client, year, chair):
     client.force_login(chair)
     html = html_of(client.get("/reports/"))
     assert 'id="heatmap"' not in html and "<h1>" in html
@@ -186,7 +173,7 @@ def test_the_scorecard_shows_lights_transitions_averages_and_counts(demo):
     assert rows[task["a3"].pk].transition is None  # one result: nothing to compare
     assert card.transitions == {"improved": 1, "worsened": 1}
     assert card.averages == [Decimal("70.0"), Decimal("80.0"), Decimal("75.0")]
-    assert [[counts[c] for c in queries.COLOURS] for counts in card.counts] == [[1, 1, 0], [1, 1, 0], [1, 2, 0]]
+    assert [[counts[c] for c in COLOUR_KEYS] for counts in card.counts] == [[1, 1, 0], [1, 1, 0], [1, 2, 0]]
 
     card_b = queries.department_scorecard(demo["year"], demo["b"])
     assert [row.transition for row in card_b.rows] == ["improved", "unchanged"]
@@ -229,16 +216,16 @@ def test_an_unknown_department_is_404(client, demo, chair):
     assert client.get("/reports/departments/nope/").status_code == 404
 
 
-def test_shares_and_averages_round_half_up_as_by_hand(this_year, department_a, staff_a, chair):
+def test_shares_and_averages_round_half_up_as_by_hand(year, department_a, staff_a, chair):
     assert queries.Cell(Counter(green=1, yellow=15), 1).shares == {"green": 6.3, "yellow": 93.8, "red": 0.0}
     assert queries.Cell(Counter(green=1, yellow=1, red=1), 1).shares == {"green": 33.3, "yellow": 33.3, "red": 33.3}
-    first = KeyTaskFactory(year=this_year, department=department_a, owner=staff_a)
-    second = KeyTaskFactory(year=this_year, department=department_a, owner=staff_a)
-    meeting = open_meeting(stage_of(this_year, 1), chair)
+    first = KeyTaskFactory(year=year, department=department_a, owner=staff_a)
+    second = KeyTaskFactory(year=year, department=department_a, owner=staff_a)
+    meeting = open_meeting(stage_of(year, 1), chair)
     rate(meeting, first, "80.1", chair)
     rate(meeting, second, "80.0", chair)
     close(meeting, chair)
-    assert queries.department_scorecard(this_year, department_a).averages == [Decimal("80.1")]  # 80.05
+    assert queries.department_scorecard(year, department_a).averages == [Decimal("80.1")]  # 80.05
 
 
 def test_a_transition_needs_two_lights():
@@ -270,7 +257,7 @@ def stage_4_scores(demo, department_c, staff_a):
 
 def test_the_early_warning_follows_the_stated_rule(stage_4_scores, demo):
     task = stage_4_scores
-    stage, warnings = queries.early_warning(demo["year"])
+    stage, warnings = queries.early_warning(demo["year"], TODAY)
     assert stage.number == 4
     listed = [(w.task.pk, w.kind, w.score, w.source, w.previous) for w in warnings]
     assert listed == [
@@ -280,10 +267,9 @@ def test_the_early_warning_follows_the_stated_rule(stage_4_scores, demo):
     ]
 
 
-def test_after_the_due_date_a_task_without_a_score_is_late(stage_4_scores, demo, monkeypatch):
-    pin_today(monkeypatch, LATE)
+def test_after_the_due_date_a_task_without_a_score_is_late(stage_4_scores, demo):
     task = stage_4_scores
-    stage, warnings = queries.early_warning(demo["year"])
+    stage, warnings = queries.early_warning(demo["year"], LATE)
     assert stage.number == 4
     assert [(w.task.pk, w.kind) for w in warnings] == [
         (task["a2"].pk, "red"),
@@ -293,8 +279,14 @@ def test_after_the_due_date_a_task_without_a_score_is_late(stage_4_scores, demo,
     ]
 
 
-def test_the_warning_page_explains_the_rule_and_lists_the_tasks(client, stage_4_scores, chair):
+def test_the_warning_page_explains_the_rule_and_lists_the_tasks(client, stage_4_scores, demo, chair):
     task = stage_4_scores
+    # Whatever today's date (after stage 4 began), stage 4's self-assessment is not due yet.
+    today = timezone.localdate()
+    Stage.objects.filter(year=demo["year"], number=4).update(
+        self_assessment_due=today + datetime.timedelta(days=10),
+        meeting_date=today + datetime.timedelta(days=15),
+    )
     client.force_login(chair)
     html = html_of(client.get("/reports/warning/"))
     assert 'id="rule"' in html and html.split('id="rule"')[1].count("<li>") == 3
@@ -304,8 +296,12 @@ def test_the_warning_page_explains_the_rule_and_lists_the_tasks(client, stage_4_
     assert "55.0%" in a2 and "确认" in a2
 
 
-def test_without_an_upcoming_meeting_the_warning_page_says_so(client, this_year, chair, monkeypatch):
-    pin_today(monkeypatch, datetime.date(2025, 12, 1))  # before the year's first stage
+def test_before_the_years_first_stage_there_is_no_warning(year):
+    assert queries.early_warning(year, datetime.date(2025, 12, 1)) == (None, [])
+
+
+def test_without_an_upcoming_meeting_the_warning_page_says_so(client, chair):
+    services.create_assessment_year(year=timezone.localdate().year + 1)  # none of its stages has begun
     client.force_login(chair)
     html = html_of(client.get("/reports/warning/"))
     assert 'id="warnings"' not in html and 'id="rule"' in html
@@ -376,7 +372,7 @@ def test_the_overview_export_holds_the_pages_counts(client, demo, chair):
         ("安全环保部", 0, 0, 0, 0, 0, 0, 0, 0, 0),
     ]
     overview = queries.year_overview(demo["year"])
-    page_counts = [[cell.counts[c] for cell in row.cells for c in queries.COLOURS] for row in overview.rows]
+    page_counts = [[cell.counts[c] for cell in row.cells for c in COLOUR_KEYS] for row in overview.rows]
     assert [list(row[1:]) for row in rows[1:]] == page_counts
 
 
@@ -478,16 +474,14 @@ def build_year(year, leader, departments, tasks_per_department):
         for index in range(departments)
     )
     all_departments = list(Department.objects.filter(code__startswith="D"))
-    KeyTask.objects.bulk_create(
-        KeyTask(
-            year=year,
-            department=department,
-            owner=owner,
-            title=f"{department.code}-{number}",
-            standard="验收",
-            deadline=datetime.date(year.year, 12, 31),
-            weight=1 + number % 3,
-        )
+    KeyTaskFactory.create_many(
+        {
+            "year": year,
+            "department": department,
+            "owner": owner,
+            "title": f"{department.code}-{number}",
+            "weight": 1 + number % 3,
+        }
         for department in all_departments
         for number in range(tasks_per_department)
     )
@@ -523,9 +517,9 @@ def build_year(year, leader, departments, tasks_per_department):
 
 @pytest.mark.parametrize(("departments", "tasks_per_department"), [(2, 2), (30, 10)])
 def test_report_pages_run_a_fixed_number_of_queries(
-    client, this_year, chair, departments, tasks_per_department, django_assert_max_num_queries
+    client, year, chair, departments, tasks_per_department, django_assert_max_num_queries
 ):
-    built = build_year(this_year, chair, departments, tasks_per_department)
+    built = build_year(year, chair, departments, tasks_per_department)
     client.force_login(chair)
     code = built[0].code
     with django_assert_max_num_queries(9):
@@ -534,7 +528,7 @@ def test_report_pages_run_a_fixed_number_of_queries(
     with django_assert_max_num_queries(10):
         html = html_of(client.get(f"/reports/departments/{code}/"))
     assert html.count("data-task=") == tasks_per_department
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(12):
         html = html_of(client.get("/reports/warning/"))
     assert html.count("data-kind=") >= 1
     with django_assert_max_num_queries(7):

@@ -2,11 +2,13 @@
 
 import datetime
 import io
+import re
 from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
+from django.test import Client
+from django.utils import formats, timezone
 
 from tasks.models import AuditEntry, Evidence, SelfAssessment
 from tests.factories import KeyTaskFactory
@@ -30,8 +32,15 @@ def assess_url(task, number=6):
     return f"/tasks/{task.pk}/stages/{number}/assess/"
 
 
+def version_on_the_page(task, number):
+    """The version the self-assessment form carries when it is opened now (0 before the first save)."""
+    assessment = SelfAssessment.objects.filter(task=task, stage__number=number).first()
+    return assessment.version if assessment else 0
+
+
 def post(client, task, number=6, **data):
     data.setdefault("account", "完成了年度检修计划的80%")
+    data.setdefault("version", version_on_the_page(task, number))
     return client.post(assess_url(task, number), data)
 
 
@@ -93,6 +102,53 @@ def test_submitting_records_who_and_when_and_makes_it_read_only(client, staff_a,
     assert assessment.completion == 82.5
 
 
+def version_in_form(response):
+    match = re.search(r'name="version" value="(\d+)"', response.content.decode())
+    assert match, "the self-assessment form carries no version"
+    return match.group(1)
+
+
+def test_of_two_people_editing_one_draft_the_second_is_told_who_changed_it_and_nothing_is_lost(
+    client, staff_a, colleague_a, task
+):
+    colleague = colleague_a
+    client.force_login(staff_a)
+    post(client, task, completion="60", account="初稿", action="draft")
+    other = Client()
+    other.force_login(colleague)
+    # Both open the draft; the colleague saves first.
+    mine = version_in_form(client.get(assess_url(task)))
+    theirs = version_in_form(other.get(assess_url(task)))
+    assert (
+        other.post(
+            assess_url(task), {"completion": "70", "account": "同事的修改", "action": "draft", "version": theirs}
+        ).status_code
+        == 302
+    )
+
+    response = client.post(
+        assess_url(task), {"completion": "65", "account": "我的修改", "action": "draft", "version": mine}
+    )
+
+    assert response.status_code == 400
+    saved_at = formats.date_format(timezone.localtime(SelfAssessment.objects.get().updated_at), "SHORT_DATETIME_FORMAT")
+    assert f"colleague_a 已于 {saved_at} 修改了此项" in response.content.decode()
+    assessment = SelfAssessment.objects.get()
+    assert (assessment.completion, assessment.account, assessment.updated_by) == (70, "同事的修改", colleague)
+    assert AuditEntry.objects.filter(actor=staff_a, after__account="我的修改").count() == 0
+    # Reloading shows the colleague's change, and saving from there works.
+    page = client.get(assess_url(task))
+    assert "同事的修改" in page.content.decode()
+    assert (
+        client.post(
+            assess_url(task),
+            {"completion": "65", "account": "合并后", "action": "draft", "version": version_in_form(page)},
+        ).status_code
+        == 302
+    )
+    assert SelfAssessment.objects.get().account == "合并后"
+
+
 def test_a_returned_assessment_can_be_changed_again(client, staff_a, task):
     client.force_login(staff_a)
     post(client, task, completion="50", action="submit")
@@ -119,7 +175,7 @@ def test_submitting_on_time_is_not_late(staff_a, task, year):
     stage.self_assessment_due = timezone.localdate() + datetime.timedelta(days=3)
     stage.save()
     assessment = services.save_self_assessment(
-        task=task, stage=stage, by=staff_a, completion=90, account="done", submit=True
+        task=task, stage=stage, by=staff_a, version=0, completion=90, account="done", submit=True
     )
     assert not assessment.is_late
 
@@ -130,10 +186,7 @@ def test_evidence_files_are_kept_and_served_only_to_those_who_may_see_the_task(
     settings.MEDIA_ROOT = tmp_path
     client.force_login(staff_a)
     upload = SimpleUploadedFile("检修报告.pdf", PDF, content_type="application/pdf")
-    response = client.post(
-        assess_url(task),
-        {"completion": "85", "account": "见附件", "action": "draft", "evidence": [upload]},
-    )
+    response = post(client, task, completion="85", account="见附件", action="draft", evidence=[upload])
     assert response.status_code == 302
     evidence = Evidence.objects.get()
     assert evidence.original_name == "检修报告.pdf" and evidence.uploaded_by == staff_a
@@ -149,10 +202,7 @@ def test_an_exe_renamed_to_pdf_is_refused(client, staff_a, task, settings, tmp_p
     settings.MEDIA_ROOT = tmp_path
     client.force_login(staff_a)
     fake = SimpleUploadedFile("report.pdf", b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 200)
-    response = client.post(
-        assess_url(task),
-        {"completion": "85", "account": "见附件", "action": "submit", "evidence": [fake]},
-    )
+    response = post(client, task, completion="85", account="见附件", action="submit", evidence=[fake])
     assert response.status_code == 400
     assert "report.pdf 不是真正的 .pdf 文件。" in response.content.decode()
     assert not SelfAssessment.objects.exists() and not Evidence.objects.exists()
@@ -164,10 +214,7 @@ def test_a_20_mb_file_is_refused(client, staff_a, task, settings, tmp_path):
     client.force_login(staff_a)
     big = io.BytesIO(PDF + b"\x00" * (20 * 1024 * 1024))
     big.name = "big.pdf"
-    response = client.post(
-        assess_url(task),
-        {"completion": "85", "account": "见附件", "action": "submit", "evidence": big},
-    )
+    response = post(client, task, completion="85", account="见附件", action="submit", evidence=big)
     assert response.status_code == 400
     assert "big.pdf 超过 10 MB。" in response.content.decode()
     assert not SelfAssessment.objects.exists() and not Evidence.objects.exists()
@@ -177,10 +224,7 @@ def test_an_unaccepted_file_type_is_refused(client, staff_a, task, settings, tmp
     settings.MEDIA_ROOT = tmp_path
     client.force_login(staff_a)
     script = SimpleUploadedFile("run.exe", b"MZ" + b"\x00" * 50)
-    response = client.post(
-        assess_url(task),
-        {"completion": "85", "account": "x", "action": "draft", "evidence": [script]},
-    )
+    response = post(client, task, completion="85", account="x", action="draft", evidence=[script])
     assert response.status_code == 400
     assert "只接受 PDF" in response.content.decode()
     assert not SelfAssessment.objects.exists()
@@ -258,12 +302,14 @@ def test_the_service_itself_refuses_two_decimals_and_a_bad_file(staff_a, task, y
 
     stage = year.stages.get(number=6)
     with pytest.raises(ValidationError) as error:
-        services.save_self_assessment(task=task, stage=stage, by=staff_a, completion=Decimal("80.55"), account="x")
+        services.save_self_assessment(
+            task=task, stage=stage, by=staff_a, version=0, completion=Decimal("80.55"), account="x"
+        )
     assert "completion" in error.value.message_dict
     fake = SimpleUploadedFile("report.pdf", b"MZ" + b"\x00" * 100)
     with pytest.raises(ValidationError) as error:
         services.save_self_assessment(
-            task=task, stage=stage, by=staff_a, completion=80, account="x", evidence_files=[fake]
+            task=task, stage=stage, by=staff_a, version=0, completion=80, account="x", evidence_files=[fake]
         )
     assert "evidence" in error.value.message_dict
     assert not SelfAssessment.objects.exists()
@@ -295,7 +341,7 @@ def test_a_missing_evidence_file_answers_404_not_500(client, staff_a, task, sett
     settings.MEDIA_ROOT = tmp_path
     client.force_login(staff_a)
     upload = SimpleUploadedFile("a.pdf", PDF)
-    client.post(assess_url(task), {"completion": "85", "account": "x", "action": "draft", "evidence": [upload]})
+    post(client, task, completion="85", account="x", action="draft", evidence=[upload])
     evidence = Evidence.objects.get()
     evidence.file.delete(save=False)
     assert client.get(f"/tasks/evidence/{evidence.pk}/").status_code == 404

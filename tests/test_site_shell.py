@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.contrib.staticfiles import finders
 
-from tasks.roles import Role
+from lightboard.roles import Role
 
 pytestmark = pytest.mark.django_db
 

@@ -3,9 +3,10 @@ changed afterwards only with a recorded reason."""
 
 import pytest
 
+from lightboard.roles import Role
+from outbox.models import Notification
 from tasks import services
 from tasks.models import AuditEntry, KeyTask, StageTarget, TaskList
-from tasks.roles import Role
 from tests.conftest import make_user
 from tests.factories import KeyTaskFactory, make_list
 
@@ -240,3 +241,70 @@ def test_reading_a_list_creates_nothing(client, year, department_a, leadership):
     client.force_login(leadership)
     assert client.get(list_url(department_a)).status_code == 200
     assert not TaskList.objects.exists()
+
+
+# --- who is told ----------------------------------------------------------------------------
+
+
+def told(kind):
+    """Who got a message of this kind, with its link and body."""
+    return sorted(
+        (n.recipient.username, n.link, n.body)
+        for n in Notification.objects.filter(kind=kind).select_related("recipient")
+    )
+
+
+def test_submitting_a_list_tells_its_division_leader(client, year, department_a, staff_a, colleague_a, leader_a):
+    KeyTaskFactory(year=year, department=department_a, owner=staff_a)
+    client.force_login(staff_a)
+    assert client.post(list_url(department_a, "submit/")).status_code == 302
+    assert told("list_submitted") == [("leader_a", list_url(department_a), "")]
+    message = Notification.objects.get(kind="list_submitted")
+    assert message.subject == "待审批的任务清单：生产运营部，2026 年"
+    assert Notification.objects.count() == 1
+
+
+def test_approving_a_list_tells_the_departments_staff(
+    client, year, department_a, department_b, staff_a, staff_b, colleague_a, leader_a
+):
+    make_user("retired_a", Role.STAFF, departments=[department_a], is_active=False)
+    KeyTaskFactory(year=year, department=department_a, owner=staff_a)
+    make_list(year, department_a, TaskList.State.SUBMITTED)
+    client.force_login(leader_a)
+    assert client.post(list_url(department_a, "approve/")).status_code == 302
+    assert told("list_approved") == [
+        ("colleague_a", list_url(department_a), ""),
+        ("staff_a", list_url(department_a), ""),
+    ]
+    assert Notification.objects.get(recipient=staff_a).subject == "任务清单已审批通过：生产运营部，2026 年"
+
+
+def test_returning_a_list_sends_the_leaders_comment_to_the_departments_staff(
+    client, year, department_a, staff_a, colleague_a, leader_a
+):
+    KeyTaskFactory(year=year, department=department_a, owner=staff_a)
+    make_list(year, department_a, TaskList.State.SUBMITTED)
+    client.force_login(leader_a)
+    assert client.post(list_url(department_a, "return/"), {"comment": "补充量化指标"}).status_code == 302
+    assert told("list_returned") == [
+        ("colleague_a", list_url(department_a), "补充量化指标"),
+        ("staff_a", list_url(department_a), "补充量化指标"),
+    ]
+
+
+def test_each_move_of_the_list_is_a_message_of_its_own(year, department_a, staff_a, leader_a):
+    KeyTaskFactory(year=year, department=department_a, owner=staff_a)
+    task_list = services.ensure_task_list(year=year, department=department_a)
+    services.submit_task_list(task_list=task_list, by=staff_a)
+    services.return_task_list(task_list=task_list, by=leader_a, comment="补充量化指标")
+    services.submit_task_list(task_list=task_list, by=staff_a)
+    assert told("list_submitted") == [("leader_a", list_url(department_a), "")] * 2
+
+
+def test_a_refused_move_tells_nobody(client, year, department_a, staff_a, leader_a):
+    client.force_login(staff_a)
+    client.post(list_url(department_a, "submit/"))  # an empty list cannot be submitted
+    make_list(year, department_a, TaskList.State.DRAFT)
+    client.force_login(leader_a)
+    client.post(list_url(department_a, "approve/"))  # a draft cannot be approved
+    assert not Notification.objects.exists()

@@ -6,11 +6,11 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from lightboard.roles import Role
 from reviews import services as review_services
 from reviews.models import FollowUp
 from tasks import services
 from tasks.models import SelfAssessment
-from tasks.roles import Role
 from tests.browser.conftest import screenshot
 from tests.conftest import make_user
 from tests.factories import KeyTaskFactory
@@ -70,14 +70,14 @@ def test_inspector_works_a_red_case_and_the_owner_sees_the_letter_and_the_notice
     sign_in(page, "staff_a")
     page.wait_for_url("**/tasks/mine/")
     assert page.locator("#inbox-count").inner_text().strip() != ""
-    page.goto("/inbox/")
+    page.click("nav a[href='/inbox/']")
     inbox = page.locator("#inbox").inner_text()
     assert f"纪督〔{today.year}〕1号" in inbox and f"纪谈〔{today.year}〕1号" in inbox
-    page.locator("#inbox a", has_text="纪督").first.click()
+    page.locator("#inbox").get_by_role("button", name="纪督").first.click()
     assert "发函督办" in page.locator("#letter").inner_text() or "督办" in page.locator("#letter").inner_text()
     assert f"纪督〔{today.year}〕1号" in page.locator("#letter").inner_text()
     screenshot(page, "owner-reads-the-supervision-letter")
-    page.goto("/inbox/")
-    page.locator("#inbox a", has_text="纪谈").first.click()
+    page.click("nav a[href='/inbox/']")
+    page.locator("#inbox").get_by_role("button", name="纪谈").first.click()
     assert "纪检监察部会议室" in page.locator("#letter").inner_text()
     screenshot(page, "owner-reads-the-interview-notice")

@@ -19,7 +19,6 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import expect
 
 from reviews import services as review_services
@@ -39,14 +38,10 @@ INTERVIEW_AT = "2026-11-27T09:30"
 
 
 @pytest.fixture
-def on_25_november_2026(monkeypatch):
-    """Pin the date. The live server runs in a thread of this process, so it sees it too."""
-    real_localdate = timezone.localdate
-
-    def localdate(value=None, timezone=None):
-        return TODAY if value is None else real_localdate(value, timezone)
-
-    monkeypatch.setattr("django.utils.timezone.localdate", localdate)
+def on_25_november_2026(settings):
+    """Pin the date lightboard takes as today (LIGHTBOARD_TODAY). The live server runs in a
+    thread of this process, so it sees the setting too."""
+    settings.LIGHTBOARD_TODAY = TODAY
     return TODAY
 
 
@@ -261,14 +256,14 @@ def test_staff_submit_leader_confirms_group_turns_it_red_inspector_follows_up_ow
     inbox = page.locator("#inbox").inner_text()
     assert supervision.number in inbox and notice.number in inbox
     screenshot(page, "journey-5a-owner-inbox")
-    page.locator("#inbox a", has_text=supervision.number).click()
+    page.locator("#inbox").get_by_role("button", name=supervision.number).click()
     page.wait_for_url(f"**/reviews/letters/{supervision.pk}/")
     letter = page.locator("#letter").inner_text()
     assert supervision.number in letter and TASK in letter and "55.0%" in letter
     assert "发函督办，约谈责任人，限期整改" in letter
     screenshot(page, "journey-5b-owner-reads-the-supervision-letter")
     page.go_back()
-    page.locator("#inbox a", has_text=notice.number).click()
+    page.locator("#inbox").get_by_role("button", name=notice.number).click()
     page.wait_for_url(f"**/reviews/letters/{notice.pk}/")
     assert "纪检监察部会议室" in page.locator("#letter").inner_text()
     screenshot(page, "journey-5c-owner-reads-the-interview-notice")

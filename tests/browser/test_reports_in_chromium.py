@@ -7,11 +7,11 @@ import re
 import pytest
 from django.utils import timezone
 
+from lightboard.roles import Role
 from reviews import services as reviews
 from reviews.models import Rating
 from tasks import services
 from tasks.models import Department
-from tasks.roles import Role
 from tests.browser.conftest import screenshot
 from tests.conftest import make_user
 from tests.factories import KeyTaskFactory

@@ -4,10 +4,10 @@ runs the meeting with the keyboard, turns a task red, closes the meeting and rea
 import pytest
 from django.utils import timezone
 
+from lightboard.roles import Role
 from reviews.models import FollowUp, Rating
 from tasks import services
 from tasks.models import SelfAssessment
-from tasks.roles import Role
 from tests.browser.conftest import screenshot
 from tests.conftest import make_user
 from tests.factories import KeyTaskFactory

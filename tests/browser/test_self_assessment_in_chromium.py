@@ -5,9 +5,9 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from lightboard.roles import Role
 from tasks import services
 from tasks.models import SelfAssessment
-from tasks.roles import Role
 from tests.browser.conftest import screenshot
 from tests.conftest import make_user
 from tests.factories import KeyTaskFactory

@@ -7,4 +7,6 @@ app_name = "inbox"
 urlpatterns = [
     path("", views.inbox, name="index"),
     path("count/", views.inbox_count, name="count"),
+    path("read/", views.read_all, name="read_all"),
+    path("<int:notification_id>/open/", views.open_notification, name="open"),
 ]

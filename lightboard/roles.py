@@ -1,4 +1,5 @@
-"""Roles are Django groups; the group name is the role's stable key."""
+"""Roles are Django groups; the group name is the role's stable key. Each role set is defined
+once here, and every layer (views, services, navigation, the admin) asks these helpers."""
 
 from functools import wraps
 
@@ -16,8 +17,10 @@ class Role(models.TextChoices):
     ADMINISTRATOR = "administrator", _("Administrator")
 
 
-# Who may open the reports (DESIGN.md section 5).
-REPORT_READERS = frozenset({Role.LEADERSHIP, Role.DIVISION_LEADER, Role.INSPECTOR})
+# Roles that read every department's task lists, tasks, minutes and reports (DESIGN.md
+# section 5); administrators set lightboard up in the admin instead.
+READ_ALL_ROLES = frozenset({Role.LEADERSHIP, Role.DIVISION_LEADER, Role.INSPECTOR})
+EVERYONE = frozenset(Role)
 
 
 def roles_of(user):
@@ -38,6 +41,10 @@ def roles_of(user):
 def has_role(user, *roles):
     """True when the user holds at least one of the given roles."""
     return not roles_of(user).isdisjoint(roles)
+
+
+def can_read_all(user):
+    return has_role(user, *READ_ALL_ROLES)
 
 
 def role_required(*roles):

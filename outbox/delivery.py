@@ -5,13 +5,11 @@ with backoff until it is marked failed. The in-app inbox is the row itself."""
 import datetime
 import hashlib
 import logging
-import time
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
-from kombu.exceptions import OperationalError
 
 from .models import Notification
 
@@ -93,30 +91,3 @@ def due_for_sweep(now=None):
         .order_by("next_attempt_at", "id")
         .values_list("pk", flat=True)[:1000]
     )
-
-
-# After a publish fails, later ones in this process are not tried for this long: a meeting's
-# close queues one message per user after its commit, and each would wait for the broker.
-BROKER_RETRY_AFTER = 30.0  # seconds
-_broker_down_until = 0.0
-
-
-def queue_delivery(notification):
-    """After the surrounding transaction commits, hand the row to a Celery worker. If the
-    broker is down the row stays pending and the beat sweep delivers it later."""
-
-    def enqueue():
-        global _broker_down_until
-        from .tasks import deliver_notification
-
-        if time.monotonic() < _broker_down_until:
-            return  # the broker failed moments ago: the sweep will pick it up
-        try:
-            deliver_notification.delay(notification.pk)
-        except OperationalError as error:  # broker unreachable: the sweep will pick it up
-            _broker_down_until = time.monotonic() + BROKER_RETRY_AFTER
-            log.warning("could not queue notification %s: %s", notification.pk, error)
-        except Exception as error:
-            log.warning("could not queue notification %s: %s", notification.pk, error)
-
-    transaction.on_commit(enqueue)

@@ -1,0 +1,113 @@
+"""Who may confirm a self-assessment, run the review meetings, and see, work or answer a
+follow-up case and its letters. Views, services and queries all ask here."""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from lightboard.roles import Role, has_role
+from tasks.access import can_work_on, leads, led_departments
+from tasks.models import SelfAssessment
+
+from .models import FollowUp, Letter
+
+
+def require(allowed):
+    """Raise PermissionDenied (403, nothing changed) unless `allowed`."""
+    if not allowed:
+        raise PermissionDenied
+
+
+# --- confirmation ----------------------------------------------------------------------
+
+
+def may_confirm(user, assessment):
+    """The division leader in charge of the task's department confirms its assessments."""
+    return leads(user, assessment.task.department)
+
+
+def assessments_to_confirm(user):
+    """Submitted self-assessments of the departments the user leads."""
+    return SelfAssessment.objects.filter(
+        state=SelfAssessment.State.SUBMITTED, task__department__in=led_departments(user)
+    )
+
+
+def get_assessment_for_leader(user, assessment_id):
+    """A self-assessment of a department the user leads, else 404."""
+    try:
+        return (
+            SelfAssessment.objects.select_related(
+                "task__department", "task__owner", "task__year", "stage", "updated_by"
+            )
+            .prefetch_related("evidence")
+            .get(pk=assessment_id, task__department__in=led_departments(user))
+        )
+    except SelfAssessment.DoesNotExist:
+        raise Http404 from None
+
+
+# --- meetings ---------------------------------------------------------------------------
+
+
+def may_run_meetings(user):
+    return has_role(user, Role.LEADERSHIP)
+
+
+# --- follow-up cases --------------------------------------------------------------------
+
+
+def may_work_cases(user):
+    """Discipline inspectors take the office's steps: reminders, letters, interviews, closing."""
+    return has_role(user, Role.INSPECTOR)
+
+
+def can_answer_case(user, case):
+    """The owner or staff of the task's department write the rectification."""
+    task = case.rating.task
+    return task.owner_id == user.pk or can_work_on(user, task.department)
+
+
+def can_see_case(user, case):
+    """Inspectors and the leadership group see every case; the division leader sees their
+    departments'; the owner and the department's staff see their own."""
+    if has_role(user, Role.INSPECTOR, Role.LEADERSHIP):
+        return True
+    return leads(user, case.rating.task.department) or can_answer_case(user, case)
+
+
+CASE_RELATIONS = (
+    "rating__task__department__division_leader",
+    "rating__task__owner",
+    "rating__meeting__stage__year",
+    "inspector",
+    "updated_by",
+)
+
+
+def get_case_for_user(user, case_id):
+    """A case with its steps and letters, or 404 for a user who may not see it."""
+    try:
+        case = (
+            FollowUp.objects.select_related(*CASE_RELATIONS)
+            .prefetch_related("events__actor", "letters")
+            .get(pk=case_id)
+        )
+    except FollowUp.DoesNotExist:
+        raise Http404 from None
+    if not can_see_case(user, case):
+        raise Http404
+    return case
+
+
+def get_letter_for_user(user, letter_id):
+    """A printable letter: a commendation notice is for everyone; a case's letter for those
+    who may see the case. Else 404."""
+    try:
+        letter = Letter.objects.select_related(
+            *(f"case__{relation}" for relation in CASE_RELATIONS), "meeting__stage__year", "issued_by"
+        ).get(pk=letter_id)
+    except Letter.DoesNotExist:
+        raise Http404 from None
+    if letter.case is not None and not can_see_case(user, letter.case):
+        raise Http404
+    return letter
