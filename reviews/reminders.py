@@ -27,17 +27,24 @@ def send_due_reminders(today):
     day = today.isoformat()
     todays = Notification.objects.filter(idempotency_key__startswith="remind:", idempotency_key__endswith=f":{day}")
     before = todays.count()
+    _self_assessments_due(today, day)
+    _confirmations_waiting(day)
+    _cases_overdue(today, day)
+    return todays.count() - before
 
+
+def _self_assessments_due(today, day):
+    """Owners whose self-assessment is not submitted as its due date nears."""
     stages = Stage.objects.filter(
         self_assessment_due__gte=today,
         self_assessment_due__lte=today + datetime.timedelta(days=SELF_ASSESSMENT_WARNING_DAYS),
         start__lte=today,
     ).select_related("year")
     for stage in stages:
-        submitted = SelfAssessment.objects.filter(
-            stage=stage, state__in=[SelfAssessment.State.SUBMITTED, SelfAssessment.State.CONFIRMED]
-        ).values("task_id")
-        for task in KeyTask.objects.filter(year=stage.year).exclude(pk__in=submitted).select_related("owner"):
+        submitted = SelfAssessment.objects.filter(stage=stage, state__in=SelfAssessment.SUBMITTED_STATES)
+        for task in (
+            KeyTask.objects.filter(year=stage.year).exclude(pk__in=submitted.values("task_id")).select_related("owner")
+        ):
             notify(
                 recipient=task.owner,
                 kind="reminder_self_assessment",
@@ -47,6 +54,9 @@ def send_due_reminders(today):
                 key=f"remind:self-assessment:{task.pk}:{stage.pk}:{task.owner_id}:{day}",
             )
 
+
+def _confirmations_waiting(day):
+    """Division leaders with submitted self-assessments waiting for their confirmation."""
     waiting = SelfAssessment.objects.filter(state=SelfAssessment.State.SUBMITTED).select_related(
         "task__department__division_leader", "stage"
     )
@@ -62,10 +72,13 @@ def send_due_reminders(today):
             key=f"remind:confirm:{assessment.pk}:{leader.pk}:{day}",
         )
 
+
+def _cases_overdue(today, day):
+    """Inspectors with open cases past their due date; a case nobody has taken yet is every
+    inspector's to chase."""
     overdue = FollowUp.objects.filter(due_date__lt=today, state__in=OPEN_STATES).select_related(
         "inspector", "rating__task"
     )
-    # A case nobody has taken yet is every inspector's to chase.
     all_inspectors = list(User.objects.filter(groups__name=Role.INSPECTOR.value, is_active=True))
     for case in overdue:
         for inspector in [case.inspector] if case.inspector else all_inspectors:
@@ -77,4 +90,3 @@ def send_due_reminders(today):
                 link=reverse("reviews:case", kwargs={"case_id": case.pk}),
                 key=f"remind:case:{case.pk}:{inspector.pk}:{day}",
             )
-    return todays.count() - before

@@ -247,6 +247,9 @@ class SelfAssessment(Versioned):
         CONFIRMED = "confirmed", _("Confirmed")
         RETURNED = "returned", _("Returned")
 
+    # Sent to the leader (and perhaps confirmed): the self score now counts.
+    SUBMITTED_STATES = (State.SUBMITTED, State.CONFIRMED)
+
     task = models.ForeignKey(KeyTask, on_delete=models.CASCADE, related_name="assessments", verbose_name=_("task"))
     stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="assessments", verbose_name=_("stage"))
     completion = models.DecimalField(_("completion (%)"), max_digits=4, decimal_places=1, null=True, blank=True)
@@ -289,7 +292,7 @@ class SelfAssessment(Versioned):
     def submitted_score(self):
         """The self score once submitted to the leader; a draft or returned score stands for
         nothing yet (see lightboard.lights.stage_standing)."""
-        return self.completion if self.state in (self.State.SUBMITTED, self.State.CONFIRMED) else None
+        return self.completion if self.state in self.SUBMITTED_STATES else None
 
     @property
     def is_editable(self):
