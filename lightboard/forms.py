@@ -4,13 +4,16 @@ from django import forms
 from django.contrib import messages
 from django.utils.translation import gettext_lazy as _
 
+from .lights import NOT_A_SCORE, TOO_MANY_DECIMALS
+from .versioning import StaleEdit
+
 SCORE_ERRORS = {
-    "invalid": _("Enter a number from 0 to 100, such as 75 or 82.5."),
+    "invalid": NOT_A_SCORE,
     "min_value": _("A score cannot be below 0."),
     "max_value": _("A score cannot be above 100."),
-    "max_decimal_places": _("Use at most one decimal place, such as 82.5."),
-    "max_digits": _("Enter a number from 0 to 100, such as 75 or 82.5."),
-    "max_whole_digits": _("Enter a number from 0 to 100, such as 75 or 82.5."),
+    "max_decimal_places": TOO_MANY_DECIMALS,
+    "max_digits": NOT_A_SCORE,
+    "max_whole_digits": NOT_A_SCORE,
 }
 
 
@@ -38,6 +41,8 @@ def show_service_error(error, *, form=None, request=None):
     field's message next to that field of `form`; anything else at the top of `form`, or, given
     the `request`, at the top of the page (when there is no form, or the form may not be shown
     again after the error)."""
+    if form is not None:
+        form.is_stale = isinstance(error, StaleEdit)  # the form offers the latest version
     fields = form.fields if form is not None else {}
     by_field = error.error_dict if hasattr(error, "error_dict") else {None: error.error_list}
     for name, errors in by_field.items():

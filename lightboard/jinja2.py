@@ -21,5 +21,5 @@ def url_maker(name):
 def environment(**options):
     env = Environment(extensions=["jinja2.ext.i18n"], **options)
     env.install_gettext_callables(translation.gettext, translation.ngettext, newstyle=True)
-    env.globals.update({"url": reverse, "static": static, "light_label": label_of})
+    env.globals.update({"static": static, "light_label": label_of})
     return env

@@ -22,6 +22,8 @@ LABELS = {
 
 # Scores are stored as percentages with one decimal place (82.5).
 SCORE_STEP = Decimal("0.1")
+NOT_A_SCORE = _("Enter a number from 0 to 100, such as 75 or 82.5.")
+TOO_MANY_DECIMALS = _("Use at most one decimal place, such as 82.5.")
 
 
 def light_of(score, year):
@@ -47,9 +49,9 @@ def parse_score(value, *, field):
         score = value if isinstance(value, Decimal) else Decimal(str(value))
         classify(score)
     except (InvalidOperation, ValueError):
-        raise ValidationError({field: _("Enter a number from 0 to 100, such as 75 or 82.5.")}) from None
+        raise ValidationError({field: NOT_A_SCORE}) from None
     if score.as_tuple().exponent < -1:
-        raise ValidationError({field: _("Use at most one decimal place, such as 82.5.")})
+        raise ValidationError({field: TOO_MANY_DECIMALS})
     return score.quantize(SCORE_STEP)
 
 

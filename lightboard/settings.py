@@ -269,8 +269,11 @@ if os.environ.get("EMAIL_BACKEND"):
     EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / "sent-mail"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "lightboard <lightboard@localhost>")
 LIGHTBOARD_MAIL_DOMAIN = os.environ.get("LIGHTBOARD_MAIL_DOMAIN", "lightboard.local")
-# Pin the date lightboard takes as today (training and demo environments); unset: the real date.
+# Pin the date lightboard takes as today (demo and training copies, with DEBUG on); unset: the
+# real date. Times of day stay real: a pinned copy is for showing a point of the year, not for work.
 LIGHTBOARD_TODAY = env_date("LIGHTBOARD_TODAY")
+if LIGHTBOARD_TODAY and not DEBUG:
+    raise ImproperlyConfigured("LIGHTBOARD_TODAY pins the date for demos; unset it when DEBUG is off.")
 # The address users reach lightboard at, for links in e-mail.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL

@@ -8,10 +8,11 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils.translation import gettext_lazy as _
 
-from lightboard.lights import COLOUR_KEYS, MISSING, stage_standing
+from lightboard.lights import COLOUR_KEYS, MISSING
 from reviews.models import FollowUp, Rating, ReviewMeeting
 from reviews.queries import stage_results
 from tasks.models import STAGES_PER_YEAR, Department, KeyTask, SelfAssessment
+from tasks.queries import standing as task_standing
 from tasks.results import NO_RESULT
 
 RANK = {"red": 0, "yellow": 1, "green": 2}
@@ -216,7 +217,7 @@ def early_warning(year, today):
     """Tasks likely to be yellow or red at the next meeting, and late self-assessments.
 
     The rule, stated on the page: a task is likely red or yellow when the score that stands
-    for the stage so far (lightboard.lights.stage_standing: the meeting's final score, else the
+    for the stage so far (tasks.queries.standing: the meeting's final score, else the
     leader's confirmed score, else the submitted self score) lights it so; with no score yet,
     it is late when the self-assessment due date has passed, and on watch when it was red or
     yellow at the previous meeting. Seven queries."""
@@ -225,7 +226,7 @@ def early_warning(year, today):
         return None, []
     tasks = KeyTask.objects.filter(year=year)
     assessments = {a.task_id: a for a in SelfAssessment.objects.filter(stage=stage, task__in=tasks)}
-    results = stage_results(tasks)
+    results = stage_results(tasks, stage_number=stage.number)
     previous = dict(
         Rating.objects.filter(
             meeting__stage__year=year,
@@ -236,15 +237,7 @@ def early_warning(year, today):
     warnings = []
     for task in tasks.select_related("department", "owner").order_by("department__code", "id"):
         before = previous.get(task.pk)
-        assessment = assessments.get(task.pk)
-        result = results.get((task.pk, stage.number), NO_RESULT)
-        standing = stage_standing(
-            year,
-            final=result.final,
-            final_light=result.final_light,
-            confirmed=result.confirmed,
-            submitted=assessment.submitted_score if assessment else None,
-        )
+        standing = task_standing(year, assessments.get(task.pk), results.get((task.pk, stage.number), NO_RESULT))
         if standing.score is not None:
             if standing.light in ("red", "yellow"):
                 warnings.append(Warning(task, standing.light, standing.score, standing.source, before))

@@ -20,27 +20,25 @@ def require(allowed):
 # --- confirmation ----------------------------------------------------------------------
 
 
-def may_confirm(user, assessment):
-    """The division leader in charge of the task's department confirms its assessments."""
-    return leads(user, assessment.task.department)
+def assessments_of_led_departments(user):
+    """The self-assessments the user confirms, as the division leader in charge of their
+    departments; others do not exist for them."""
+    return SelfAssessment.objects.filter(task__department__in=led_departments(user))
 
 
 def assessments_to_confirm(user):
     """Submitted self-assessments of the departments the user leads."""
-    return SelfAssessment.objects.filter(
-        state=SelfAssessment.State.SUBMITTED, task__department__in=led_departments(user)
-    )
+    return assessments_of_led_departments(user).filter(state=SelfAssessment.State.SUBMITTED)
 
 
 def get_assessment_for_leader(user, assessment_id):
     """A self-assessment of a department the user leads, else 404."""
     try:
         return (
-            SelfAssessment.objects.select_related(
-                "task__department", "task__owner", "task__year", "stage", "updated_by"
-            )
+            assessments_of_led_departments(user)
+            .select_related("task__department", "task__owner", "task__year", "stage", "updated_by")
             .prefetch_related("evidence")
-            .get(pk=assessment_id, task__department__in=led_departments(user))
+            .get(pk=assessment_id)
         )
     except SelfAssessment.DoesNotExist:
         raise Http404 from None

@@ -391,11 +391,6 @@ def available_steps(case, user):
     return [step for step in STEPS if step.applies_to(case) and step.may_take(user, case)]
 
 
-def take_step(step, *, case_id, by, **fields):
-    """Take a step with the fields of its form (the version among them)."""
-    return step.service(case_id=case_id, by=by, **fields)
-
-
 # --- a rating amended after the meeting ------------------------------------------------------
 
 

@@ -57,6 +57,11 @@ class ReviewMeeting(models.Model):
         return str(self.stage)
 
     @property
+    def accepts_ratings(self):
+        """In session: the group sets final scores (meeting mode, the board)."""
+        return self.state == self.State.IN_SESSION
+
+    @property
     def is_closed(self):
         return self.state == self.State.CLOSED
 

@@ -19,16 +19,21 @@ BOARD_KEYS = (*COLOUR_KEYS, MISSING)
 DISCUSSION_ORDER = {"red": 0, "yellow": 1, MISSING: 2}
 
 
-def stage_results(tasks):
+def stage_results(tasks, stage_number=None):
     """The confirmed score, the final score with its light and the follow-up case of each
-    (task, stage number) of the given tasks that has any: the source of tasks.results. Two
-    queries whatever the number of tasks."""
+    (task, stage number) of the given tasks that has any (of one stage, if given): the source of
+    tasks.results. Two queries whatever the number of tasks."""
     found = defaultdict(dict)
-    for task_id, number, score in Confirmation.objects.filter(assessment__task__in=tasks).values_list(
+    confirmations = Confirmation.objects.filter(assessment__task__in=tasks)
+    ratings = Rating.objects.filter(task__in=tasks, final_score__isnull=False)
+    if stage_number is not None:
+        confirmations = confirmations.filter(assessment__stage__number=stage_number)
+        ratings = ratings.filter(meeting__stage__number=stage_number)
+    for task_id, number, score in confirmations.values_list(
         "assessment__task_id", "assessment__stage__number", "score"
     ):
         found[task_id, number]["confirmed"] = score
-    rated = Rating.objects.filter(task__in=tasks, final_score__isnull=False).values_list(
+    rated = ratings.values_list(
         "task_id",
         "meeting__stage__number",
         "final_score",
@@ -125,7 +130,11 @@ def board(meeting, *, colour="", department_id=None, owner_id=None):
     if owner_id:
         ratings = ratings.filter(task__owner_id=owner_id)
     ratings = list(ratings)
-    self_scores = dict(SelfAssessment.objects.filter(stage=stage).values_list("task_id", "completion"))
+    self_scores = dict(  # a draft's score is not the department's yet
+        SelfAssessment.objects.filter(stage=stage, state__in=SelfAssessment.SUBMITTED_STATES).values_list(
+            "task_id", "completion"
+        )
+    )
     confirmed = dict(Confirmation.objects.filter(assessment__stage=stage).values_list("assessment__task_id", "score"))
     earlier = defaultdict(dict)
     for task_id, number, light in Rating.objects.filter(

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from lightboard.roles import Role
 from outbox.models import Notification
 from outbox.services import notify
+from tasks.access import leader_of
 from tasks.models import KeyTask, SelfAssessment, Stage, User
 
 from .cases import OPEN_STATES
@@ -61,7 +62,7 @@ def _confirmations_waiting(day):
         "task__department__division_leader", "stage"
     )
     for assessment in waiting:
-        leader = assessment.task.department.division_leader
+        leader = leader_of(assessment.task.department)
         if leader is None:
             continue
         notify(

@@ -12,7 +12,7 @@ from lightboard import clock
 from lightboard.lights import light_of, parse_score
 from lightboard.versioning import bump, check_version
 from outbox.services import notify, notify_many
-from tasks.audit import record_audit
+from tasks.audit import changes, record_audit
 from tasks.models import KeyTask, SelfAssessment, User
 
 from . import access, cases
@@ -23,15 +23,16 @@ from .models import Confirmation, Letter, Rating, RatingAmendment, ReviewMeeting
 
 
 def _locked_assessment(assessment_id, by, version):
-    """The submitted assessment, locked, if `by` leads its department and it is still at `version`."""
+    """The submitted assessment, locked, if `by` leads its department (else DoesNotExist, as if it
+    did not exist) and it is still at `version`."""
     assessment = (
-        SelfAssessment.objects.select_for_update(of=("self",))
+        access.assessments_of_led_departments(by)
+        .select_for_update(of=("self",))
         .select_related("task__department", "task__year", "task__owner", "stage", "updated_by")
         .get(pk=assessment_id)
     )
-    access.require(access.may_confirm(by, assessment))
     check_version(assessment, version)
-    if assessment.state != SelfAssessment.State.SUBMITTED:
+    if not assessment.awaits_confirmation:
         raise ValidationError(_("This self-assessment is not waiting for confirmation."))
     return assessment
 
@@ -171,7 +172,7 @@ def set_rating(*, rating_id, version, final_score, score_reason, decision, next_
         .select_related("meeting__stage__year", "updated_by")
         .get(pk=rating_id)
     )
-    if rating.meeting.state != ReviewMeeting.State.IN_SESSION:
+    if not rating.meeting.accepts_ratings:
         raise ValidationError(_("Ratings change only while the meeting is in session; a closed meeting is amended."))
     check_version(rating, version)
     if final_score is None:
@@ -192,13 +193,14 @@ def set_rating(*, rating_id, version, final_score, score_reason, decision, next_
         decision=(decision or "").strip(),
         next_stage_target=(next_stage_target or "").strip(),
     )
+    changed_before, changed_after = changes(before, {"final_score": final_score, "colour": rating.colour})
     record_audit(
         actor=by,
         action="rate task",
         subject=rating,
         task_id=rating.task_id,
-        before=before,
-        after={"final_score": final_score, "colour": rating.colour},
+        before=changed_before,
+        after=changed_after,
         reason=score_reason,
     )
     return rating
@@ -240,7 +242,7 @@ def close_meeting(*, meeting, by):
     locked = ReviewMeeting.objects.select_for_update().select_related("stage__year").get(pk=meeting.pk)
     if locked.state == ReviewMeeting.State.CLOSED:
         return locked
-    if locked.state != ReviewMeeting.State.IN_SESSION:
+    if not locked.accepts_ratings:
         raise ValidationError(_("Open the meeting before closing it."))
     _ensure_ratings(locked)
     missing = locked.ratings.filter(final_score__isnull=True).count()
@@ -266,18 +268,17 @@ def close_meeting(*, meeting, by):
 
 
 @transaction.atomic
-def amend_rating(*, rating_id, final_score, reason, by, version=None):
+def amend_rating(*, rating_id, version, final_score, reason, by):
     """Correct a frozen rating with a reason. The original stays in the amendment record; a
     change of colour opens, retypes or closes the follow-up case (a recorded case step).
-    Give the `version` the user saw so a concurrent amendment is refused, not overwritten."""
+    `version` is the one the user saw: a concurrent amendment is refused, not overwritten."""
     access.require(access.may_run_meetings(by))
     rating = (
         Rating.objects.select_for_update(of=("self",))
         .select_related("meeting__stage__year", "updated_by")
         .get(pk=rating_id)
     )
-    if version is not None:
-        check_version(rating, version)
+    check_version(rating, version)
     if rating.meeting.state != ReviewMeeting.State.CLOSED:
         raise ValidationError(_("Only a closed meeting's ratings are amended; change it in the meeting."))
     final_score = parse_score(final_score, field="final_score")

@@ -315,7 +315,7 @@ def case_detail(request, case_id):
         form = forms[step.name] = CASE_STEP_FORMS[step.name](request.POST)
         if form.is_valid():
             try:
-                cases.take_step(step, case_id=case.pk, by=request.user, **form.cleaned_data)
+                step.service(case_id=case.pk, by=request.user, **form.cleaned_data)
             except ValidationError as error:
                 # At the top of the page: after someone else's step, this one's form may be gone.
                 show_service_error(error, form=form, request=request)

@@ -48,6 +48,13 @@ def leads(user, department):
     return has_role(user, Role.DIVISION_LEADER) and department.division_leader_id == user.pk
 
 
+def leader_of(department):
+    """The division leader in charge of the department, if there is an active one: whom its
+    lists and assessments wait for."""
+    leader = department.division_leader
+    return leader if leader is not None and leader.is_active else None
+
+
 def led_departments(user):
     """The departments the user leads as division leader, as a queryset to filter by."""
     if not has_role(user, Role.DIVISION_LEADER):

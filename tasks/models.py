@@ -295,6 +295,11 @@ class SelfAssessment(Versioned):
         return self.completion if self.state in self.SUBMITTED_STATES else None
 
     @property
+    def awaits_confirmation(self):
+        """Submitted, waiting for the division leader to confirm, adjust or return it."""
+        return self.state == self.State.SUBMITTED
+
+    @property
     def is_editable(self):
         """Staff may change a draft or a returned assessment; a submitted one waits for the leader."""
         return self.state in (self.State.DRAFT, self.State.RETURNED)

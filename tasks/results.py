@@ -28,9 +28,10 @@ _source = None
 
 
 def register_result_source(source):
-    """`source(tasks)` returns {(task_id, stage_id): StageResult} for the given tasks (a queryset),
-    in a fixed number of queries whatever their number. One app registers it, from its
-    AppConfig.ready(); without one, no stage has a result beyond its self-assessment."""
+    """`source(tasks)` returns {(task_id, stage number): StageResult} for the given tasks (a
+    queryset) and the stages that have a result, in a fixed number of queries whatever their
+    number. One app registers it, from its AppConfig.ready(); without one, no stage has a result
+    beyond its self-assessment."""
     global _source
     _source = source
 

@@ -124,11 +124,11 @@ def submit_task_list(*, task_list, by):
     entry = _change_list_state(
         task_list, by=by, to=TaskList.State.SUBMITTED, allowed_from={TaskList.State.DRAFT}, action="submit list"
     )
-    leader = task_list.department.division_leader
+    leader = access.leader_of(task_list.department)
     _tell_about_list(
         task_list,
         entry,
-        recipients=[leader] if leader is not None and leader.is_active else [],
+        recipients=[leader] if leader else [],
         kind="list_submitted",
         subject=_("Task list to approve: %(department)s, %(year)s"),
     )

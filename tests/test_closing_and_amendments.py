@@ -34,6 +34,11 @@ from tests.reviews_fixtures import (
 pytestmark = pytest.mark.django_db
 
 
+def version_of(rating_id):
+    """The rating's version as the amendment form shows it now."""
+    return Rating.objects.get(pk=rating_id).version
+
+
 @pytest.fixture
 def second_member(db):
     return leadership_member("leadership2", name="王副总")
@@ -263,7 +268,9 @@ def test_only_a_closed_meetings_rating_is_amended(group_client, leadership, comp
     assert group_client.get(amend_url(rating)).status_code == 404
     assert amend(group_client, rating, "85").status_code == 404
     with pytest.raises(services.ValidationError):
-        services.amend_rating(rating_id=rating.pk, final_score=Decimal(85), reason="x", by=leadership)
+        services.amend_rating(
+            version=version_of(rating.pk), rating_id=rating.pk, final_score=Decimal(85), reason="x", by=leadership
+        )
     rating.refresh_from_db()
     assert rating.final_score == Decimal(70) and not RatingAmendment.objects.exists()
 
@@ -398,7 +405,9 @@ def test_a_yellow_case_amended_to_red_starts_again_with_a_supervision_letter_and
     case = FollowUp.objects.get(rating=rating)
     case = cases.send_reminder(case_id=case.pk, version=case.version, by=inspector)
     version_seen_by_inspector = case.version
-    services.amend_rating(rating_id=rating.pk, final_score=20, reason="复核发现未完成", by=leadership)
+    services.amend_rating(
+        version=version_of(rating.pk), rating_id=rating.pk, final_score=20, reason="复核发现未完成", by=leadership
+    )
     case.refresh_from_db()
     assert (case.kind, case.state) == (FollowUp.Kind.SUPERVISION, FollowUp.State.OPEN)
     assert case.serious and case.serious_reason
@@ -415,10 +424,14 @@ def test_a_yellow_case_amended_to_red_starts_again_with_a_supervision_letter_and
 
 def test_amended_back_to_green_closes_with_a_date_and_reopening_clears_the_conclusion(closed, tasks, leadership):
     rating = rating_of(closed, tasks["yellow"])
-    services.amend_rating(rating_id=rating.pk, final_score=90, reason="佐证补齐", by=leadership)
+    services.amend_rating(
+        version=version_of(rating.pk), rating_id=rating.pk, final_score=90, reason="佐证补齐", by=leadership
+    )
     case = FollowUp.objects.get(rating=rating)
     assert case.state == FollowUp.State.CLOSED and case.closed_at is not None and case.conclusion
-    services.amend_rating(rating_id=rating.pk, final_score=70, reason="再次复核", by=leadership)
+    services.amend_rating(
+        version=version_of(rating.pk), rating_id=rating.pk, final_score=70, reason="再次复核", by=leadership
+    )
     case.refresh_from_db()
     assert case.state == FollowUp.State.OPEN and case.closed_at is None and case.conclusion == ""
 

@@ -610,7 +610,7 @@ def test_a_step_not_offered_is_refused_by_its_service(case_of, inspector, staff_
         if step.name in (office if step.by_office else owner_side):
             continue
         with pytest.raises(ValidationError):
-            cases.take_step(step, case_id=case.pk, by=user, **STEP_FIELDS[step.name], version=case.version)
+            step.service(case_id=case.pk, by=user, **STEP_FIELDS[step.name], version=case.version)
         assert FollowUp.objects.get(pk=case.pk).version == case.version
 
 

@@ -107,6 +107,14 @@ def test_opening_a_message_marks_it_read_and_goes_where_it_points(staff_client, 
     assert Notification.objects.get(subject="msg 1 for staff_a").read_at == first_read
 
 
+@pytest.mark.parametrize("link", ["//evil.example/", "https://evil.example/x", "javascript:alert(1)", ""])
+def test_opening_a_message_never_leaves_the_site(staff_client, staff_a, link):
+    message = notify(recipient=staff_a, kind="test", subject="外链", link=link, key=f"link:{link}")
+    response = staff_client.post(f"/inbox/{message.pk}/open/")
+    assert response.status_code == 302 and response.url == "/inbox/"
+    assert Notification.objects.get(pk=message.pk).read_at is not None
+
+
 def test_a_message_is_opened_only_by_post(staff_client, staff_a):
     send(staff_a, 1)
     assert staff_client.get(open_url("msg 0 for staff_a")).status_code == 405

@@ -12,7 +12,7 @@ from lightboard.colour import classify
 from lightboard.roles import Role
 from reviews import queries, services
 from reviews.models import Rating, ReviewMeeting
-from tasks.models import AuditEntry
+from tasks.models import AuditEntry, SelfAssessment
 from tasks.services import create_assessment_year
 from tests.conftest import make_user
 from tests.factories import KeyTaskFactory
@@ -305,6 +305,14 @@ def test_the_board_rows_show_the_self_confirmed_and_final_scores_and_the_light(g
     row = re.search(rf'<tr class="rating missing" data-rating="{missing.pk}">(.*?)</tr>', html, re.S).group(1)
     assert re.findall(r'<td class="num[^"]*">([^<]*)</td>', row) == ["75.0", "—", "—"]
     assert "No score" in row
+
+
+def test_a_draft_self_score_is_not_on_the_board(group_client, meeting, tasks):
+    SelfAssessment.objects.filter(task=tasks["a_missing"]).update(state=SelfAssessment.State.DRAFT)
+    html = group_client.get(board_url(meeting)).content.decode()
+    missing = rating_of(meeting, tasks["a_missing"])
+    row = re.search(rf'<tr class="rating missing" data-rating="{missing.pk}">(.*?)</tr>', html, re.S).group(1)
+    assert re.findall(r'<td class="num[^"]*">([^<]*)</td>', row) == ["—", "—", "—"]
 
 
 def test_the_board_shows_the_years_thresholds(group_client, meeting):

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from reviews.models import Confirmation
+from reviews.models import Confirmation, FollowUp, Rating, ReviewMeeting
 from tasks import queries, services
 from tasks.models import SelfAssessment
 from tests.factories import KeyTaskFactory
@@ -97,15 +97,20 @@ def test_a_submitted_task_shows_as_submitted(client, this_year, department_a, st
 
 @pytest.mark.parametrize("count", [5, 200])
 def test_my_tasks_uses_a_fixed_number_of_queries(
-    client, this_year, department_a, staff_a, django_assert_max_num_queries, count
+    client, this_year, department_a, staff_a, leader_a, django_assert_max_num_queries, count
 ):
     stages = list(this_year.stages.order_by("number"))
     tasks = KeyTaskFactory.create_batch(count, year=this_year, department=department_a, owner=staff_a)
-    SelfAssessment.objects.bulk_create(
+    assessments = SelfAssessment.objects.bulk_create(
         SelfAssessment(task=task, stage=stage, completion=70, state="confirmed")
         for task in tasks
         for stage in stages[: current_stage_number(this_year)]
     )
+    # Every earlier stage confirmed, and the first one rated at a closed meeting with a case.
+    Confirmation.objects.bulk_create(Confirmation(assessment=a, score=55, confirmed_by=leader_a) for a in assessments)
+    meeting = ReviewMeeting.objects.create(stage=stages[0], date=stages[0].meeting_date, state="closed")
+    ratings = Rating.objects.bulk_create(Rating(meeting=meeting, task=t, final_score=55, colour="red") for t in tasks)
+    FollowUp.objects.bulk_create(FollowUp(rating=r, kind="supervision", due_date=stages[1].end) for r in ratings)
     client.force_login(staff_a)
     # Session, user, roles, year, stages, departments, tasks, targets, assessments, the stages'
     # results (confirmed, final), the unread count and the commendation banner.

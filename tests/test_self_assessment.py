@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import formats, timezone
 
+from reviews.models import Confirmation, FollowUp, Rating, ReviewMeeting
 from tasks.models import AuditEntry, Evidence, SelfAssessment
 from tests.factories import KeyTaskFactory
 
@@ -133,6 +134,7 @@ def test_of_two_people_editing_one_draft_the_second_is_told_who_changed_it_and_n
     assert response.status_code == 400
     saved_at = formats.date_format(timezone.localtime(SelfAssessment.objects.get().updated_at), "SHORT_DATETIME_FORMAT")
     assert f"colleague_a 已于 {saved_at} 修改了此项" in response.content.decode()
+    assert f'<a href="{assess_url(task)}">打开最新内容</a>' in response.content.decode()
     assessment = SelfAssessment.objects.get()
     assert (assessment.completion, assessment.account, assessment.updated_by) == (70, "同事的修改", colleague)
     assert AuditEntry.objects.filter(actor=staff_a, after__account="我的修改").count() == 0
@@ -349,10 +351,16 @@ def test_a_missing_evidence_file_answers_404_not_500(client, staff_a, task, sett
 
 @pytest.mark.parametrize("stages_assessed", [1, 6])
 def test_the_task_page_uses_a_fixed_number_of_queries(
-    client, staff_a, task, year, django_assert_max_num_queries, stages_assessed
+    client, staff_a, leader_a, task, year, django_assert_max_num_queries, stages_assessed
 ):
+    """Each assessed stage also confirmed, rated red at a closed meeting and followed up."""
     for stage in year.stages.order_by("number")[:stages_assessed]:
-        SelfAssessment.objects.create(task=task, stage=stage, completion=70, state="confirmed")
+        assessment = SelfAssessment.objects.create(task=task, stage=stage, completion=70, state="confirmed")
+        Confirmation.objects.create(assessment=assessment, score=50, confirmed_by=leader_a)
+        meeting = ReviewMeeting.objects.create(stage=stage, date=stage.meeting_date, state="closed")
+        rating = Rating.objects.create(meeting=meeting, task=task, final_score=50, colour="red")
+        FollowUp.objects.create(rating=rating, kind="supervision", due_date=stage.meeting_date)
     client.force_login(staff_a)
     with django_assert_max_num_queries(16):
-        assert client.get(f"/tasks/{task.pk}/").status_code == 200
+        html = client.get(f"/tasks/{task.pk}/").content.decode()
+    assert html.count("督办") >= stages_assessed

@@ -260,7 +260,7 @@ def test_submitting_a_list_tells_its_division_leader(client, year, department_a,
     assert client.post(list_url(department_a, "submit/")).status_code == 302
     assert told("list_submitted") == [("leader_a", list_url(department_a), "")]
     message = Notification.objects.get(kind="list_submitted")
-    assert message.subject == "待审批的任务清单：生产运营部，2026 年"
+    assert message.subject == "待审定的任务清单：生产运营部，2026 年"
     assert Notification.objects.count() == 1
 
 
@@ -276,7 +276,7 @@ def test_approving_a_list_tells_the_departments_staff(
         ("colleague_a", list_url(department_a), ""),
         ("staff_a", list_url(department_a), ""),
     ]
-    assert Notification.objects.get(recipient=staff_a).subject == "任务清单已审批通过：生产运营部，2026 年"
+    assert Notification.objects.get(recipient=staff_a).subject == "任务清单已审定：生产运营部，2026 年"
 
 
 def test_returning_a_list_sends_the_leaders_comment_to_the_departments_staff(

@@ -7,7 +7,6 @@ from django.utils.translation import gettext as _
 from lightboard.jinja2 import url_maker
 from lightboard.lights import LABELS
 
-from ..models import ReviewMeeting
 from ..queries import BOARD_KEYS
 
 register = template.Library()
@@ -30,7 +29,7 @@ def board_rows(context, board):
                 "task_url": url_maker("tasks:detail"),
                 "present_url": reverse("reviews:present", args=[meeting.pk]),
                 "amend_url": url_maker("reviews:amend"),
-                "can_rate": meeting.state == ReviewMeeting.State.IN_SESSION,
+                "can_rate": meeting.accepts_ratings,
                 "can_amend": meeting.is_closed,
                 "rate_label": _("Rate"),
                 "amend_label": _("Amend"),
