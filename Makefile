@@ -26,6 +26,12 @@ demo: install
 	@echo "lightboard: http://$(HOST):$(PORT)/  logins: staff, leader, leadership, inspector, admin (password: demo)"
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
+# A fresh demo: the embedded database is deleted and built again (the .venv stays).
+.PHONY: demo-reset
+demo-reset:
+	rm -f $${SQLITE_PATH:-db.sqlite3}
+	$(MAKE) demo
+
 # The browser tests drive Debian's Chromium (with a CJK font for readable screenshots).
 # Installed here when we may (root with apt);
 # otherwise they are skipped with a note, except in CI (LIGHTBOARD_REQUIRE_BROWSER=1).

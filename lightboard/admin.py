@@ -1,12 +1,13 @@
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
+from django.utils.translation import gettext_lazy as _
 
 from .roles import Role, has_role
 
 
 class LightboardAdminSite(admin.AdminSite):
-    site_header = "lightboard"
-    site_title = "lightboard"
+    site_header = _("lightboard administration")
+    site_title = _("lightboard administration")
 
     def has_permission(self, request):
         user = request.user

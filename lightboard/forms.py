@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.utils.translation import gettext_lazy as _
 
 from .lights import NOT_A_SCORE, TOO_MANY_DECIMALS
+from .text import read_number
 from .versioning import StaleEdit
 
 SCORE_ERRORS = {
@@ -17,9 +18,22 @@ SCORE_ERRORS = {
 }
 
 
+class ScoreField(forms.DecimalField):
+    """A percentage read as lightboard.text.read_number reads it (full-width digits and a trailing
+    % welcome; 1e1 or 1_0 refused), then checked as a DecimalField checks it."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            return read_number(value)
+        except ValueError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
 def score_field(label, *, required=True, error_messages=None):
     """A percentage from 0 to 100 with one decimal place, typed on any keyboard (a phone's too)."""
-    return forms.DecimalField(
+    return ScoreField(
         label=label,
         required=required,
         min_value=0,

@@ -3,12 +3,13 @@ under a year's thresholds, which score stands for a stage, and how a score is ch
 stored. The colour engine underneath is `colour.py`, pure Python."""
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from .colour import Colour, classify
+from .text import read_number
 
 MISSING = "missing"
 COLOUR_KEYS = (Colour.GREEN.value, Colour.YELLOW.value, Colour.RED.value)
@@ -43,16 +44,27 @@ def label_of(key):
 
 
 def parse_score(value, *, field):
-    """A score as it is stored: the Decimal with one decimal place (75 -> 75.0). Anything but
-    a number from 0 to 100 with at most one decimal place raises ValidationError({field: ...})."""
+    """A score as it is stored: the Decimal with one decimal place (75 -> 75.0). Text is read as
+    a person types it (lightboard.text.read_number: ８２．５％ is 82.5, 1e1 is refused). Anything
+    but a number from 0 to 100 with at most one decimal place raises ValidationError({field: ...})."""
     try:
-        score = value if isinstance(value, Decimal) else Decimal(str(value))
+        score = _as_decimal(value)
         classify(score)
-    except (InvalidOperation, ValueError):
+    except ValueError:
         raise ValidationError({field: NOT_A_SCORE}) from None
     if score.as_tuple().exponent < -1:
         raise ValidationError({field: TOO_MANY_DECIMALS})
     return score.quantize(SCORE_STEP)
+
+
+def _as_decimal(value):
+    if isinstance(value, str):
+        return read_number(value)
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return Decimal(str(value))
+    raise ValueError(f"not a score: {value!r}")
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
-    "axes",
+    # django-axes under a Chinese name in the admin (its models' names come from our catalogue).
+    "lightboard.apps.SignInThrottlingConfig",
     "template_partials",
     "lightboard",
     "outbox",
@@ -104,7 +105,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "lightboard.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's session middleware, plus the idle timeout (SESSION_IDLE_MINUTES).
+    "lightboard.sessions.IdleSessionMiddleware",
     "lightboard.middleware.ChineseByDefaultMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "lightboard.middleware.RequestSizeLimitMiddleware",
@@ -213,17 +215,47 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# Login throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one username
-# from one address, that pair is locked out for the cool-off time.
+# New passwords are hashed with Argon2; the hashers after it only verify older hashes
+# (PBKDF2 from before), which Django rehashes with Argon2 at the user's next sign-in.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+]
+
+# Login throttling (django-axes, through lightboard.throttling.ThrottlingHandler), two limits
+# within the cool-off time:
+# - AXES_FAILURE_LIMIT wrong passwords for one username from one address lock that pair. Only
+#   the pair: a colleague's mistakes elsewhere, or someone at another address typing your
+#   username, do not lock you out where you are.
+# - AXES_ADDRESS_FAILURE_LIMIT wrong passwords from one address, whatever the usernames, lock
+#   that address for every username (password spraying). 0 switches this limit off.
+AXES_HANDLER = "lightboard.throttling.ThrottlingHandler"
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_ADDRESS_FAILURE_LIMIT = env_int("AXES_ADDRESS_FAILURE_LIMIT", 20)
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "locked_out.html"
 AXES_VERBOSE = False
+# Behind a reverse proxy every request comes from the proxy's address; the client's address is
+# then the one the proxy (or the last of TRUSTED_PROXY_COUNT proxies) appended to
+# X-Forwarded-For. Without the proxy, X-Forwarded-For is whatever the client sent: ignored.
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1) if BEHIND_TLS_PROXY else 0
+AXES_CLIENT_IP_CALLABLE = "lightboard.throttling.client_address"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Sessions end SESSION_IDLE_MINUTES after the last request and when the browser closes: an
+# unattended screen does not stay signed in. lightboard.sessions.IdleSessionMiddleware moves
+# the expiry on after activity (at most one write a minute, instead of SESSION_SAVE_EVERY_REQUEST).
+SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
+if SESSION_IDLE_MINUTES < 2:
+    raise ImproperlyConfigured(f"SESSION_IDLE_MINUTES must be at least 2; got {SESSION_IDLE_MINUTES}")
+SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # Interface language: Simplified Chinese by default, English on request.
 LANGUAGE_CODE = "zh-hans"
@@ -291,7 +323,7 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
-    if env_bool("BEHIND_TLS_PROXY", False):
+    if BEHIND_TLS_PROXY:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 LOGGING = {

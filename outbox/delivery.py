@@ -11,6 +11,8 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 
+from lightboard.text import one_line
+
 from .models import Notification
 
 log = logging.getLogger(__name__)
@@ -41,7 +43,7 @@ def _send_email(notification):
     if notification.link:
         body = f"{body}\n\n{settings.SITE_URL.rstrip('/')}{notification.link}"
     EmailMessage(
-        subject=notification.subject,
+        subject=one_line(notification.subject),
         body=body,
         to=[recipient.email],
         headers={"Message-ID": message_id(notification)},

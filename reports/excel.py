@@ -7,6 +7,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from lightboard.lights import COLOUR_KEYS, label_of
+from lightboard.xlsx import append_row
 
 from .queries import TRANSITION_LABELS
 
@@ -28,12 +29,12 @@ def overview_workbook(overview):
     header = [_("Department")]
     for number in overview.stage_numbers:
         header += [f"{_('Stage %(n)s') % {'n': number}} {label_of(colour)}" for colour in COLOUR_KEYS]
-    sheet.append(header)
+    append_row(sheet, header)
     for row in overview.rows:
         values = [row.department.name]
         for cell in row.cells:
             values += [cell.counts[colour] for colour in COLOUR_KEYS]
-        sheet.append(values)
+        append_row(sheet, values)
     sheet.column_dimensions["A"].width = 22
     return _save(workbook)
 
@@ -42,17 +43,21 @@ def scorecard_workbook(scorecard):
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = scorecard.department.code
-    sheet.append(
+    append_row(
+        sheet,
         [_("Task"), _("Owner"), _("Weight")]
         + [_("Stage %(n)s") % {"n": n} for n in scorecard.stage_numbers]
-        + [_("Since the previous result")]
+        + [_("Since the previous result")],
     )
     for row in scorecard.rows:
-        sheet.append(
+        append_row(
+            sheet,
             [row.task.title, str(row.task.owner), float(row.task.weight)]
             + [float(score) if score is not None else None for score in row.scores]
-            + [str(TRANSITION_LABELS.get(row.transition, ""))]
+            + [str(TRANSITION_LABELS.get(row.transition, ""))],
         )
-    sheet.append([_("Weighted average"), "", ""] + [float(a) if a is not None else None for a in scorecard.averages])
+    append_row(
+        sheet, [_("Weighted average"), "", ""] + [float(a) if a is not None else None for a in scorecard.averages]
+    )
     sheet.column_dimensions["A"].width = 30
     return _save(workbook)

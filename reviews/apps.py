@@ -24,6 +24,7 @@ class ReviewsConfig(AppConfig):
                 "return self-assessment": _("Self-assessment returned"),
                 "rate task": _("Final score set"),
                 "amend rating": _("Rating amended"),
+                "change meeting": _("Meeting corrected in the admin"),
                 **{f"case: {value}": label for value, label in CaseEvent.Action.choices},
             },
             fields={

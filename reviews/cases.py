@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -24,10 +24,10 @@ from lightboard import clock
 from lightboard.versioning import bump, check_version
 from outbox.services import notify
 from tasks.audit import record_audit
-from tasks.queries import department_staff
+from tasks.queries import owner_and_staff
 
 from . import access
-from .letters import issue_letter, letter_link, record_sending
+from .letters import default_text, issue_letter, letter_link, record_sending
 from .models import CaseEvent, FollowUp, Letter, Rating
 
 State = FollowUp.State
@@ -38,6 +38,8 @@ CLOSED_STATES = (State.CLOSED, State.ESCALATED)
 # Days from the meeting's close until a case is due.
 REMINDER_DAYS = 15
 SUPERVISION_DAYS = 30
+# An interview is held from today to a year ahead: a notice for 2020 or 9999 is a slip.
+INTERVIEW_WITHIN = datetime.timedelta(days=365)
 
 
 # --- opening a case ------------------------------------------------------------------------
@@ -114,12 +116,19 @@ class Step:
     button: str
     by_office: bool
     states: dict  # kind -> the states the step is taken from
+    done: str  # what the page says once the step is taken; %(number)s: the letter's number
+    letter_kind: str = ""  # the letter the step issues, if any
+    primary: bool = True  # the case's way forward (closing and escalating are not)
     wrong_kind: str = ""
-    early_states: frozenset = field(default_factory=frozenset)
-    too_early: str = ""
+    too_early: dict = field(default_factory=dict)  # state -> why the step must wait
 
     def applies_to(self, case):
         return case.state in self.states.get(case.kind, ())
+
+    def confirmation(self, case):
+        """What the page says once the step is taken on the case."""
+        letter = case.letters.filter(kind=self.letter_kind).first() if self.letter_kind else None
+        return str(self.done) % {"number": letter.number if letter else ""}
 
     def may_take(self, user, case):
         return access.may_work_cases(user) if self.by_office else access.can_answer_case(user, case)
@@ -130,8 +139,8 @@ class Step:
             return ""
         if case.kind not in self.states and self.wrong_kind:
             return str(self.wrong_kind)
-        if case.state in self.early_states and self.too_early:
-            return str(self.too_early)
+        if case.state in self.too_early:
+            return str(self.too_early[case.state])
         return _("This case is %(state)s; that step does not apply now. Reload the page.") % {
             "state": case.get_state_display()
         }
@@ -178,14 +187,6 @@ def _record_step(case, *, by, action, to_state=None, note="", **fields):
     return case
 
 
-def _owner_and_department(task):
-    """The owner and the active staff of the task's department, each once."""
-    people = {task.owner_id: task.owner}
-    for user in department_staff(task.department):
-        people.setdefault(user.pk, user)
-    return list(people.values())
-
-
 def _send_letter(letter, case, recipients, subject):
     sent = [
         notify(
@@ -208,24 +209,30 @@ def _required(value, field, message):
     return value
 
 
+def _issue(kind, case, by, text):
+    """A numbered letter of the case, with the text the inspector read (and perhaps edited)."""
+    year = case.rating.meeting.stage.year.year
+    return issue_letter(kind=kind, year=year, by=by, case=case, body=(text or "").strip() or default_text(kind, case))
+
+
 @transaction.atomic
-def send_reminder(*, case_id, version, by):
+def send_reminder(*, case_id, version, by, text=""):
     """Yellow: a numbered reminder notice to the owner and the department (提醒督促)."""
     case = _begin("reminder", case_id=case_id, version=version, by=by)
     task = case.rating.task
-    letter = issue_letter(kind=Letter.Kind.REMINDER, year=case.rating.meeting.stage.year.year, by=by, case=case)
-    _send_letter(letter, case, _owner_and_department(task), _("Reminder: %(task)s") % {"task": task.title})
+    letter = _issue(Letter.Kind.REMINDER, case, by, text)
+    _send_letter(letter, case, owner_and_staff(task), _("Reminder: %(task)s") % {"task": task.title})
     return _record_step(case, by=by, action="reminder sent", to_state=State.NOTIFIED, note=letter.number)
 
 
 @transaction.atomic
-def issue_supervision_letter(*, case_id, version, by):
+def issue_supervision_letter(*, case_id, version, by, text=""):
     """Red: a numbered supervision letter (发函督办) to the owner and the department."""
     case = _begin("supervision", case_id=case_id, version=version, by=by)
     task = case.rating.task
-    letter = issue_letter(kind=Letter.Kind.SUPERVISION, year=case.rating.meeting.stage.year.year, by=by, case=case)
+    letter = _issue(Letter.Kind.SUPERVISION, case, by, text)
     subject = _("Supervision letter %(number)s: %(task)s") % {"number": letter.number, "task": task.title}
-    _send_letter(letter, case, _owner_and_department(task), subject)
+    _send_letter(letter, case, owner_and_staff(task), subject)
     return _record_step(case, by=by, action="supervision letter issued", to_state=State.NOTIFIED, note=letter.number)
 
 
@@ -235,6 +242,11 @@ def schedule_interview(*, case_id, version, at, place, participants, by):
     case = _begin("interview", case_id=case_id, version=version, by=by)
     if at is None or not (place or "").strip():
         raise ValidationError({"place": _("Give the interview's time and place.")})
+    today = clock.today()
+    if not today <= timezone.localdate(at) <= today + INTERVIEW_WITHIN:
+        raise ValidationError(
+            {"at": _("Choose a day from today to %(last)s.") % {"last": formats.date_format(today + INTERVIEW_WITHIN)}}
+        )
     task = case.rating.task
     letter = case.letters.filter(kind=Letter.Kind.INTERVIEW).first() or issue_letter(
         kind=Letter.Kind.INTERVIEW, year=case.rating.meeting.stage.year.year, by=by, case=case
@@ -244,7 +256,7 @@ def schedule_interview(*, case_id, version, at, place, participants, by):
         kind="letter_interview",
         subject=_("Interview notice %(number)s") % {"number": letter.number},
         body=_("%(when)s, %(place)s: %(task)s")
-        % {"when": timezone.localtime(at).strftime("%Y-%m-%d %H:%M"), "place": place, "task": task.title},
+        % {"when": formats.date_format(timezone.localtime(at), "DATETIME_FORMAT"), "place": place, "task": task.title},
         link=letter_link(letter),
         key=f"letter:{letter.pk}:{task.owner_id}:{at.isoformat()}",
     )
@@ -312,8 +324,8 @@ def escalate(*, case_id, version, reason, by):
 
 # --- which steps a case offers -------------------------------------------------------------
 
-_BOTH = (Kind.REMINDER, Kind.SUPERVISION)
-_WORKING = (State.NOTIFIED, State.INTERVIEW_SCHEDULED, State.INTERVIEWED, State.RECTIFYING)
+_INTERVIEW_FIRST = gettext_lazy("A red case is closed once its interview is recorded.")
+_RED_RECTIFIED_LATER = gettext_lazy("A red case is rectified after the interview.")
 
 STEPS = (
     Step(
@@ -323,6 +335,8 @@ STEPS = (
         gettext_lazy("Send the reminder"),
         by_office=True,
         states={Kind.REMINDER: (State.OPEN,)},
+        done=gettext_lazy("Reminder notice %(number)s sent to the owner and the department."),
+        letter_kind=Letter.Kind.REMINDER,
         wrong_kind=gettext_lazy("A red result gets a supervision letter, not a reminder."),
     ),
     Step(
@@ -332,6 +346,8 @@ STEPS = (
         gettext_lazy("Issue the letter"),
         by_office=True,
         states={Kind.SUPERVISION: (State.OPEN,)},
+        done=gettext_lazy("Supervision letter %(number)s issued to the owner and the department."),
+        letter_kind=Letter.Kind.SUPERVISION,
         wrong_kind=gettext_lazy("A yellow result gets a reminder, not a supervision letter."),
     ),
     Step(
@@ -341,6 +357,8 @@ STEPS = (
         gettext_lazy("Schedule and notify the owner"),
         by_office=True,
         states={Kind.SUPERVISION: (State.NOTIFIED, State.INTERVIEW_SCHEDULED)},
+        done=gettext_lazy("Interview scheduled; notice %(number)s sent to the owner."),
+        letter_kind=Letter.Kind.INTERVIEW,
         wrong_kind=gettext_lazy("Interviews follow a supervision letter (red results)."),
     ),
     Step(
@@ -350,6 +368,7 @@ STEPS = (
         gettext_lazy("Save the record"),
         by_office=True,
         states={Kind.SUPERVISION: (State.INTERVIEW_SCHEDULED,)},
+        done=gettext_lazy("Interview record saved."),
     ),
     Step(
         "close",
@@ -357,9 +376,17 @@ STEPS = (
         gettext_lazy("Close the case"),
         gettext_lazy("Close the case"),
         by_office=True,
-        states=dict.fromkeys(_BOTH, _WORKING),
-        early_states=frozenset({State.OPEN}),
-        too_early=gettext_lazy("Send the reminder or the supervision letter first."),
+        states={
+            Kind.REMINDER: (State.NOTIFIED, State.RECTIFYING),
+            Kind.SUPERVISION: (State.INTERVIEWED, State.RECTIFYING),
+        },
+        done=gettext_lazy("Case closed."),
+        primary=False,
+        too_early={
+            State.OPEN: gettext_lazy("Send the reminder or the supervision letter first."),
+            State.NOTIFIED: _INTERVIEW_FIRST,
+            State.INTERVIEW_SCHEDULED: _INTERVIEW_FIRST,
+        },
     ),
     Step(
         "escalate",
@@ -367,7 +394,9 @@ STEPS = (
         gettext_lazy("Start accountability"),
         gettext_lazy("Escalate"),
         by_office=True,
-        states=dict.fromkeys(_BOTH, OPEN_STATES),
+        states=dict.fromkeys((Kind.REMINDER, Kind.SUPERVISION), OPEN_STATES),
+        done=gettext_lazy("The accountability procedure is started."),
+        primary=False,
     ),
     Step(
         "rectification",
@@ -379,8 +408,8 @@ STEPS = (
             Kind.REMINDER: (State.NOTIFIED, State.RECTIFYING),
             Kind.SUPERVISION: (State.INTERVIEWED, State.RECTIFYING),
         },
-        early_states=frozenset({State.NOTIFIED, State.INTERVIEW_SCHEDULED}),
-        too_early=gettext_lazy("A red case is rectified after the interview."),
+        done=gettext_lazy("Rectification saved; the inspector sees it on the case."),
+        too_early={State.NOTIFIED: _RED_RECTIFIED_LATER, State.INTERVIEW_SCHEDULED: _RED_RECTIFIED_LATER},
     ),
 )
 STEPS_BY_NAME = {step.name: step for step in STEPS}

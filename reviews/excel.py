@@ -7,6 +7,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from lightboard.lights import label_of
+from lightboard.xlsx import append_row
 
 
 def minutes_workbook(minutes):
@@ -15,16 +16,17 @@ def minutes_workbook(minutes):
     workbook = Workbook()
     summary = workbook.active
     summary.title = _("Summary")
-    summary.append([_("Meeting minutes"), str(meeting)])
-    summary.append([_("Date"), meeting.date.isoformat()])
-    summary.append([_("Place"), meeting.place])
-    summary.append([_("Attendees"), "、".join(str(user) for user in minutes.attendees)])
+    append_row(summary, [_("Meeting minutes"), str(meeting)])
+    append_row(summary, [_("Date"), meeting.date.isoformat()])
+    append_row(summary, [_("Place"), meeting.place])
+    append_row(summary, [_("Attendees"), "、".join(str(user) for user in minutes.attendees)])
     for key in ("green", "yellow", "red"):
-        summary.append([str(label_of(key)), minutes.counts.get(key, 0)])
+        append_row(summary, [str(label_of(key)), minutes.counts.get(key, 0)])
     summary["A1"].font = Font(bold=True)
 
     follow = workbook.create_sheet(_("Red and yellow"))
-    follow.append(
+    append_row(
+        follow,
         [
             _("Department"),
             _("Task"),
@@ -33,10 +35,11 @@ def minutes_workbook(minutes):
             _("Light"),
             _("Handling decision"),
             _("Next stage's key work"),
-        ]
+        ],
     )
     for rating in minutes.follow_up:
-        follow.append(
+        append_row(
+            follow,
             [
                 rating.task.department.name,
                 rating.task.title,
@@ -45,13 +48,14 @@ def minutes_workbook(minutes):
                 str(label_of(rating.colour)),
                 rating.decision,
                 rating.next_stage_target,
-            ]
+            ],
         )
     commended = workbook.create_sheet(_("Commendation list"))
-    commended.append([_("Department"), _("Task"), _("Owner"), _("Final score")])
+    append_row(commended, [_("Department"), _("Task"), _("Owner"), _("Final score")])
     for rating in minutes.commended:
-        commended.append(
-            [rating.task.department.name, rating.task.title, str(rating.task.owner), float(rating.final_score)]
+        append_row(
+            commended,
+            [rating.task.department.name, rating.task.title, str(rating.task.owner), float(rating.final_score)],
         )
     for sheet in (follow, commended):
         for cell in sheet[1]:

@@ -3,7 +3,13 @@ from django.utils.translation import gettext_lazy as _
 
 from lightboard.forms import score_field, version_field
 from lightboard.roles import Role
+from tasks import forms as tasks_forms
 from tasks.models import User
+
+
+def _needed(message):
+    """The message a required field gives when it is left empty: what to write, not "required"."""
+    return {"required": message}
 
 
 class AdjustForm(forms.Form):
@@ -17,13 +23,17 @@ class AdjustForm(forms.Form):
     version = version_field()
 
 
-class ReturnForm(forms.Form):
-    comment = forms.CharField(label=_("What needs to change"), widget=forms.Textarea(attrs={"rows": 3}))
+class ReturnForm(tasks_forms.ReturnForm):
     version = version_field()
 
 
 class ScheduleForm(forms.Form):
-    stage = forms.ModelChoiceField(label=_("Stage"), queryset=None)
+    stage = forms.ModelChoiceField(
+        label=_("Stage"),
+        queryset=None,
+        empty_label=_("Choose the stage"),
+        error_messages=_needed(_("Choose the stage to schedule.")),
+    )
     date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
     place = forms.CharField(label=_("Place"), max_length=100, required=False)
     attendees = forms.ModelMultipleChoiceField(
@@ -48,12 +58,18 @@ class RatingForm(forms.Form):
     next_stage_target = forms.CharField(
         label=_("Next stage's key work"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
+    # The form names the rating it was opened on: a save never lands on another task.
+    rating = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
     version = version_field()
 
 
 class AmendForm(forms.Form):
     final_score = score_field(_("Amended final score"))
-    reason = forms.CharField(label=_("Reason for the amendment"), widget=forms.Textarea(attrs={"rows": 3}))
+    reason = forms.CharField(
+        label=_("Reason for the amendment"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages=_needed(_("Give the reason for the amendment.")),
+    )
     version = version_field()
 
 
@@ -61,35 +77,69 @@ class CaseVersionForm(forms.Form):
     version = version_field()
 
 
+class LetterForm(CaseVersionForm):
+    """A step that issues a letter: its text is shown before it goes, and may be edited."""
+
+    text = forms.CharField(
+        label=_("Text of the letter"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_("Read it before it goes; the number, the addressees and the due date are added."),
+    )
+
+
+TIME_AND_PLACE = _("Give the interview's time and place.")
+
+
 class InterviewForm(CaseVersionForm):
-    at = forms.DateTimeField(label=_("Interview time"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
-    place = forms.CharField(label=_("Interview place"), max_length=100)
+    at = forms.DateTimeField(
+        label=_("Interview time"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        error_messages=_needed(TIME_AND_PLACE),
+    )
+    place = forms.CharField(label=_("Interview place"), max_length=100, error_messages=_needed(TIME_AND_PLACE))
     participants = forms.CharField(label=_("Interview participants"), max_length=300, required=False)
 
 
 class InterviewRecordForm(CaseVersionForm):
-    record = forms.CharField(label=_("Interview record"), widget=forms.Textarea(attrs={"rows": 4}))
+    record = forms.CharField(
+        label=_("Interview record"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages=_needed(_("Write down the interview record.")),
+    )
 
 
 class RectificationForm(CaseVersionForm):
-    plan = forms.CharField(label=_("Rectification plan"), widget=forms.Textarea(attrs={"rows": 4}))
+    plan = forms.CharField(
+        label=_("Rectification plan"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages=_needed(_("Write the rectification plan.")),
+    )
     progress = forms.CharField(
         label=_("Rectification progress"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
 
 
 class CloseCaseForm(CaseVersionForm):
-    conclusion = forms.CharField(label=_("Conclusion"), widget=forms.Textarea(attrs={"rows": 3}))
+    conclusion = forms.CharField(
+        label=_("Conclusion"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages=_needed(_("Write the conclusion.")),
+    )
 
 
 class EscalateForm(CaseVersionForm):
-    reason = forms.CharField(label=_("Reason for accountability"), widget=forms.Textarea(attrs={"rows": 3}))
+    reason = forms.CharField(
+        label=_("Reason for accountability"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages=_needed(_("Give the reason for accountability.")),
+    )
 
 
 # The form of each step of a follow-up case (reviews.cases.STEPS); its fields are the step's.
 CASE_STEP_FORMS = {
-    "reminder": CaseVersionForm,
-    "supervision": CaseVersionForm,
+    "reminder": LetterForm,
+    "supervision": LetterForm,
     "interview": InterviewForm,
     "record": InterviewRecordForm,
     "rectification": RectificationForm,

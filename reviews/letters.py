@@ -2,6 +2,7 @@
 
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from .models import Letter, LetterCounter
 
@@ -21,7 +22,7 @@ def take_letter_number(*, kind, year):
     return counter.last
 
 
-def issue_letter(*, kind, year, by, case=None, meeting=None):
+def issue_letter(*, kind, year, by, case=None, meeting=None, body=""):
     return Letter.objects.create(
         kind=kind,
         year=year,
@@ -29,7 +30,39 @@ def issue_letter(*, kind, year, by, case=None, meeting=None):
         case=case,
         meeting=meeting,
         issued_by=by,
+        body=body,
     )
+
+
+def default_text(kind, case):
+    """The main paragraph a reminder notice or a supervision letter of the case would carry,
+    offered to the inspector to read and edit before it is issued; "" for other kinds."""
+    rating, task = case.rating, case.rating.task
+    values = {"meeting": rating.meeting, "title": task.title, "score": rating.final_score}
+    if kind == Letter.Kind.REMINDER:
+        return (
+            _(
+                'At the %(meeting)s review meeting the task "%(title)s" scored %(score)s%% and was lit yellow: the '
+                "work has shortcomings. Please find the causes, catch up with the stage target and report your "
+                "rectification in lightboard by the due date."
+            )
+            % values
+        )
+    if kind == Letter.Kind.SUPERVISION:
+        return (
+            _(
+                'At the %(meeting)s review meeting the task "%(title)s" scored %(score)s%% and was lit red: it was '
+                "not completed as required. The discipline inspection office supervises its handling by this "
+                "letter. The owner will be interviewed; please prepare a written account and a rectification plan."
+            )
+            % values
+        )
+    return ""
+
+
+def letter_text(letter):
+    """What the letter says: the text it was issued with, else its kind's text for its case."""
+    return letter.body or (default_text(letter.kind, letter.case) if letter.case_id else "")
 
 
 def letter_link(letter):

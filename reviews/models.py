@@ -244,6 +244,9 @@ class Letter(models.Model):
     )
     issued_at = models.DateTimeField(_("issued at"), auto_now_add=True)
     issued_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("issued by"))
+    # The letter's main paragraph as the inspector issued it (reviews.letters.default_text was
+    # offered for editing); empty for a notice whose text follows its case (an interview moved).
+    body = models.TextField(_("text"), blank=True)
     # The messages the letter went out as, one per recipient: who was sent it, and who has read it.
     notifications = models.ManyToManyField(
         Notification, related_name="+", blank=True, editable=False, verbose_name=_("sent as")

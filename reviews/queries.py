@@ -4,10 +4,10 @@ meeting mode and the minutes read, each in a fixed number of queries."""
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Case, Count, Value, When
+from django.db.models import Case, Count, OuterRef, Subquery, Value, When
 from django.urls import reverse
 
-from lightboard.lights import COLOUR_KEYS, MISSING
+from lightboard.lights import COLOUR_KEYS, MISSING, light_of
 from tasks.models import Department, SelfAssessment, StageTarget
 from tasks.results import CaseLink, StageResult
 
@@ -57,23 +57,37 @@ QUEUE_PAGE_SIZE = 100
 
 @dataclass
 class ConfirmationQueue:
-    rows: list  # (assessment, its stage's target)
+    stages: list  # QueueStage, each with its rows
     total: int
     page: int
     pages: int
 
 
+@dataclass
+class QueueRow:
+    assessment: SelfAssessment
+    target: str
+    light: str  # the light the self score would give
+
+
+@dataclass
+class QueueStage:
+    stage: object
+    rows: list
+
+
 def confirmation_queue(user, page=1, per_page=QUEUE_PAGE_SIZE):
-    """Submitted self-assessments of the departments the user leads, oldest first, a page at a
-    time, each with its task, its stage's target and its evidence. Four queries."""
+    """Submitted self-assessments of the departments the user leads, a page at a time, grouped
+    by stage (earliest first) and oldest first within it, each with its task, its stage's target,
+    the light of its self score and its evidence. Four queries."""
     waiting = access.assessments_to_confirm(user)
     total = waiting.count()
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
     assessments = list(
-        waiting.select_related("task__department", "task__owner", "stage")
+        waiting.select_related("task__department", "task__owner", "task__year", "stage")
         .prefetch_related("evidence")
-        .order_by("submitted_at", "id")[(page - 1) * per_page : page * per_page]
+        .order_by("stage__year__year", "stage__number", "submitted_at", "id")[(page - 1) * per_page : page * per_page]
     )
     targets = {
         (task_id, stage_id): text
@@ -81,8 +95,11 @@ def confirmation_queue(user, page=1, per_page=QUEUE_PAGE_SIZE):
             task_id__in={a.task_id for a in assessments}, stage_id__in={a.stage_id for a in assessments}
         ).values_list("task_id", "stage_id", "description")
     }
-    rows = [(a, targets.get((a.task_id, a.stage_id), "")) for a in assessments]
-    return ConfirmationQueue(rows=rows, total=total, page=page, pages=pages)
+    stages = {}
+    for a in assessments:
+        group = stages.setdefault(a.stage_id, QueueStage(a.stage, []))
+        group.rows.append(QueueRow(a, targets.get((a.task_id, a.stage_id), ""), light_of(a.completion, a.task.year)))
+    return ConfirmationQueue(stages=list(stages.values()), total=total, page=page, pages=pages)
 
 
 @dataclass
@@ -175,18 +192,25 @@ def board(meeting, *, colour="", department_id=None, owner_id=None):
 
 
 def discussion_sequence(meeting, *, everything=False):
-    """The ratings meeting mode steps through: red, then yellow, then missing (or every task),
-    each group in department order."""
+    """The ratings meeting mode steps through: those the meeting came to discuss, red, then
+    yellow, then without a score, by the light the division leaders' confirmed scores gave them
+    (so a task stays in its place once the group has rated it); or every task. Each group in
+    department order. One query."""
+    confirmed = Confirmation.objects.filter(
+        assessment__task=OuterRef("task"), assessment__stage=meeting.stage_id
+    ).values("score")[:1]
     rows = (
         Rating.objects.filter(meeting=meeting)
+        .annotate(confirmed=Subquery(confirmed))
         .order_by("task__department__code", "task__deadline", "task_id")
-        .values_list("pk", "colour")
+        .values_list("pk", "confirmed")
     )
-    rated = [(pk, colour or MISSING) for pk, colour in rows]
+    year = meeting.stage.year
+    lit = [(pk, light_of(score, year)) for pk, score in rows]
     if not everything:
-        rated = [item for item in rated if item[1] in DISCUSSION_ORDER]
-        rated.sort(key=lambda item: DISCUSSION_ORDER[item[1]])
-    return [pk for pk, _colour in rated]
+        lit = [item for item in lit if item[1] in DISCUSSION_ORDER]
+        lit.sort(key=lambda item: DISCUSSION_ORDER[item[1]])
+    return [pk for pk, _light in lit]
 
 
 @dataclass
@@ -218,6 +242,30 @@ def discussion(meeting, *, requested=None, everything=False):
         previous_id=sequence[index - 1] if index > 0 else None,
         next_id=sequence[index + 1] if index + 1 < len(sequence) else None,
         everything=everything,
+    )
+
+
+@dataclass
+class ClosingCheck:
+    """What closing the meeting would leave behind: tasks without a final score (closing waits
+    for them) and red or yellow tasks without a handling decision (the minutes would say "—")."""
+
+    unscored: list
+    undecided: list
+    counts: Counter
+
+
+def closing_check(meeting):
+    """The ratings closing would freeze, checked. One query."""
+    ratings = list(
+        Rating.objects.filter(meeting=meeting)
+        .select_related("task__department", "task__owner")
+        .order_by("task__department__code", "task__deadline", "task_id")
+    )
+    return ClosingCheck(
+        unscored=[r for r in ratings if r.final_score is None],
+        undecided=[r for r in ratings if r.colour in ("red", "yellow") and not r.decision.strip()],
+        counts=Counter(r.colour or MISSING for r in ratings),
     )
 
 

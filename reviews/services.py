@@ -9,11 +9,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from lightboard import clock
-from lightboard.lights import light_of, parse_score
+from lightboard.lights import label_of, light_of, parse_score
 from lightboard.versioning import bump, check_version
-from outbox.services import notify, notify_many
+from outbox.services import Message, notify, notify_each, notify_many
 from tasks.audit import changes, record_audit
 from tasks.models import KeyTask, SelfAssessment, User
+from tasks.queries import owner_and_staff
 
 from . import access, cases
 from .letters import issue_letter, letter_link, record_sending
@@ -49,7 +50,25 @@ def _confirm(assessment, *, score, reason, by):
         after={"state": SelfAssessment.State.CONFIRMED, "confirmed_score": score},
         reason=reason,
     )
+    _tell_owner_of_confirmation(assessment, score=score, reason=reason)
     return assessment
+
+
+def _tell_owner_of_confirmation(assessment, *, score, reason):
+    task, number = assessment.task, assessment.stage.number
+    values = {"task": task.title, "number": number, "score": score, "self": assessment.completion}
+    if score == assessment.completion:
+        subject = _("Self-assessment confirmed: %(task)s, stage %(number)s, %(score)s%%") % values
+    else:
+        subject = _("Self score adjusted to %(score)s%% (was %(self)s%%): %(task)s, stage %(number)s") % values
+    notify(
+        recipient=task.owner,
+        kind="assessment_confirmed",
+        subject=subject,
+        body=reason,
+        link=reverse("tasks:detail", kwargs={"task_id": task.pk}),
+        key=f"assessment-confirmed:{assessment.pk}",
+    )
 
 
 @transaction.atomic
@@ -92,13 +111,14 @@ def return_assessment(*, assessment_id, version, comment, by):
         reason=comment,
     )
     task = assessment.task
-    notify(
-        recipient=task.owner,
+    notify_many(
+        recipients=owner_and_staff(task),
         kind="assessment_returned",
-        subject=_("Self-assessment returned: %(task)s") % {"task": task.title},
+        subject=_("Self-assessment returned: %(task)s, stage %(number)s")
+        % {"task": task.title, "number": assessment.stage.number},
         body=comment,
         link=reverse("tasks:assess", kwargs={"task_id": task.pk, "number": assessment.stage.number}),
-        key=f"assessment-returned:{assessment.pk}:{assessment.version}",
+        key=lambda user: f"assessment-returned:{assessment.pk}:{assessment.version}:{user.pk}",
     )
     return assessment
 
@@ -213,6 +233,28 @@ def _confirmed_score(rating):
     return confirmation.values_list("score", flat=True).first()
 
 
+def _tell_owners_their_lights(meeting):
+    """Each owner hears the light the meeting gave their task, and the decision on it."""
+    ratings = meeting.ratings.select_related("task__owner")
+    notify_each(
+        Message(
+            recipient=rating.task.owner,
+            kind="rating_light",
+            subject=_("%(light)s at the %(meeting)s meeting: %(task)s, %(score)s%%")
+            % {
+                "light": label_of(rating.colour),
+                "meeting": meeting,
+                "task": rating.task.title,
+                "score": rating.final_score,
+            },
+            body=rating.decision,
+            link=reverse("tasks:detail", kwargs={"task_id": rating.task_id}),
+            key=f"rating-light:{rating.pk}",
+        )
+        for rating in ratings
+    )
+
+
 def _commend(meeting, by):
     """A numbered commendation notice of the meeting's green tasks, sent to every user."""
     if not meeting.ratings.filter(colour=Rating.Colour.GREEN).exists():
@@ -256,6 +298,7 @@ def close_meeting(*, meeting, by):
     locked.closed_by = by
     locked.save(update_fields=["state", "closed_at", "closed_by"])
     followed = cases.open_cases(locked, clock.today())
+    _tell_owners_their_lights(locked)
     _commend(locked, by)
     record_audit(
         actor=by,

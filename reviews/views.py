@@ -11,12 +11,14 @@ from django.views.decorators.http import require_POST
 
 from lightboard import clock
 from lightboard.forms import show_service_error
+from lightboard.lights import light_of
 from lightboard.roles import READ_ALL_ROLES, Role, role_required
 from tasks.models import Department, SelfAssessment, User
 from tasks.queries import current_year
 
 from . import access, cases, excel, queries, services
 from .forms import CASE_STEP_FORMS, AdjustForm, AmendForm, RatingForm, ReturnForm, ScheduleForm
+from .letters import default_text, letter_text
 from .models import FollowUp, Rating, ReviewMeeting
 
 
@@ -62,14 +64,28 @@ def confirmations(request):
 @role_required(Role.DIVISION_LEADER)
 def confirmation_detail(request, assessment_id):
     assessment = access.get_assessment_for_leader(request.user, assessment_id)
-    adjust_form = AdjustForm(initial={"score": assessment.completion, "version": assessment.version})
-    return_form = ReturnForm(initial={"version": assessment.version})
+    data = request.POST if request.method == "POST" else None
+    adjusting = request.POST.get("action") == "adjust"
+    adjust_form = AdjustForm(
+        data if adjusting else None,
+        initial={"score": assessment.completion, "version": assessment.version},
+        auto_id="adjust-%s",
+    )
+    return_form = ReturnForm(
+        data if data is not None and not adjusting else None,
+        initial={"version": assessment.version},
+        auto_id="return-%s",
+    )
+    adjust_form.fields["score"].widget.attrs.update(
+        {
+            "hx-get": reverse("tasks:light_preview", args=[assessment.task_id]),
+            "hx-trigger": "input changed delay:250ms, keyup changed delay:250ms",
+            "hx-target": "#light-preview",
+            "hx-swap": "outerHTML",
+        }
+    )
     if request.method == "POST":
-        adjusting = request.POST.get("action") == "adjust"
-        if adjusting:
-            form = adjust_form = AdjustForm(request.POST)
-        else:
-            form = return_form = ReturnForm(request.POST)
+        form = adjust_form if adjusting else return_form
         if form.is_valid():
             try:
                 if adjusting:
@@ -91,6 +107,7 @@ def confirmation_detail(request, assessment_id):
             .first(),
             "adjust_form": adjust_form,
             "return_form": return_form,
+            "self_light": light_of(assessment.completion, assessment.task.year),
         },
         status=400 if request.method == "POST" else 200,
     )
@@ -137,17 +154,21 @@ def meeting_open(request, meeting_id):
     return redirect("reviews:board", meeting_id=meeting.pk)
 
 
-@require_POST
 @role_required(Role.LEADERSHIP)
 def meeting_close(request, meeting_id):
+    """Closing the meeting asks first, naming what is still missing; POST closes it."""
     meeting = _meeting(meeting_id)
-    try:
-        services.close_meeting(meeting=meeting, by=request.user)
-    except ValidationError as error:
-        show_service_error(error, request=request)
+    if request.method == "POST":
+        try:
+            services.close_meeting(meeting=meeting, by=request.user)
+        except ValidationError as error:
+            show_service_error(error, request=request)
+            return redirect("reviews:close" if meeting.accepts_ratings else "reviews:board", meeting_id=meeting.pk)
+        messages.success(request, _("The meeting is closed; its ratings are frozen."))
+        return redirect("reviews:minutes", meeting_id=meeting.pk)
+    if not meeting.accepts_ratings:
         return redirect("reviews:board", meeting_id=meeting.pk)
-    messages.success(request, _("The meeting is closed; its ratings are frozen."))
-    return redirect("reviews:minutes", meeting_id=meeting.pk)
+    return render(request, "reviews/meeting_close.html", {"meeting": meeting, "check": queries.closing_check(meeting)})
 
 
 @role_required(Role.LEADERSHIP)
@@ -177,29 +198,32 @@ def board(request, meeting_id):
 
 @role_required(Role.LEADERSHIP)
 def present(request, meeting_id):
-    """Meeting mode: one task at a time, large type, keyboard navigation."""
+    """Meeting mode: one task at a time, large type, keyboard navigation. A save names its
+    rating in the form and comes back to the same task, in the same list."""
     meeting = _meeting(meeting_id)
     if meeting.state == ReviewMeeting.State.SCHEDULED:
         return redirect("reviews:board", meeting_id=meeting.pk)
     requested = _int_or_none(request.GET.get("rating"))
+    if request.method == "POST":
+        requested = _int_or_none(request.POST.get("rating"))
+        if requested is None or not meeting.ratings.filter(pk=requested).exists():
+            raise Http404  # never save onto a task of another meeting, or onto a guess
     discussion = queries.discussion(meeting, requested=requested, everything=request.GET.get("all") == "1")
     if discussion is None:
         return render(request, "reviews/present.html", {"meeting": meeting, "discussion": None})
     detail = queries.rating_detail(discussion.rating_id, meeting)
     rating = detail["rating"]
     if request.method == "POST":
-        if requested != rating.pk:
-            # The form named another task (of another meeting, or gone): never save it elsewhere.
-            raise Http404
         form = RatingForm(request.POST)
         if form.is_valid():
+            fields = {name: value for name, value in form.cleaned_data.items() if name != "rating"}
             try:
-                services.set_rating(rating_id=rating.pk, by=request.user, **form.cleaned_data)
+                services.set_rating(rating_id=rating.pk, by=request.user, **fields)
             except ValidationError as error:
                 show_service_error(error, form=form)
             else:
                 messages.success(request, _("Saved: %(task)s") % {"task": rating.task})
-                return redirect(request.get_full_path())
+                return redirect(_present_url(meeting, rating.pk, discussion.everything))
     else:
         form = RatingForm(
             initial={
@@ -208,6 +232,7 @@ def present(request, meeting_id):
                 "decision": rating.decision,
                 "next_stage_target": rating.next_stage_target or detail["planned_next_target"],
                 "version": rating.version,
+                "rating": rating.pk,
             }
         )
     return render(
@@ -303,30 +328,40 @@ def followups(request):
     return render(request, "reviews/followups.html", context)
 
 
+def _step_form(step, case, data=None):
+    """The form of a step of the case: its version, and a letter's text to read and edit."""
+    initial = {"version": case.version, "text": default_text(step.letter_kind, case)}
+    return CASE_STEP_FORMS[step.name](data, initial=initial, auto_id=f"{step.name}-%s")
+
+
 @login_required
 def case_detail(request, case_id):
     """A case with the steps this user may take now, each with its form."""
     case = access.get_case_for_user(request.user, case_id)
-    forms = {step.name: CASE_STEP_FORMS[step.name](initial={"version": case.version}) for step in cases.STEPS}
+    steps = cases.available_steps(case, request.user)
+    forms = {step.name: _step_form(step, case) for step in steps}
     if request.method == "POST":
         step = cases.STEPS_BY_NAME.get(request.POST.get("action"))
         if step is None:
             raise Http404
-        form = forms[step.name] = CASE_STEP_FORMS[step.name](request.POST)
+        form = forms[step.name] = _step_form(step, case, request.POST)
         if form.is_valid():
             try:
-                step.service(case_id=case.pk, by=request.user, **form.cleaned_data)
+                taken = step.service(case_id=case.pk, by=request.user, **form.cleaned_data)
             except ValidationError as error:
                 # At the top of the page: after someone else's step, this one's form may be gone.
                 show_service_error(error, form=form, request=request)
             else:
-                messages.success(request, _("Saved."))
+                messages.success(request, step.confirmation(taken))
                 return redirect("reviews:case", case_id=case.pk)
-    steps = [(step, forms[step.name]) for step in cases.available_steps(case, request.user)]
     return render(
         request,
         "reviews/case.html",
-        {"case": case, "steps": steps, "may_work_cases": access.may_work_cases(request.user)},
+        {
+            "case": case,
+            "steps": [(step, forms[step.name]) for step in steps],
+            "may_work_cases": access.may_work_cases(request.user),
+        },
         status=400 if request.method == "POST" else 200,
     )
 
@@ -335,7 +370,7 @@ def case_detail(request, case_id):
 def letter_detail(request, letter_id):
     """A printable letter, with whom it reached for those who may see its case."""
     letter = access.get_letter_for_user(request.user, letter_id)
-    context = {"letter": letter, "case": letter.case}
+    context = {"letter": letter, "case": letter.case, "text": letter_text(letter)}
     if letter.case is None:
         context["commended"] = queries.latest_commendation_for(letter)
     elif access.may_work_cases(request.user):

@@ -20,16 +20,18 @@ import tempfile
 import zipfile
 from collections import defaultdict
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import openpyxl
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
+
+from lightboard.text import one_line, read_number
+from lightboard.xlsx import set_value
 
 from . import access, services
 from .models import STAGES_PER_YEAR, AuditEntry, Department, KeyTask, TaskList
@@ -190,15 +192,8 @@ def _task_values(task):
 
 
 def _set_cell(sheet, row, column, value):
-    cell = sheet.cell(row=row, column=column)
-    if isinstance(value, str):
-        # Characters XML cannot hold would make openpyxl refuse the whole file.
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
-    cell.value = value
-    if isinstance(value, str) and cell.data_type == "f":
-        # Text that starts with "=" stays text: never a formula in someone's Excel.
-        cell.data_type = "s"
-    return cell
+    # Text stays text: never a formula (or an error value) in someone's Excel.
+    return set_value(sheet.cell(row=row, column=column), value)
 
 
 def _build_workbook(task_list, *, tasks):
@@ -561,8 +556,8 @@ def parse_weight(value):
         number = Decimal(repr(value))
     elif isinstance(value, str):
         try:
-            number = Decimal(value.strip())
-        except InvalidOperation:
+            number = read_number(value)  # as the forms read it: １．５ yes, 1e1 or 1_0 no
+        except ValueError:
             return None
     else:
         return None
@@ -655,7 +650,7 @@ class _RowChecker:
         values = row.values
         problems = {}  # column -> message; the first problem of a column wins
 
-        title = _text(values[COL_TITLE])
+        title = one_line(_text(values[COL_TITLE]))  # a title is one line, whatever Alt+Enter did
         standard = _text(values[COL_STANDARD])
 
         owner = None
@@ -752,14 +747,14 @@ def import_task_list(*, task_list, file, by):
     list, ImportRejected (nothing saved) listing every problem of the file."""
     if not access.can_work_on(by, task_list.department):
         raise PermissionDenied
-    _check_draft(TaskList.objects.get(pk=task_list.pk))
+    _check_draft(task_list)
     rows = _read_rows(file)
     if not rows:
         raise _file_error(_("The file has no task rows below the header."))
 
     with transaction.atomic():
         # Lock the list: nobody submits it or edits its tasks until the import is done.
-        _check_draft(TaskList.objects.select_for_update().get(pk=task_list.pk))
+        _check_draft(services.lock_task_list(task_list))
         checker = _RowChecker(task_list)
         plans, errors = [], []
         for row in rows:

@@ -45,6 +45,20 @@ class SelfAssessmentForm(forms.Form):
 
     version = version_field()
 
+    def __init__(self, *args, submit=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.submit = submit
+
+    def clean(self):
+        """Submitting needs a completion and an account: say so together with any other error."""
+        data = super().clean()
+        if self.submit:
+            if data.get("completion") is None and "completion" not in self.errors:
+                self.add_error("completion", _("Enter the completion before submitting."))
+            if not (data.get("account") or "").strip():
+                self.add_error("account", _("Describe what was done before submitting."))
+        return data
+
     def clean_evidence(self):
         files = self.cleaned_data["evidence"]
         if len(files) > EVIDENCE_MAX_FILES:
@@ -102,4 +116,8 @@ class TaskForm(forms.Form):
 
 
 class ReturnForm(forms.Form):
-    comment = forms.CharField(label=_("What needs to change"), widget=forms.Textarea(attrs={"rows": 3}))
+    comment = forms.CharField(
+        label=_("What needs to change"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Say what needs to change.")},
+    )

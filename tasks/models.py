@@ -341,6 +341,7 @@ class AuditEntry(models.Model):
         RETURN_LIST = "return list", _("List returned")
         SAVE_SELF_ASSESSMENT = "save self-assessment", _("Self-assessment saved")
         SUBMIT_SELF_ASSESSMENT = "submit self-assessment", _("Self-assessment submitted")
+        REMOVE_EVIDENCE = "remove evidence", _("Evidence file removed")
 
     at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

@@ -35,6 +35,28 @@ def department_staff(department):
     return User.objects.filter(departments=department, groups__name=Role.STAFF.value, is_active=True)
 
 
+def owner_and_staff(task):
+    """Whoever answers for a task: its owner and the active staff of its department, each once."""
+    people = {task.owner_id: task.owner}
+    for user in department_staff(task.department):
+        people.setdefault(user.pk, user)
+    return list(people.values())
+
+
+def returned_assessments(user, year):
+    """Self-assessments of the user's departments' tasks that a division leader returned with a
+    comment and that wait to be reworked, newest first (one query)."""
+    return list(
+        SelfAssessment.objects.filter(
+            state=SelfAssessment.State.RETURNED,
+            task__year=year,
+            task__department_id__in=department_ids_of(user),
+        )
+        .select_related("task__department", "task__owner", "stage", "updated_by")
+        .order_by("-updated_at", "-pk")
+    )
+
+
 def standing(year, assessment, result):
     """The score that stands for a task's stage and its light (lightboard.lights.stage_standing)."""
     return stage_standing(

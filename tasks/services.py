@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from lightboard import clock
 from lightboard.lights import parse_score
+from lightboard.text import one_line
 from lightboard.versioning import bump, check_version
 from outbox.services import notify_many
 
@@ -78,15 +79,20 @@ def create_assessment_year(*, year, green_above=None, red_below=None):
 # --- task lists ----------------------------------------------------------------------
 
 
-def ensure_task_list(*, year, department):
-    """The department's list for the year, created empty (draft) on first use."""
-    task_list, _ = TaskList.objects.get_or_create(year=year, department=department)
-    return task_list
+def lock_task_list(task_list):
+    """The list's row, locked until the surrounding transaction ends; created (an empty draft) on
+    the first write, so that only a write that succeeds leaves a list behind. `task_list` may be
+    the unsaved list a page shows for a department that has none yet; it gets the row's id."""
+    locked, _created = TaskList.objects.select_for_update().get_or_create(
+        year=task_list.year, department=task_list.department
+    )
+    task_list.pk = locked.pk
+    return locked
 
 
 def _change_list_state(task_list, *, by, to, allowed_from, action, comment=""):
     """Move the list to state `to`, recording it; returns the audit entry of the move."""
-    locked = TaskList.objects.select_for_update().get(pk=task_list.pk)
+    locked = lock_task_list(task_list)
     if locked.state not in allowed_from:
         raise ValidationError(
             _("This list is %(state)s and cannot be changed that way; reload the page.")
@@ -201,12 +207,13 @@ def validate_task_fields(*, task_list, title, standard, owner, deadline, weight,
     errors = {}
     year = task_list.year
     title_limit = KeyTask._meta.get_field("title").max_length
-    if not (title or "").strip():
+    title = one_line(title)
+    if not title:
         errors["title"] = _("Give the task a title.")
-    elif len(title.strip()) > title_limit:
+    elif len(title) > title_limit:
         errors["title"] = _("Keep the title within %(limit)s characters.") % {"limit": title_limit}
     elif (
-        KeyTask.objects.filter(year=year, department=task_list.department, title=title.strip())
+        KeyTask.objects.filter(year=year, department=task_list.department, title=title)
         .exclude(pk=getattr(task, "pk", None))
         .exists()
     ):
@@ -263,7 +270,7 @@ def save_task(
     changes only with a written reason, which the task page shows."""
     if not access.can_work_on(by, task_list.department):
         raise PermissionDenied
-    locked = TaskList.objects.select_for_update().get(pk=task_list.pk)
+    locked = lock_task_list(task_list)
     if locked.state == TaskList.State.SUBMITTED:
         raise ValidationError(_("The list is with the division leader for approval; it cannot change now."))
     if locked.state == TaskList.State.APPROVED and not (reason or "").strip():
@@ -284,7 +291,7 @@ def save_task(
     before = _task_snapshot(task, {n: t.description for n, t in existing_targets.items()}) if task.pk else {}
     created = task.pk is None
 
-    task.title, task.standard, task.owner = _clean_text(title), _clean_text(standard), owner
+    task.title, task.standard, task.owner = one_line(title), _clean_text(standard), owner
     task.deadline, task.weight = deadline, weight
     task.save()
     task.cooperating_departments.set([d for d in cooperating if d.pk != task_list.department_id])
@@ -329,7 +336,6 @@ def _checked_assessment_input(*, completion, account, evidence_files, existing_f
     return completion, account
 
 
-@transaction.atomic
 def save_self_assessment(*, task, stage, by, version, completion, account, evidence_files=(), submit=False):
     """Save the department's self-assessment of `task` for `stage` as a draft or submit it.
 
@@ -337,7 +343,22 @@ def save_self_assessment(*, task, stage, by, version, completion, account, evide
     until a leader returns it. Submitting late is allowed and shows as late. `version` is the
     one the form was loaded at (0 before the first save): if a colleague saved in between,
     StaleEdit says who and when, and nothing is saved.
-    Returns the assessment; raises ValidationError (nothing saved) on bad input."""
+    Returns the assessment; raises ValidationError (nothing saved) on bad input. Evidence
+    files are stored as their rows are written; a save that fails after that removes them."""
+    stored = []
+    try:
+        return _save_self_assessment(
+            task=task, stage=stage, by=by, version=version, completion=completion, account=account,
+            evidence_files=evidence_files, submit=submit, stored=stored,
+        )  # fmt: skip
+    except BaseException:
+        for evidence in stored:
+            evidence.file.delete(save=False)
+        raise
+
+
+@transaction.atomic
+def _save_self_assessment(*, task, stage, by, version, completion, account, evidence_files, submit, stored):
     if not access.can_work_on(by, task.department):
         raise PermissionDenied
     if stage.year_id != task.year_id:
@@ -365,8 +386,10 @@ def save_self_assessment(*, task, stage, by, version, completion, account, evide
         fields.update(state=SelfAssessment.State.SUBMITTED, submitted_at=timezone.now(), submitted_by=by)
     bump(assessment, version=version, by=by, **fields)
     for upload in evidence_files:
-        Evidence.objects.create(
-            assessment=assessment, file=upload, original_name=upload.name[:200], size=upload.size, uploaded_by=by
+        stored.append(
+            Evidence.objects.create(
+                assessment=assessment, file=upload, original_name=upload.name[:200], size=upload.size, uploaded_by=by
+            )
         )
     after = {"completion": assessment.completion, "state": assessment.state, "account": assessment.account}
     changed_before, changed_after = changes(before, after)
@@ -382,3 +405,30 @@ def save_self_assessment(*, task, stage, by, version, completion, account, evide
             after=changed_after,
         )
     return assessment
+
+
+@transaction.atomic
+def remove_evidence(*, evidence, by):
+    """Staff take an evidence file off a self-assessment they may still change (a draft or a
+    returned one); the file goes from storage once the removal is committed."""
+    assessment = (
+        SelfAssessment.objects.select_for_update().select_related("task__department").get(pk=evidence.assessment_id)
+    )
+    if not access.can_work_on(by, assessment.task.department):
+        raise PermissionDenied
+    if not assessment.is_editable:
+        raise ValidationError(
+            _("This self-assessment was %(state)s and is read-only until a leader returns it.")
+            % {"state": assessment.get_state_display()}
+        )
+    file = evidence.file
+    evidence.delete()
+    record_audit(
+        actor=by,
+        action="remove evidence",
+        subject=assessment,
+        task=assessment.task,
+        before={"evidence": [evidence.original_name]},
+        after={"evidence": []},
+    )
+    transaction.on_commit(lambda: file.storage.delete(file.name))

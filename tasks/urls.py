@@ -28,4 +28,5 @@ urlpatterns = [
     path("lists/<int:year>/<slug:code>/", include(list_urls)),
     path("<int:task_id>/", include(task_urls)),
     path("evidence/<int:evidence_id>/", views.evidence_download, name="evidence"),
+    path("evidence/<int:evidence_id>/remove/", views.evidence_remove, name="evidence_remove"),
 ]

@@ -27,6 +27,7 @@ def my_tasks(request):
     year = queries.current_year(today)
     stage = queries.current_stage(year, today) if year else None
     rows = queries.my_task_rows(request.user, stage) if stage else []
+    returned = queries.returned_assessments(request.user, year) if year else []
     days_left = (stage.self_assessment_due - today).days if stage else None
     return render(
         request,
@@ -35,6 +36,7 @@ def my_tasks(request):
             "year": year,
             "stage": stage,
             "rows": rows,
+            "returned": returned,
             "days_left": days_left,
             "days_overdue": -days_left if days_left is not None else None,
             "has_departments": bool(access.department_ids_of(request.user)),
@@ -69,9 +71,9 @@ def assess(request, task_id, number):
     if request.method == "POST":
         if not may_edit:
             raise PermissionDenied
-        form = SelfAssessmentForm(request.POST, request.FILES)
+        submit = request.POST.get("action") == "submit"
+        form = SelfAssessmentForm(request.POST, request.FILES, submit=submit)
         if form.is_valid():
-            submit = request.POST.get("action") == "submit"
             try:
                 services.save_self_assessment(
                     task=task,
@@ -132,8 +134,25 @@ def _preview(raw, year):
 @require_GET
 @login_required
 def light_preview(request, task_id):
+    """The light a typed score would give under the task's year: the self-assessment's
+    completion, or a leader's adjusted score."""
     task = access.get_task_for_user(request.user, task_id)
-    return render(request, "tasks/assess.html#light-preview", _preview(request.GET.get("completion"), task.year))
+    typed = request.GET.get("completion", request.GET.get("score"))
+    return render(request, "tasks/assess.html#light-preview", _preview(typed, task.year))
+
+
+@require_POST
+@login_required
+def evidence_remove(request, evidence_id):
+    evidence = get_object_or_404(Evidence.objects.select_related("assessment__stage"), pk=evidence_id)
+    task = access.get_task_for_user(request.user, evidence.assessment.task_id)
+    try:
+        services.remove_evidence(evidence=evidence, by=request.user)
+    except ValidationError as error:
+        show_service_error(error, request=request)
+    else:
+        messages.success(request, _("Removed: %(name)s") % {"name": evidence.original_name})
+    return redirect("tasks:assess", task_id=task.pk, number=evidence.assessment.stage.number)
 
 
 @login_required
@@ -154,13 +173,11 @@ def _year(year_number):
     return get_object_or_404(AssessmentYear, year=year_number)
 
 
-def _task_list(request, year_number, code, *, for_writing=False):
-    """The department's list for the year, if the user may read it. Reading does not create
-    a list; a department that has none yet reads as an empty draft."""
+def _task_list(request, year_number, code):
+    """The department's list for the year, if the user may read it. A department that has
+    none yet reads as an empty draft; the services create the row on the first write."""
     department = access.get_department_for_user(request.user, code)
     year = _year(year_number)
-    if for_writing:
-        return services.ensure_task_list(year=year, department=department)
     existing = TaskList.objects.filter(year=year, department=department).first()
     return existing or TaskList(year=year, department=department)
 
@@ -248,7 +265,7 @@ def _task_form_page(request, task_list, task=None):
 
 @login_required
 def task_create(request, year, code):
-    return _task_form_page(request, _task_list(request, year, code, for_writing=request.method == "POST"))
+    return _task_form_page(request, _task_list(request, year, code))
 
 
 @login_required
@@ -256,8 +273,8 @@ def task_edit(request, task_id):
     task = access.get_task_for_user(request.user, task_id)
     if not access.can_work_on(request.user, task.department):
         raise PermissionDenied
-    task_list = services.ensure_task_list(year=task.year, department=task.department)
-    return _task_form_page(request, task_list, task)
+    task_list = TaskList.objects.filter(year=task.year, department=task.department).first()
+    return _task_form_page(request, task_list or TaskList(year=task.year, department=task.department), task)
 
 
 def _list_moved(request, task_list, move, done):
@@ -274,7 +291,7 @@ def _list_moved(request, task_list, move, done):
 @require_POST
 @login_required
 def list_submit(request, year, code):
-    task_list = _task_list(request, year, code, for_writing=True)
+    task_list = _task_list(request, year, code)
     return _list_moved(
         request,
         task_list,
@@ -286,7 +303,7 @@ def list_submit(request, year, code):
 @require_POST
 @login_required
 def list_approve(request, year, code):
-    task_list = _task_list(request, year, code, for_writing=True)
+    task_list = _task_list(request, year, code)
     return _list_moved(
         request,
         task_list,
@@ -298,7 +315,7 @@ def list_approve(request, year, code):
 @require_POST
 @login_required
 def list_return(request, year, code):
-    task_list = _task_list(request, year, code, for_writing=True)
+    task_list = _task_list(request, year, code)
     form = ReturnForm(request.POST)
     comment = form.cleaned_data["comment"] if form.is_valid() else ""
     return _list_moved(
@@ -330,7 +347,7 @@ def list_export(request, year, code):
 
 @login_required
 def list_import(request, year, code):
-    task_list = _task_list(request, year, code, for_writing=request.method == "POST")
+    task_list = _task_list(request, year, code)
     if not access.can_work_on(request.user, task_list.department):
         raise PermissionDenied
     errors = []

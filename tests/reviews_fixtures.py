@@ -1,6 +1,7 @@
 """Helpers shared by the reviews tests: the way a task reaches the board, step by step,
 through the same services the screens call. Plain functions, imported explicitly."""
 
+import datetime
 import re
 from decimal import Decimal
 
@@ -12,6 +13,17 @@ from reviews import services as reviews
 from reviews.models import Rating, ReviewMeeting
 from tasks.models import KeyTask, SelfAssessment
 from tests.conftest import make_user
+
+
+def interview_time(days=7):
+    """An interview a week ahead (they are held from today to a year ahead), at 9:30 local time."""
+    day = timezone.localdate() + datetime.timedelta(days=days)
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(9, 30)))
+
+
+def typed(moment):
+    """A time as a datetime-local field sends it."""
+    return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M")
 
 
 def english(client):

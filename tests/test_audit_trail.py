@@ -10,7 +10,7 @@ from reviews import services as review_services
 from reviews.models import FollowUp, Rating
 from tasks import services
 from tasks.models import AuditEntry, SelfAssessment
-from tests.factories import KeyTaskFactory
+from tests.factories import KeyTaskFactory, make_list
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +28,7 @@ def test_one_cycle_records_every_change_with_its_actor_and_values(
     year, department_a, staff_a, leader_a, leadership, inspector
 ):
     # A task list is drafted, submitted and approved; an approved task changes with a reason.
-    task_list = services.ensure_task_list(year=year, department=department_a)
+    task_list = make_list(year, department_a)
     targets = {n: f"目标{n}" for n in range(1, 7)}
     task = services.save_task(
         task_list=task_list, by=staff_a, title="设备完好率提升", standard="完好率98%", owner=staff_a,

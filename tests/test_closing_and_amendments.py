@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 
 from lightboard.colour import classify
 from lightboard.versioning import StaleEdit
+from outbox.models import Notification
 from reviews import cases, services
 from reviews.models import FollowUp, Rating, RatingAmendment, ReviewMeeting
 from tasks.models import AuditEntry
@@ -92,10 +93,21 @@ def amend_url(rating):
 # --- closing ---------------------------------------------------------------------------
 
 
+def test_closing_asks_first_and_names_what_is_missing(group_client, leadership, meeting, tasks):
+    page = group_client.get(close_url(meeting)).content.decode()
+    unscored = page.split('id="unscored"')[1].split("</section>")[0]
+    assert "新产线投产" in unscored and 'id="close-form"' not in page
+    rate(meeting, tasks["missing"], 30, leadership, decision="")
+    page = group_client.get(close_url(meeting)).content.decode()
+    undecided = page.split('id="undecided"')[1].split("</section>")[0]
+    assert "新产线投产" in undecided and 'id="close-form"' in page
+    assert ReviewMeeting.objects.get(pk=meeting.pk).state == ReviewMeeting.State.IN_SESSION
+
+
 def test_closing_is_refused_while_a_task_has_no_final_score(group_client, meeting):
     response = group_client.post(close_url(meeting), follow=True)
 
-    assert response.redirect_chain[-1][0] == f"/reviews/meetings/{meeting.pk}/"
+    assert response.redirect_chain[-1][0] == f"/reviews/meetings/{meeting.pk}/close/"
     assert "1 tasks have no final score yet; every task needs one before the meeting closes." in (
         response.content.decode()
     )
@@ -132,6 +144,20 @@ def test_closing_freezes_the_meeting_and_opens_a_case_per_yellow_and_red(group_c
     assert all(case.state == FollowUp.State.OPEN for case in opened.values())
     entry = AuditEntry.objects.get(action="close meeting")
     assert entry.actor == leadership and entry.after == {"state": "closed", "follow_ups": 3}
+
+
+def test_each_owner_hears_the_light_of_their_task(group_client, complete, tasks, staff_a, staff_b):
+    group_client.post(close_url(complete))
+    told = {
+        n.subject: (n.recipient, n.body)
+        for n in Notification.objects.filter(kind="rating_light").select_related("recipient")
+    }
+    meeting = "2026 stage 2"
+    assert told[f"Red light at the {meeting} meeting: 应收账款清收, 45.0%"] == (staff_b, "发函督办并约谈")
+    assert told[f"Yellow light at the {meeting} meeting: 设备大修, 70.0%"] == (staff_a, "提醒督促，月底前完成")
+    assert len(told) == complete.ratings.count()
+    group_client.post(close_url(complete))
+    assert Notification.objects.filter(kind="rating_light").count() == len(told)
 
 
 def test_closing_twice_creates_everything_once(group_client, leadership, second_member, complete):
@@ -453,8 +479,12 @@ def test_meeting_mode_never_saves_onto_a_task_the_form_did_not_name(group_client
     services.open_meeting(meeting=other, by=leadership)
     foreign = rating_of(other, tasks["green"])
     before = list(complete.ratings.values_list("pk", "final_score", "version"))
-    response = group_client.post(
-        f"/reviews/meetings/{complete.pk}/present/?rating={foreign.pk}", {"final_score": "40", "version": "0"}
-    )
-    assert response.status_code == 404
+    for url, named in [
+        (f"/reviews/meetings/{complete.pk}/present/?rating={foreign.pk}", foreign.pk),  # the form names it
+        (f"/reviews/meetings/{complete.pk}/present/", foreign.pk),
+        (f"/reviews/meetings/{complete.pk}/present/?rating={foreign.pk}", ""),  # the form names none
+    ]:
+        response = group_client.post(url, {"final_score": "40", "version": "0", "rating": named})
+        assert response.status_code == 404
     assert list(complete.ratings.values_list("pk", "final_score", "version")) == before
+    assert rating_of(other, tasks["green"]).final_score == foreign.final_score

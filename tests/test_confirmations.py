@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from lightboard.versioning import StaleEdit
 from outbox.models import Notification
+from outbox.services import notify
 from reviews import services
 from reviews.models import Confirmation
 from tasks.models import AuditEntry, SelfAssessment
@@ -211,7 +212,9 @@ def test_a_bad_adjusted_score_is_refused_with_a_message_and_nothing_is_saved(lea
 # --- returning -------------------------------------------------------------------------
 
 
-def test_returning_with_a_comment_tells_the_owner_once(leader_client, leader_a, staff_a, task, assessment):
+def test_returning_with_a_comment_tells_the_owner_and_the_departments_staff_once(
+    leader_client, leader_a, staff_a, colleague_a, task, assessment
+):
     version = assessment.version
     data = {"action": "return", "comment": "请补充检修记录", "version": version}
 
@@ -222,26 +225,68 @@ def test_returning_with_a_comment_tells_the_owner_once(leader_client, leader_a, 
     assert assessment.state == SelfAssessment.State.RETURNED
     assert assessment.return_comment == "请补充检修记录"
     assert not Confirmation.objects.exists()
-    notification = Notification.objects.get()
-    assert notification.recipient == staff_a
-    assert notification.kind == "assessment_returned"
-    assert notification.body == "请补充检修记录"
-    assert notification.idempotency_key == f"assessment-returned:{assessment.pk}:{assessment.version}"
-    assert notification.link == f"/tasks/{task.pk}/stages/1/assess/"
+    told = Notification.objects.order_by("recipient__username")
+    assert [n.recipient for n in told] == [colleague_a, staff_a]  # whoever fills in the owner's tasks
+    assert {(n.kind, n.body, n.link) for n in told} == {
+        ("assessment_returned", "请补充检修记录", f"/tasks/{task.pk}/stages/1/assess/")
+    }
     assert AuditEntry.objects.filter(action="return self-assessment", actor=leader_a).count() == 1
 
     again = leader_client.post(detail_url(assessment), data)
 
     assert again.status_code == 400
-    assert Notification.objects.count() == 1
+    assert Notification.objects.count() == 2
     assert AuditEntry.objects.filter(action="return self-assessment").count() == 1
     assessment.refresh_from_db()
     assert assessment.state == SelfAssessment.State.RETURNED
 
 
+def test_the_owner_hears_of_a_confirmation_and_of_an_adjustment_with_its_reason(
+    leader_client, leader_a, staff_a, year, stage, department_a, task, assessment
+):
+    leader_client.post(QUEUE, {"confirm": [f"{assessment.pk}:{assessment.version}"]})
+    other = submit(KeyTaskFactory(year=year, department=department_a, owner=staff_a, title="备件库存压降"), stage, 80)
+    leader_client.post(
+        detail_url(other), {"action": "adjust", "score": "65", "reason": "佐证不足", "version": other.version}
+    )
+    told = {n.subject: n for n in Notification.objects.filter(recipient=staff_a, kind="assessment_confirmed")}
+    assert set(told) == {
+        "Self-assessment confirmed: 设备检修计划, stage 1, 72.5%",
+        "Self score adjusted to 65.0% (was 80.0%): 备件库存压降, stage 1",
+    }
+    assert told["Self score adjusted to 65.0% (was 80.0%): 备件库存压降, stage 1"].body == "佐证不足"
+
+
+def test_the_queue_groups_by_stage_shows_each_self_scores_light_and_ticks_all(
+    leader_client, year, department_a, staff_a
+):
+    later = submit(
+        KeyTaskFactory(year=year, department=department_a, owner=staff_a, title="第二阶段任务"), stage_of(year, 2), 55
+    )
+    earlier = submit(
+        KeyTaskFactory(year=year, department=department_a, owner=staff_a, title="第一阶段任务"), stage_of(year, 1), 85
+    )
+    html = leader_client.get(QUEUE).content.decode()
+    assert re.findall(r'<tbody class="queue-stage" data-stage="(\d)">', html) == ["1", "2"]
+    row = html.split(f'data-assessment="{later.pk}"')[1].split("</tr>")[0]
+    assert "55.0%" in row and 'class="light red"' in row
+    row = html.split(f'data-assessment="{earlier.pk}"')[1].split("</tr>")[0]
+    assert 'class="light green"' in row
+    assert 'data-select-all="confirm"' in html
+
+
+def test_adjusting_previews_the_light_of_the_typed_score(leader_client, assessment):
+    page = leader_client.get(detail_url(assessment)).content.decode()
+    assert f'hx-get="/tasks/{assessment.task_id}/light/"' in page
+    preview = leader_client.get(
+        f"/tasks/{assessment.task_id}/light/", {"score": "59.9"}, headers={"HX-Request": "true"}
+    )
+    assert 'class="light red"' in preview.content.decode()
+
+
 def test_the_outbox_never_writes_a_key_twice(staff_a):
-    first = services.notify(recipient=staff_a, kind="k", subject="s", key="same-key")
-    second = services.notify(recipient=staff_a, kind="k", subject="other", key="same-key")
+    first = notify(recipient=staff_a, kind="k", subject="s", key="same-key")
+    second = notify(recipient=staff_a, kind="k", subject="other", key="same-key")
     assert first.pk == second.pk and Notification.objects.count() == 1
 
 
@@ -249,7 +294,7 @@ def test_returning_needs_a_comment(leader_client, assessment):
     version = assessment.version
     response = leader_client.post(detail_url(assessment), {"action": "return", "comment": "", "version": version})
     assert response.status_code == 400
-    assert "This field is required." in field_block(response.content.decode(), "comment")
+    assert "Say what needs to change." in field_block(response.content.decode(), "comment")
     assessment.refresh_from_db()
     assert assessment.state == SelfAssessment.State.SUBMITTED and assessment.version == version
     assert not Notification.objects.exists()
@@ -356,7 +401,7 @@ def test_two_views_of_the_same_assessment_the_first_confirm_wins(client, django_
     stale_return = second.post(detail_url(assessment), {"action": "return", "comment": "退回", "version": version})
     assert stale_return.status_code == 400
     assert "changed this at" in stale_return.content.decode()
-    assert not Notification.objects.exists()
+    assert not Notification.objects.filter(kind="assessment_returned").exists()
     assessment.refresh_from_db()
     assert assessment.state == SelfAssessment.State.CONFIRMED
 

@@ -31,6 +31,7 @@ from tasks.excel import (
 )
 from tasks.models import AuditEntry, Department, KeyTask, StageTarget, TaskList
 from tests.conftest import make_user
+from tests.factories import make_list
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +45,7 @@ def english():
 
 @pytest.fixture
 def task_list(year, department_a):
-    return services.ensure_task_list(year=year, department=department_a)
+    return make_list(year, department_a)
 
 
 @pytest.fixture
@@ -225,6 +226,32 @@ def test_reimporting_text_typed_in_a_browser_changes_nothing(task_list, staff_a)
     assert (result.created, result.updated, result.unchanged) == (0, 0, 1)
     assert counts() == before
     assert KeyTask.objects.get().standard == "第一行\n第二行"  # stored with one kind of line ending
+
+
+def test_a_title_is_one_line_whatever_the_cell_holds(task_list, staff_a):
+    """Alt+Enter in an Excel cell breaks a title in two; the task keeps it on one line, and
+    importing the same file again finds the same task."""
+    file = xlsx([row("新产线\n投产\r\n（一期）")]).getvalue()
+    import_task_list(task_list=task_list, file=io.BytesIO(file), by=staff_a)
+    assert KeyTask.objects.get().title == "新产线 投产 （一期）"
+    result = import_task_list(task_list=task_list, file=io.BytesIO(file), by=staff_a)
+    assert (result.created, result.updated, result.unchanged) == (0, 0, 1)
+
+
+@pytest.mark.parametrize(("typed", "weight"), [("１．５", Decimal("1.5")), (" 2 ", Decimal("2"))])
+def test_a_weight_is_read_as_a_person_types_it(task_list, staff_a, typed, weight):
+    import_task_list(task_list=task_list, file=xlsx([row(**{COL_WEIGHT: typed})]), by=staff_a)
+    assert KeyTask.objects.get().weight == weight
+
+
+@pytest.mark.parametrize("typed", ["1e1", "1_0", "1,5"])
+def test_a_weight_written_otherwise_is_refused(task_list, staff_a, typed):
+    with pytest.raises(ImportRejected) as rejected:
+        import_task_list(task_list=task_list, file=xlsx([row(**{COL_WEIGHT: typed})]), by=staff_a)
+    assert "The weight must be a positive number." in " ".join(str(e) for e in rejected.value.errors) or any(
+        "权重必须是正数" in str(e) for e in rejected.value.errors
+    )
+    assert not KeyTask.objects.exists()
 
 
 def test_a_row_with_an_existing_title_updates_that_task_and_leaves_others_alone(task_list, staff_a, owner_a):

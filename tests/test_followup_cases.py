@@ -17,7 +17,7 @@ from reviews.models import CaseEvent, FollowUp, Letter, Rating
 from tasks.models import AuditEntry
 from tests.conftest import make_user
 from tests.factories import KeyTaskFactory
-from tests.reviews_fixtures import close, english, open_meeting, rate, rating_of, stage_of
+from tests.reviews_fixtures import close, english, interview_time, open_meeting, rate, rating_of, stage_of, typed
 
 pytestmark = pytest.mark.django_db
 
@@ -213,11 +213,12 @@ def test_red_case_from_supervision_letter_to_close(client, case_of, inspector, s
     assert snapshot(case) == before
 
     client = as_user(client, inspector)
-    response = act(client, case, "interview", at="2026-05-20T09:30", place="纪检室", participants="纪检员、部门负责人")
+    when = interview_time()
+    response = act(client, case, "interview", at=typed(when), place="纪检室", participants="纪检员、部门负责人")
     assert response.status_code == 302
     case.refresh_from_db()
     assert case.state == FollowUp.State.INTERVIEW_SCHEDULED
-    assert timezone.localtime(case.interview_at).strftime("%Y-%m-%d %H:%M") == "2026-05-20 09:30"
+    assert case.interview_at == when
     assert case.interview_place == "纪检室"
     assert case.interview_participants == "纪检员、部门负责人"
     notice = Letter.objects.get(case=case, kind=Letter.Kind.INTERVIEW)
@@ -225,7 +226,8 @@ def test_red_case_from_supervision_letter_to_close(client, case_of, inspector, s
     told = notice.notifications.get()
     assert told.recipient == staff_a
     assert told.link == f"/reviews/letters/{notice.pk}/"
-    assert "2026-05-20 09:30" in told.body and "纪检室" in told.body
+    with translation.override("en"):
+        assert formats.date_format(timezone.localtime(when), "DATETIME_FORMAT") in told.body and "纪检室" in told.body
 
     response = act(client, case, "record", record="当面指出问题，负责人作出说明")
     assert response.status_code == 302
@@ -257,7 +259,7 @@ def test_red_case_from_supervision_letter_to_close(client, case_of, inspector, s
 def test_rescheduling_the_interview_keeps_the_notice_number_and_tells_the_owner_again(case_of, inspector, staff_a):
     case = case_of("red")
     cases.issue_supervision_letter(case_id=case.pk, version=case.version, by=inspector)
-    first = timezone.make_aware(datetime.datetime(2026, 5, 20, 9, 30))
+    first = interview_time()
     case = cases.schedule_interview(
         case_id=case.pk, version=case.version + 1, at=first, place="纪检室", participants="", by=inspector
     )
@@ -285,7 +287,7 @@ def advance(case, state, inspector, owner):
             lambda v: cases.schedule_interview(
                 case_id=case.pk,
                 version=v,
-                at=timezone.make_aware(datetime.datetime(2026, 5, 20, 9, 30)),
+                at=interview_time(),
                 place="纪检室",
                 participants="",
                 by=inspector,
@@ -353,11 +355,12 @@ WRONG_ORDER = [
     ("red", "open", "reminder", {}, "supervision letter, not a reminder"),
     ("yellow", "open", "supervision", {}, "reminder, not a supervision letter"),
     ("red", "open", "record", {"record": "记录"}, "does not apply now"),
-    ("red", "open", "interview", {"at": "2026-05-20T09:30", "place": "纪检室"}, "does not apply now"),
-    ("yellow", "notified", "interview", {"at": "2026-05-20T09:30", "place": "纪检室"}, "supervision letter"),
+    ("red", "open", "interview", {"at": typed(interview_time()), "place": "纪检室"}, "does not apply now"),
+    ("yellow", "notified", "interview", {"at": typed(interview_time()), "place": "纪检室"}, "supervision letter"),
     ("yellow", "notified", "reminder", {}, "does not apply now"),
     ("red", "notified", "supervision", {}, "does not apply now"),
     ("red", "notified", "record", {"record": "记录"}, "does not apply now"),
+    ("red", "notified", "close", {"conclusion": "结案"}, "once its interview is recorded"),
     ("yellow", "closed", "escalate", {"reason": "问责"}, "does not apply now"),
     ("yellow", "closed", "close", {"conclusion": "再结一次"}, "does not apply now"),
     ("red", "escalated", "close", {"conclusion": "结案"}, "does not apply now"),
@@ -406,14 +409,28 @@ def test_a_rectification_needs_a_plan(client, case_of, inspector, staff_a):
     assert snapshot(case) == before
 
 
+@pytest.mark.parametrize("when", ["2020-05-20T09:30", "9999-05-20T09:30", "yesterday", "in two years"])
+def test_an_interview_is_held_from_today_to_a_year_ahead(client, case_of, inspector, when):
+    case = case_of("red")
+    cases.issue_supervision_letter(case_id=case.pk, version=case.version, by=inspector)
+    before = snapshot(case)
+    at = {"yesterday": typed(interview_time(-1)), "in two years": typed(interview_time(730))}.get(when, when)
+    response = act(as_user(client, inspector), case, "interview", at=at, place="纪检室")
+    assert response.status_code == 400
+    assert "Choose a day from today to" in errors_of(response)
+    assert snapshot(case) == before  # no numbered notice for it either
+
+
 def test_an_interview_needs_a_time_and_a_place(client, case_of, inspector):
     case = case_of("red")
     cases.issue_supervision_letter(case_id=case.pk, version=case.version, by=inspector)
     before = snapshot(case)
-    response = act(as_user(client, inspector), case, "interview", at="2026-05-20T09:30", place="")
+    response = act(as_user(client, inspector), case, "interview", at=typed(interview_time()), place="")
     assert response.status_code == 400
+    assert "time and place" in errors_of(response)
     response = act(client, case, "interview", at="", place="纪检室")
     assert response.status_code == 400
+    assert "time and place" in errors_of(response)
     assert snapshot(case) == before
 
 
@@ -475,7 +492,7 @@ def test_only_inspectors_schedule_and_record_interviews(client, request, case_of
     cases.issue_supervision_letter(case_id=case.pk, version=case.version, by=inspector)
     before = snapshot(case)
     client = as_user(client, request.getfixturevalue(who))
-    assert act(client, case, "interview", at="2026-05-20T09:30", place="纪检室").status_code == 403
+    assert act(client, case, "interview", at=typed(interview_time()), place="纪检室").status_code == 403
     assert snapshot(case) == before
     case = advance(case, "interview_scheduled", inspector, None)
     before = snapshot(case)
@@ -578,8 +595,8 @@ STEPS_BY_STATE = [
     ("yellow", "closed", [], []),
     ("yellow", "escalated", [], []),
     ("red", "open", ["supervision", "escalate"], []),
-    ("red", "notified", ["interview", "close", "escalate"], []),
-    ("red", "interview_scheduled", ["interview", "record", "close", "escalate"], []),
+    ("red", "notified", ["interview", "escalate"], []),
+    ("red", "interview_scheduled", ["interview", "record", "escalate"], []),
     ("red", "interviewed", ["close", "escalate"], ["rectification"]),
     ("red", "rectifying", ["close", "escalate"], ["rectification"]),
 ]
@@ -618,7 +635,7 @@ STEP_FIELDS = {
     "reminder": {},
     "supervision": {},
     "interview": {
-        "at": timezone.make_aware(datetime.datetime(2026, 5, 20, 9, 30)),
+        "at": interview_time(),
         "place": "纪检室",
         "participants": "",
     },
@@ -627,6 +644,32 @@ STEP_FIELDS = {
     "close": {"conclusion": "结案"},
     "escalate": {"reason": "问责"},
 }
+
+
+def test_the_inspector_reads_and_edits_the_letter_before_it_goes(client, case_of, inspector):
+    case = case_of("red")
+    page = as_user(client, inspector).get(case_url(case)).content.decode()
+    step = page.split('id="step-supervision"')[1].split("</form>")[0]
+    assert "scored 45.0% and was lit red" in step  # the standard text, to read before issuing
+    response = act(client, case, "supervision", text="经领导小组研究，请于十日内书面说明滞后原因。")
+    assert response.status_code == 302
+    letter = Letter.objects.get(case=case)
+    page = client.get(f"/reviews/letters/{letter.pk}/").content.decode()
+    assert "经领导小组研究，请于十日内书面说明滞后原因。" in page and "was lit red" not in page
+
+
+def test_each_step_says_what_it_did(client, case_of, inspector):
+    case = case_of("red")
+    response = act(as_user(client, inspector), case, "supervision")
+    page = client.get(response.url).content.decode()
+    assert "Supervision letter 纪督〔2026〕1号 issued to the owner and the department." in page
+
+
+def test_closing_and_escalating_are_not_the_primary_button(client, case_of, inspector):
+    case = case_of("yellow")
+    page = as_user(client, inspector).get(case_url(case)).content.decode()
+    buttons = dict(re.findall(r'id="step-(\w+)".*?<button type="submit"( class="primary")?>', page, re.S))
+    assert buttons == {"reminder": ' class="primary"', "escalate": ""}
 
 
 def test_an_unknown_action_is_404(client, case_of, inspector):

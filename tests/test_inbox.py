@@ -39,7 +39,7 @@ def header_count(html):
 
 def inbox_rows(html):
     """(unread, subject) of each message in the inbox, top to bottom."""
-    body = re.search(r'<table class="grid" id="inbox">.*?<tbody>(.*?)</tbody>', html, re.S)
+    body = re.search(r'<table class="grid[^"]*" id="inbox">.*?<tbody>(.*?)</tbody>', html, re.S)
     assert body, "no #inbox"
     rows = body.group(1).split("<tr")[1:]
     return [

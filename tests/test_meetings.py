@@ -441,11 +441,48 @@ def test_meeting_mode_prefills_the_confirmed_score_and_the_planned_next_target(g
     assert 'data-next="' in html
 
 
+def form_of(html):
+    """The rating form's fields as the page fills them in."""
+    form = re.search(r'<form method="post" class="present-form" id="rating-form".*?</form>', html, re.S).group(0)
+    fields = dict(re.findall(r'<input type="(?:hidden|text)" name="(\w+)" value="([^"]*)"', form))
+    fields.update(re.findall(r'<textarea name="(\w+)"[^>]*>\s*([^<]*)</textarea>', form))
+    return fields
+
+
+def test_the_first_task_meeting_mode_shows_is_saved_from_its_own_address(group_client, meeting, tasks):
+    """Entering meeting mode shows the first red task at /present/, with no ?rating= in the address."""
+    url = present_url(meeting)
+    html = group_client.get(url).content.decode()
+    assert re.search(r'<h1 class="present-title">([^<]*)</h1>', html).group(1) == "A红"
+    fields = form_of(html)
+    fields.update(final_score="45", score_reason="会上核定", decision="发函督办")
+
+    response = group_client.post(url, fields)
+
+    red = rating_of(meeting, tasks["a_red"])
+    assert response.status_code == 302 and response.url == present_url(meeting, red)
+    red.refresh_from_db()
+    assert (red.final_score, red.decision) == (Decimal("45.0"), "发函督办")
+
+
+def test_a_rated_task_keeps_its_place_in_the_discussion(group_client, meeting, tasks):
+    """Rating a red task green does not throw the group out of the red-and-yellow list."""
+    red = rating_of(meeting, tasks["a_red"])
+    html = group_client.get(present_url(meeting, red)).content.decode()
+    fields = form_of(html)
+    fields.update(final_score="95", score_reason="补充佐证后核定")
+    response = group_client.post(present_url(meeting, red), fields)
+    page = group_client.get(response.url).content.decode()
+    assert "待议 第 1 项，共 5 项" in page or "Task 1 of 5 to discuss" in page
+    assert walk(group_client, meeting) == ["A红", "A黄", "B黄60", "B黄80", "A缺"]
+
+
 def save(client, meeting, rating, **data):
     data.setdefault("score_reason", "")
     data.setdefault("decision", "")
     data.setdefault("next_stage_target", "")
     data.setdefault("version", rating.version)
+    data.setdefault("rating", rating.pk)
     return client.post(present_url(meeting, rating), data)
 
 

@@ -113,8 +113,8 @@ def test_my_tasks_uses_a_fixed_number_of_queries(
     FollowUp.objects.bulk_create(FollowUp(rating=r, kind="supervision", due_date=stages[1].end) for r in ratings)
     client.force_login(staff_a)
     # Session, user, roles, year, stages, departments, tasks, targets, assessments, the stages'
-    # results (confirmed, final), the unread count and the commendation banner.
-    with django_assert_max_num_queries(13):
+    # results (confirmed, final), the returned ones, the unread count and the commendation banner.
+    with django_assert_max_num_queries(14):
         response = client.get("/tasks/mine/")
     assert response.content.decode().count("data-task=") == count
 
@@ -122,3 +122,35 @@ def test_my_tasks_uses_a_fixed_number_of_queries(
 def test_without_a_year_the_page_says_so(client, staff_a):
     client.force_login(staff_a)
     assert "尚未设置考核年度" in client.get("/tasks/mine/").content.decode()
+
+
+# --- returned work --------------------------------------------------------------------------
+
+
+def test_returned_work_comes_first_with_the_leaders_comment(client, this_year, department_a, staff_a, leader_a):
+    task = KeyTaskFactory(year=this_year, department=department_a, owner=staff_a, title="能耗指标下降专项")
+    earlier = this_year.stages.get(number=1)
+    returned = SelfAssessment.objects.create(
+        task=task, stage=earlier, completion=70, state="returned", return_comment="请补充能耗台账", updated_by=leader_a
+    )
+    client.force_login(staff_a)
+    html = client.get("/tasks/mine/").content.decode()
+    section = html.split('id="returned"')[1].split("</section>")[0]
+    assert "能耗指标下降专项" in section and "请补充能耗台账" in section and "leader_a 退回" in section
+    assert f'href="/tasks/{task.pk}/stages/1/assess/"' in section
+    assert html.index('id="returned"') < html.index('id="my-tasks"')
+    # The self-assessment page says why it came back.
+    page = client.get(f"/tasks/{task.pk}/stages/1/assess/").content.decode()
+    assert "请补充能耗台账" in page.split('id="return-comment"')[1].split("</p>")[0]
+    # Once resubmitted, it leaves the list.
+    SelfAssessment.objects.filter(pk=returned.pk).update(state="submitted")
+    assert 'id="returned"' not in client.get("/tasks/mine/").content.decode()
+
+
+def test_other_departments_returned_work_is_not_shown(client, this_year, department_b, staff_a, staff_b):
+    task = KeyTaskFactory(year=this_year, department=department_b, owner=staff_b)
+    SelfAssessment.objects.create(
+        task=task, stage=this_year.stages.get(number=1), state="returned", return_comment="别的部门"
+    )
+    client.force_login(staff_a)
+    assert 'id="returned"' not in client.get("/tasks/mine/").content.decode()

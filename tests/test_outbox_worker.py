@@ -58,6 +58,22 @@ def reader(db):
 # --- delivering one row -------------------------------------------------------------------
 
 
+def test_a_subject_with_a_line_break_is_written_on_one_line_and_sent(reader, mailoutbox):
+    """A task title from an Excel cell with Alt+Enter: the message must still go."""
+    notification = services.notify(
+        recipient=reader, kind="letter_supervision", subject="督办函：新产线\n投产\r\n（一期）", key="multiline"
+    )
+    assert notification.subject == "督办函：新产线 投产 （一期）"
+    assert delivery.deliver(notification.pk) == "sent"
+    assert mailoutbox[0].subject == "督办函：新产线 投产 （一期）"
+
+
+def test_a_row_written_with_a_line_break_before_the_fix_is_sent_on_one_line(reader, mailoutbox):
+    notification = a_notification(reader, subject="提醒督促：设备\n大修")
+    assert delivery.deliver(notification.pk) == "sent"
+    assert mailoutbox[0].subject == "提醒督促：设备 大修"
+
+
 def test_deliver_sends_the_email_with_a_message_id_from_the_key_and_marks_it_sent(reader, mailoutbox):
     notification = a_notification(reader, key="letter:7:reader", body="正文", link="/reviews/letters/7/")
 

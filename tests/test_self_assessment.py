@@ -53,6 +53,8 @@ def post(client, task, number=6, **data):
         ("-1", "完成度不能小于 0。"),
         ("100.1", "完成度不能大于 100。"),
         ("80.55", "最多保留一位小数"),
+        ("1e1", "请输入 0 到 100 之间的数字"),
+        ("1_0", "请输入 0 到 100 之间的数字"),
     ],
 )
 def test_bad_completion_is_told_next_to_the_field_and_nothing_is_saved(client, staff_a, task, raw, message):
@@ -64,6 +66,13 @@ def test_bad_completion_is_told_next_to_the_field_and_nothing_is_saved(client, s
     assert message in field
     assert not SelfAssessment.objects.exists()
     assert not AuditEntry.objects.exists()
+
+
+@pytest.mark.parametrize(("typed", "stored"), [("８２．５", Decimal("82.5")), ("75%", Decimal("75.0"))])
+def test_a_score_typed_with_full_width_digits_or_a_percent_sign_is_read(client, staff_a, task, typed, stored):
+    client.force_login(staff_a)
+    assert post(client, task, completion=typed, action="draft").status_code == 302
+    assert SelfAssessment.objects.get().completion == stored
 
 
 def test_submitting_without_an_account_is_refused(client, staff_a, task):
@@ -364,3 +373,77 @@ def test_the_task_page_uses_a_fixed_number_of_queries(
     with django_assert_max_num_queries(16):
         html = client.get(f"/tasks/{task.pk}/").content.decode()
     assert html.count("督办") >= stages_assessed
+
+
+def test_submitting_with_a_bad_score_and_no_account_names_both_at_once(client, staff_a, task):
+    client.force_login(staff_a)
+    response = post(client, task, completion="100.1", account="", action="submit")
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "完成度不能大于 100。" in html and "请先说明完成情况再提交。" in html
+    assert not SelfAssessment.objects.exists()
+
+
+# --- evidence files: removed from a draft, never left behind by a failed save ---------------
+
+
+def test_a_saved_evidence_file_can_be_removed_from_a_draft(
+    client, staff_a, task, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    settings.MEDIA_ROOT = tmp_path
+    client.force_login(staff_a)
+    post(client, task, completion="85", account="见附件", action="draft", evidence=[SimpleUploadedFile("a.pdf", PDF)])
+    evidence = Evidence.objects.get()
+    page = client.get(assess_url(task)).content.decode()
+    assert f'formaction="/tasks/evidence/{evidence.pk}/remove/"' in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/tasks/evidence/{evidence.pk}/remove/")
+
+    assert response.status_code == 302 and response.url == assess_url(task)
+    assert not Evidence.objects.exists() and not any(tmp_path.rglob("*.pdf"))
+    assert AuditEntry.objects.filter(action="remove evidence", actor=staff_a).exists()
+
+
+def test_evidence_of_a_submitted_assessment_stays(client, staff_a, staff_b, leader_a, task, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    client.force_login(staff_a)
+    post(client, task, completion="85", account="见附件", action="submit", evidence=[SimpleUploadedFile("a.pdf", PDF)])
+    evidence = Evidence.objects.get()
+    assert client.post(f"/tasks/evidence/{evidence.pk}/remove/").status_code == 302
+    client.force_login(leader_a)
+    assert client.post(f"/tasks/evidence/{evidence.pk}/remove/").status_code == 403
+    client.force_login(staff_b)
+    assert client.post(f"/tasks/evidence/{evidence.pk}/remove/").status_code == 404
+    assert Evidence.objects.count() == 1 and len(list(tmp_path.rglob("*.pdf"))) == 1
+
+
+def test_a_save_that_fails_after_storing_its_files_leaves_none_behind(
+    staff_a, task, year, settings, tmp_path, monkeypatch
+):
+    from tasks import services
+
+    settings.MEDIA_ROOT = tmp_path
+
+    def broken(**kwargs):
+        raise RuntimeError("the database refused the audit entry")
+
+    monkeypatch.setattr(services, "record_audit", broken)  # fails after the files are written
+    with pytest.raises(RuntimeError):
+        services.save_self_assessment(
+            task=task, stage=year.stages.get(number=6), by=staff_a, version=0, completion=80, account="x",
+            evidence_files=[SimpleUploadedFile("a.pdf", PDF), SimpleUploadedFile("b.pdf", PDF)],
+        )  # fmt: skip
+    assert not Evidence.objects.exists() and not SelfAssessment.objects.exists()
+    assert [path for path in tmp_path.rglob("*") if path.is_file()] == []
+
+
+def test_the_task_page_offers_self_assessment_only_where_it_can_still_change(client, staff_a, task, year):
+    stages = list(year.stages.order_by("number"))
+    SelfAssessment.objects.create(task=task, stage=stages[0], completion=70, state="confirmed")
+    SelfAssessment.objects.create(task=task, stage=stages[1], completion=70, state="returned")
+    client.force_login(staff_a)
+    html = client.get(f"/tasks/{task.pk}/").content.decode()
+    rows = html.split('id="stages"')[1].split("<tbody>")[1].split("<tr>")[1:]
+    assert ">查看</a>" in rows[0] and ">自评</a>" not in rows[0]
+    assert ">自评</a>" in rows[1] and ">自评</a>" in rows[2]

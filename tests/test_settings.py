@@ -89,3 +89,30 @@ def test_database_url_for_another_database_is_refused():
     result = run_manage("check", DATABASE_URL="mysql://root@localhost/lightboard")
     assert result.returncode != 0
     assert "DATABASE_URL must be a postgres://" in result.stderr
+
+
+CLIENT_ADDRESS = (
+    "from django.test import RequestFactory; from axes.helpers import get_client_ip_address; "
+    "request = RequestFactory().post('/accounts/login/', REMOTE_ADDR='10.0.0.254', "
+    "HTTP_X_FORWARDED_FOR='198.51.100.1, 203.0.113.7'); print(get_client_ip_address(request))"
+)
+
+
+@pytest.mark.parametrize(
+    "env, address",
+    [
+        # Straight to gunicorn: X-Forwarded-For is the client's own writing, ignored.
+        ({}, "10.0.0.254"),
+        # Behind the TLS proxy: the address it appended.
+        (
+            {"DEBUG": "0", "SECRET_KEY": PRODUCTION_SECRET, "ALLOWED_HOSTS": "lb.example.cn", "BEHIND_TLS_PROXY": "1"},
+            "203.0.113.7",
+        ),
+        # Behind a load balancer and the TLS proxy.
+        ({"BEHIND_TLS_PROXY": "1", "TRUSTED_PROXY_COUNT": "2"}, "198.51.100.1"),
+    ],
+)
+def test_sign_in_throttling_takes_the_client_address_as_the_proxy_setting_says(env, address):
+    result = run_manage("shell", "-c", CLIENT_ADDRESS, **env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == address

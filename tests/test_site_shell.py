@@ -84,3 +84,23 @@ def test_pages_carry_a_strict_content_security_policy(client, staff_a):
     policy = client.get("/tasks/mine/")["Content-Security-Policy"]
     assert "script-src 'self'" in policy and "unsafe-inline" not in policy and "unsafe-eval" not in policy
     assert "frame-ancestors 'none'" in policy
+
+
+def test_the_admin_is_in_chinese_including_sign_in_throttling(client, administrator):
+    client.post("/accounts/login/", {"username": "somebody", "password": "wrong"})
+    client.force_login(administrator)
+    html = client.get("/admin/").content.decode()
+    assert "<title>站点管理 | 亮灯考核管理后台</title>" in html
+    assert '<div id="site-name"><a href="/admin/">亮灯考核管理后台</a></div>' in html
+    assert "登录保护" in html and "登录失败记录" in html and "登录日志" in html
+    for english in ("lightboard", "Axes", "Access attempts", "Access logs", "Access failures"):
+        assert f">{english}<" not in html
+    attempts = client.get("/admin/axes/accessattempt/").content.decode()
+    assert "IP 地址" in attempts and "失败次数" in attempts and "已锁定" in attempts
+
+
+def test_every_page_names_its_icon_so_browsers_ask_for_no_missing_favicon(client):
+    html = client.get("/accounts/login/").content.decode()
+    icon = re.search(r'<link rel="icon" href="([^"]+)"', html).group(1)
+    response = client.get(icon)
+    assert response.status_code == 200 and b"<svg" in b"".join(response.streaming_content)

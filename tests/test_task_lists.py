@@ -97,7 +97,7 @@ def test_an_empty_list_cannot_be_submitted(client, year, department_a, staff_a):
     client.force_login(staff_a)
     response = client.post(list_url(department_a, "submit/"), follow=True)
     assert "请先添加至少一项任务再提交清单。" in response.content.decode()
-    assert TaskList.objects.get().state == "draft"
+    assert not TaskList.objects.exists()  # still the empty draft every department starts with
 
 
 def test_the_leader_returns_a_list_with_a_comment(client, year, department_a, staff_a, leader_a):
@@ -205,7 +205,7 @@ def test_the_list_page_uses_a_fixed_number_of_queries(
 
 def test_list_states_are_audited_with_their_actor(year, department_a, staff_a, leader_a):
     KeyTaskFactory(year=year, department=department_a, owner=staff_a)
-    task_list = services.ensure_task_list(year=year, department=department_a)
+    task_list = make_list(year, department_a)
     services.submit_task_list(task_list=task_list, by=staff_a)
     services.return_task_list(task_list=task_list, by=leader_a, comment="补充量化指标")
     entries = list(AuditEntry.objects.filter(subject_type="tasklist").order_by("id"))
@@ -294,7 +294,7 @@ def test_returning_a_list_sends_the_leaders_comment_to_the_departments_staff(
 
 def test_each_move_of_the_list_is_a_message_of_its_own(year, department_a, staff_a, leader_a):
     KeyTaskFactory(year=year, department=department_a, owner=staff_a)
-    task_list = services.ensure_task_list(year=year, department=department_a)
+    task_list = make_list(year, department_a)
     services.submit_task_list(task_list=task_list, by=staff_a)
     services.return_task_list(task_list=task_list, by=leader_a, comment="补充量化指标")
     services.submit_task_list(task_list=task_list, by=staff_a)
@@ -308,3 +308,38 @@ def test_a_refused_move_tells_nobody(client, year, department_a, staff_a, leader
     client.force_login(leader_a)
     client.post(list_url(department_a, "approve/"))  # a draft cannot be approved
     assert not Notification.objects.exists()
+
+
+# --- a refused request leaves nothing behind ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("who", "suffix", "data"),
+    [
+        ("staff_b", "new/", {}),
+        ("staff_b", "import/", {}),
+        ("staff_b", "submit/", {}),
+        ("leader_b", "approve/", {}),
+        ("leader_b", "return/", {"comment": "补充"}),
+        ("leadership", "new/", {}),
+    ],
+)
+def test_a_refused_post_creates_no_list(client, request, year, department_a, who, suffix, data):
+    client.force_login(request.getfixturevalue(who))
+    assert client.post(list_url(department_a, suffix), data).status_code in (403, 404)
+    assert not TaskList.objects.exists()
+
+
+def test_bad_input_creates_no_list_either(client, year, department_a, staff_a, leader_a):
+    client.force_login(staff_a)
+    assert client.post(list_url(department_a, "new/"), task_form(staff_a, title="")).status_code == 400
+    assert client.post(list_url(department_a, "submit/")).status_code == 302  # refused: the list is empty
+    client.force_login(leader_a)
+    assert client.post(list_url(department_a, "approve/")).status_code == 302  # refused: not submitted
+    assert not TaskList.objects.exists()
+
+
+def test_the_first_task_saved_creates_the_list(client, year, department_a, staff_a):
+    client.force_login(staff_a)
+    assert client.post(list_url(department_a, "new/"), task_form(staff_a)).status_code == 302
+    assert TaskList.objects.get().state == TaskList.State.DRAFT

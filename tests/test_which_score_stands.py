@@ -46,7 +46,16 @@ def test_the_standing_score_is_final_else_confirmed_else_submitted(scores, expec
 
 @pytest.mark.parametrize(
     ("raw", "stored"),
-    [(75, D("75.0")), ("82.5", D("82.5")), (D("0"), D("0.0")), (100, D("100.0")), ("60.0", D("60.0"))],
+    [
+        (75, D("75.0")),
+        ("82.5", D("82.5")),
+        (D("0"), D("0.0")),
+        (100, D("100.0")),
+        ("60.0", D("60.0")),
+        ("８２．５", D("82.5")),  # typed with a Chinese input method's full-width digits
+        ("１００％", D("100.0")),
+        (" 75% ", D("75.0")),
+    ],
 )
 def test_a_score_is_stored_with_one_decimal_place(raw, stored):
     assert parse_score(raw, field="score") == stored
@@ -62,6 +71,10 @@ def test_a_score_is_stored_with_one_decimal_place(raw, stored):
         (True, "0 到 100"),
         (D("NaN"), "0 到 100"),
         (None, "0 到 100"),
+        ("1e1", "0 到 100"),  # a number is written plainly: no exponents,
+        ("1_0", "0 到 100"),  # no digit separators,
+        ("7,5", "0 到 100"),  # no decimal comma
+        ("%", "0 到 100"),
     ],
 )
 def test_anything_else_is_refused_under_the_fields_name(raw, message):

@@ -1,4 +1,5 @@
 from django import template
+from django.utils.translation import get_language
 
 from lightboard.lights import label_of
 
@@ -21,3 +22,18 @@ def get_count(counter, key):
 def make_list_of_words(value):
     """ "a b c" -> ["a", "b", "c"], for short fixed lists in templates."""
     return value.split()
+
+
+@register.simple_tag
+def colon():
+    """The colon after a label: full-width in Chinese text (状态：), ": " in English."""
+    return "：" if (get_language() or "").startswith("zh") else ": "
+
+
+@register.filter
+def plain_number(value):
+    """A decimal without trailing zeros: 1.50 -> 1.5, 2.00 -> 2."""
+    if value in (None, ""):
+        return ""
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text

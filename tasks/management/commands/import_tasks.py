@@ -3,9 +3,9 @@ from pathlib import Path
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
-from tasks import access, services
+from tasks import access
 from tasks.excel import ImportRejected, import_task_list
-from tasks.models import AssessmentYear, Department, User
+from tasks.models import AssessmentYear, Department, TaskList, User
 
 
 class Command(BaseCommand):
@@ -52,7 +52,9 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"No such file: {file}")
 
-        task_list = services.ensure_task_list(year=year_obj, department=department_obj)
+        task_list = TaskList.objects.filter(year=year_obj, department=department_obj).first() or TaskList(
+            year=year_obj, department=department_obj
+        )
         try:
             result = import_task_list(task_list=task_list, file=path, by=user)
         except ImportRejected as rejected:

@@ -1,0 +1,73 @@
+from django.contrib import admin
+from django.db import transaction
+
+from tasks.audit import record_audit
+
+from .models import FollowUp, Letter, ReviewMeeting
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Seen, not changed, in the admin: these change only through their recorded workflow."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ReviewMeeting)
+class ReviewMeetingAdmin(admin.ModelAdmin):
+    """An administrator corrects a meeting's date, place or attendees; its state and ratings
+    change only in the meeting itself. Each correction is recorded."""
+
+    list_display = ["stage", "date", "place", "state", "closed_at"]
+    list_filter = ["state", "stage__year"]
+    list_select_related = ["stage__year"]
+    fields = ["stage", "date", "place", "attendees", "state", "opened_at", "closed_at", "closed_by"]
+    readonly_fields = ["stage", "state", "opened_at", "closed_at", "closed_by"]
+    filter_horizontal = ["attendees"]
+
+    def has_add_permission(self, request):
+        return False  # meetings are scheduled by the leadership group
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @transaction.atomic
+    def save_model(self, request, obj, form, change):
+        before = {name: form.initial.get(name) for name in ("date", "place")}
+        super().save_model(request, obj, form, change)
+        after = {name: getattr(obj, name) for name in ("date", "place")}
+        changed = {name for name in after if before[name] != after[name]}
+        if changed:
+            record_audit(
+                actor=request.user,
+                action="change meeting",
+                subject=obj,
+                before={name: before[name] for name in changed},
+                after={name: after[name] for name in changed},
+            )
+
+
+@admin.register(FollowUp)
+class FollowUpAdmin(ReadOnlyAdmin):
+    list_display = ["rating", "kind", "state", "inspector", "due_date", "serious"]
+    list_filter = ["kind", "state", "serious"]
+    list_select_related = ["rating__task", "rating__meeting__stage__year", "inspector"]
+    search_fields = ["rating__task__title"]
+
+
+@admin.register(Letter)
+class LetterAdmin(ReadOnlyAdmin):
+    list_display = ["number", "kind", "case", "meeting", "issued_at", "issued_by"]
+    list_filter = ["kind", "year"]
+    list_select_related = ["case__rating__task", "meeting__stage__year", "issued_by"]
+    exclude = ["notifications"]
+
+    @admin.display(description=Letter._meta.get_field("sequence").verbose_name)
+    def number(self, letter):
+        return letter.number
