@@ -1,10 +1,25 @@
 """Today's date as lightboard sees it: the local date, unless the LIGHTBOARD_TODAY setting pins
-one. A training or demo environment pinned to a date always shows the same point of the year;
-the browser tests walk their story on a pinned date the same way."""
+one (a demo copy, the browser tests' story), or a block of code runs `as_of` a day (the demo data
+replays its year step by step, each on its own day)."""
+
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.conf import settings
 from django.utils import timezone
 
+_as_of = ContextVar("lightboard_today", default=None)
+
 
 def today():
-    return settings.LIGHTBOARD_TODAY or timezone.localdate()
+    return _as_of.get() or settings.LIGHTBOARD_TODAY or timezone.localdate()
+
+
+@contextmanager
+def as_of(day):
+    """Within the block, `day` is today (for this thread or task only)."""
+    token = _as_of.set(day)
+    try:
+        yield day
+    finally:
+        _as_of.reset(token)

@@ -1,62 +1,121 @@
-"""Demo data of the reviews app on top of tasks.demo: confirmations, closed meetings with
-their ratings and follow-up cases, and the latest stage's meeting ready to run."""
+"""Demo data of the reviews app on top of tasks.demo: the year's confirmations, its review
+meetings held and closed, and the follow-up cases of those meetings worked by the discipline
+inspection office the way it would; the latest past stage's meeting is scheduled.
 
+Every step of a meeting and of a case goes through the project's services (reviews.services,
+reviews.cases), so the audit trail, the numbered letters and the notifications are real. Each
+step is taken as on its day (`as_on`: a meeting on its date, a letter two days later, the
+interview a week after the meeting, ...), so cases fall due counted from their meeting and only
+the steps whose day has come are taken; the times the services record are "now".
+
+The story the cases tell (with the demo pinned to late November, stage 6):
+- yellow results got a reminder; most owners answered with a catch-up plan and the office
+  closed the case once the gap was made up or the plan was in hand;
+- red results got a supervision letter, an interview with its notice and record, the owner's
+  rectification and a conclusion; 高性能材料中试线建设, red at stages 2 and 3, went to
+  accountability after its second interview;
+- of the stage-4 meeting's cases, two are still open and overdue (生产运营部's output, behind
+  after the overhauls; 华岭磁材's exports); after that meeting 销售回款率提升 was found to be
+  overstated, its rating amended from green to red and a new supervision case opened.
+"""
+
+import datetime
 from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
 from lightboard import clock
-from tasks.models import AuditEntry, SelfAssessment, User
+from lightboard.lights import light_of
+from tasks.demo import demo_task, shortfall
+from tasks.models import AuditEntry, SelfAssessment, StageTarget, User
 
 from . import cases, services
-from .models import Confirmation, FollowUp, Letter, ReviewMeeting
+from .models import Confirmation, FollowUp, Rating, ReviewMeeting
 
 PLACE = "集团总部三楼会议室"
+INTERVIEW_PLACE = "纪检监察部会议室"
+ATTENDEES = ["leadership", "leader", "zhou.wenhua", "sun.lixin", "inspector"]
 DECISIONS = {
     "red": "发函督办，约谈责任人，限期整改",
+    "red_again": "连续两次红灯：发函督办，约谈责任人及分管负责人，限期整改，视整改情况启动问责程序",
     "yellow": "纪检部门提醒督促，下阶段重点跟踪",
 }
+
+# (task title, stage number) -> (confirmed score, the division leader's reason)
+ADJUSTED_CONFIRMATIONS = {
+    ("财务共享中心建设", 3): ("52.0", "核算业务仅完成本部迁移，两家子公司尚未切换，自评偏高"),
+    ("尾矿库综合治理", 3): ("48.0", "排洪系统改造未完工，主汛期前不具备验收条件，自评偏高"),
+}
+# (task title, stage number) -> (final score, the leadership group's reason)
+GROUP_SCORES = {
+    ("高性能材料中试线建设", 3): ("42.0", "关键设备仍未到货，连续两个阶段未完成节点，综合评价下调"),
+    ("应急演练全覆盖", 3): ("81.0", "演练推迟系执行集团防汛统一部署，经领导小组研究不予扣分"),
+}
+# Ratings corrected after their meeting: (task title, stage number) -> (score, reason)
+AMENDMENTS = {
+    ("销售回款率提升", 4): (
+        "56.0",
+        "会后财务部对账发现1800万元回款为未到期商业承兑汇票，按实际到账口径重新核定",
+    ),
+}
+# Cases that went to accountability after the interview.
+ESCALATED = {("高性能材料中试线建设", 3)}
+# Cases still being rectified (and so, by now, overdue).
+STILL_RECTIFYING = {("主要产品产量计划完成", 4), ("出口订单拓展", 4)}
+
+# The days after its meeting on which the office takes the steps of a case: the reminder or
+# the supervision letter (with the interview set), the interview, the owner's rectification,
+# closing (before the case falls due: 15 days for a reminder, 30 for a letter), escalation.
+LETTER_DAY = 2
+INTERVIEW_DAY = 7
+RECTIFIED_DAY = {FollowUp.Kind.REMINDER: 8, FollowUp.Kind.SUPERVISION: 14}
+CLOSED_DAY = {FollowUp.Kind.REMINDER: 13, FollowUp.Kind.SUPERVISION: 27}
+ESCALATION_DAY = 14
+# A rating is amended this many days before the demo's today.
+AMENDED_DAYS_AGO = 6
+
+
+def as_on(day):
+    """Take a step as on `day`: the services read the date from lightboard.clock, so a meeting's
+    cases fall due counted from its day and an interview is set after its letter, as they were
+    at the time. The times the services record ("now") stay now."""
+    return clock.as_of(day)
 
 
 @transaction.atomic
 def load_review_demo(year, today=None):
-    """Confirm earlier stages, hold and close their meetings, and schedule the latest past
-    stage's meeting. The demo leader keeps that stage's assessments in their queue."""
+    """Confirm the past stages, hold and close the meetings of all but the latest, work their
+    follow-up cases, and schedule the latest past stage's meeting. The demo leader keeps that
+    stage's assessments in their queue. Idempotent: a meeting already closed is left alone."""
     today = today or clock.today()
-    leadership = User.objects.get(username="leadership")
+    people = {user.username: user for user in User.objects.filter(username__in=ATTENDEES)}
     past = [stage for stage in year.stages.order_by("number") if stage.self_assessment_due < today]
     if not past:
         return
     *held, latest = past
     for stage in held:
         _confirm_all(stage, exclude_leader=None)
-        meeting = ReviewMeeting.objects.filter(stage=stage).first()
-        if meeting is None:
-            meeting = services.schedule_meeting(
-                stage=stage, date=stage.meeting_date, place=PLACE, attendees=[leadership], by=leadership
-            )
+        meeting = ReviewMeeting.objects.filter(stage=stage).first() or _schedule(stage, people)
         if meeting.state != ReviewMeeting.State.CLOSED:
-            services.open_meeting(meeting=meeting, by=leadership)
-            for rating in meeting.ratings.filter(colour__in=["red", "yellow"]):
-                services.set_rating(
-                    rating_id=rating.pk,
-                    version=rating.version,
-                    final_score=rating.final_score,
-                    score_reason="",
-                    decision=DECISIONS[rating.colour],
-                    next_stage_target="",
-                    by=leadership,
-                )
-            services.close_meeting(meeting=meeting, by=leadership)
-    if held:
-        _work_some_cases(held[-1], today)
+            with as_on(meeting.date):
+                _hold(meeting, people["leadership"])
+            _follow_up(meeting, today, people)
+            _amend(meeting, today, people)
     # The latest stage: the other divisions are confirmed; the demo leader's wait in the queue.
     _confirm_all(latest, exclude_leader="leader")
     if not ReviewMeeting.objects.filter(stage=latest).exists():
-        services.schedule_meeting(
-            stage=latest, date=latest.meeting_date, place=PLACE, attendees=[leadership], by=leadership
-        )
+        _schedule(latest, people)
+
+
+def _schedule(stage, people):
+    return services.schedule_meeting(
+        stage=stage,
+        date=stage.meeting_date,
+        place=PLACE,
+        attendees=[people[name] for name in ATTENDEES if name in people],
+        by=people["leadership"],
+    )
 
 
 def _confirm_all(stage, *, exclude_leader):
@@ -68,8 +127,10 @@ def _confirm_all(stage, *, exclude_leader):
     confirmations = []
     for assessment in assessments:
         leader = assessment.task.department.division_leader
+        adjusted = ADJUSTED_CONFIRMATIONS.get((assessment.task.title, stage.number))
+        score, reason = adjusted or (assessment.completion, "")
         confirmations.append(
-            Confirmation(assessment=assessment, score=Decimal(assessment.completion), confirmed_by=leader)
+            Confirmation(assessment=assessment, score=Decimal(score), reason=reason, confirmed_by=leader)
         )
     Confirmation.objects.bulk_create(confirmations)
     SelfAssessment.objects.filter(pk__in=[c.assessment_id for c in confirmations]).update(
@@ -79,40 +140,207 @@ def _confirm_all(stage, *, exclude_leader):
     AuditEntry.objects.bulk_create(
         AuditEntry(
             actor=c.confirmed_by,
-            action="confirm self-assessment",
+            action="adjust self-assessment" if c.reason else "confirm self-assessment",
             subject_type="selfassessment",
             subject_id=c.assessment_id,
             task_id=c.assessment.task_id,
             before={"state": SelfAssessment.State.SUBMITTED, "confirmed_score": None},
             after={"state": SelfAssessment.State.CONFIRMED, "confirmed_score": str(c.score)},
+            reason=c.reason,
         )
         for c in confirmations
     )
 
 
-def _work_some_cases(stage, today):
-    """The inspector has started on the last closed meeting's cases: reminders for the demo
-    staff's department and a supervision letter with an interview for one red result."""
-    import datetime
-
-    if Letter.objects.filter(case__rating__meeting__stage=stage).exists():
-        return  # done by an earlier run
-    inspector = User.objects.get(username="inspector")
-    open_cases = FollowUp.objects.filter(rating__meeting__stage=stage, state=FollowUp.State.OPEN).select_related(
-        "rating__task__department"
-    )
-    red = [c for c in open_cases if c.kind == FollowUp.Kind.SUPERVISION]
-    yellow = [c for c in open_cases if c.kind == FollowUp.Kind.REMINDER]
-    for case in [c for c in yellow if c.rating.task.department.code == "SCB"][:2]:
-        cases.send_reminder(case_id=case.pk, version=case.version, by=inspector)
-    for case in red[:1]:
-        case = cases.issue_supervision_letter(case_id=case.pk, version=case.version, by=inspector)
-        when = timezone.make_aware(datetime.datetime.combine(today + datetime.timedelta(days=3), datetime.time(9, 30)))
-        cases.schedule_interview(
-            case_id=case.pk,
-            version=case.version,
-            at=when,
-            place="纪检监察部会议室",
-            participants="赵敏、责任人",
-            by=inspector,
+def _hold(meeting, chair):
+    """The meeting: every yellow and red task gets a decision and the next stage's key work,
+    a few scores are set apart from the confirmed one with a reason, then it closes."""
+    stage = meeting.stage
+    year = stage.year
+    services.open_meeting(meeting=meeting, by=chair)
+    next_targets = dict(
+        StageTarget.objects.filter(stage__year=year, stage__number=stage.number + 1).values_list(
+            "task_id", "description"
         )
+    )
+    previous_reds = cases.red_at_previous_meeting(stage)
+    for rating in meeting.ratings.select_related("task").order_by("task__department__code", "task_id"):
+        final, reason = GROUP_SCORES.get((rating.task.title, stage.number), (rating.final_score, ""))
+        colour = light_of(final, year)
+        if not reason and colour == Rating.Colour.GREEN:
+            continue  # prefilled with the confirmed score; nothing to decide
+        if colour == Rating.Colour.RED:
+            decision = DECISIONS["red_again" if rating.task_id in previous_reds else "red"]
+        else:
+            decision = DECISIONS.get(colour, "")
+        next_work = next_targets.get(rating.task_id, "")
+        if next_work and colour != Rating.Colour.GREEN:
+            next_work = f"{next_work}；同时补齐本阶段进度缺口"
+        services.set_rating(
+            rating_id=rating.pk,
+            version=rating.version,
+            final_score=final,
+            score_reason=reason,
+            decision=decision,
+            next_stage_target=next_work,
+            by=chair,
+        )
+    services.close_meeting(meeting=meeting, by=chair)
+
+
+def _follow_up(meeting, today, people):
+    """The inspector works the meeting's cases, each step on its day after the meeting and
+    only once that day has come: a case of a meeting long past has run its course (closed,
+    escalated, or still being rectified as the story says); a recent one is under way."""
+    inspector = people["inspector"]
+    number = meeting.stage.number
+    to_work = (
+        FollowUp.objects.filter(rating__meeting=meeting)
+        .select_related("rating__task__owner", "rating__task__department__division_leader")
+        .order_by("rating__task__department__code", "rating__task_id")
+    )
+    for index, case in enumerate(to_work):
+        key = (case.rating.task.title, number)
+        _work(
+            case,
+            meeting,
+            today,
+            inspector,
+            escalate=key in ESCALATED,
+            keep_rectifying=key in STILL_RECTIFYING,
+            # Most owners answer a reminder with a plan; a few yellow gaps close on the reminder alone.
+            plan=case.kind == FollowUp.Kind.SUPERVISION or index % 3 != 2 or key in STILL_RECTIFYING,
+        )
+
+
+def _work(case, meeting, today, inspector, *, escalate, keep_rectifying, plan):
+    def day(after):
+        """The day of a step `after` days after the meeting, or None while it is still to come."""
+        when = meeting.date + datetime.timedelta(days=after)
+        return when if when <= today else None
+
+    kind = case.kind
+    task = case.rating.task
+    if not (when := day(LETTER_DAY)):
+        return
+    with as_on(when):
+        if kind == FollowUp.Kind.REMINDER:
+            case = cases.send_reminder(case_id=case.pk, version=case.version, by=inspector)
+        else:
+            case = cases.issue_supervision_letter(case_id=case.pk, version=case.version, by=inspector)
+            case = _schedule_interview(case, meeting, inspector)
+    if kind == FollowUp.Kind.SUPERVISION:
+        if not (when := day(INTERVIEW_DAY)):
+            return
+        with as_on(when):
+            case = cases.record_interview(
+                case_id=case.pk, version=case.version, record=_interview_record(task), by=inspector
+            )
+        if escalate:
+            if when := day(ESCALATION_DAY):
+                with as_on(when):
+                    cases.escalate(case_id=case.pk, version=case.version, reason=_escalation_reason(case), by=inspector)
+            return
+    if plan:
+        if not (when := day(RECTIFIED_DAY[kind])):
+            return
+        with as_on(when):
+            case = _rectify(case, done=not keep_rectifying)
+    if keep_rectifying or not (when := day(CLOSED_DAY[kind])):
+        return
+    with as_on(when):
+        cases.close_case(case_id=case.pk, version=case.version, conclusion=_conclusion(case), by=inspector)
+
+
+def _schedule_interview(case, meeting, inspector):
+    task = case.rating.task
+    at = timezone.make_aware(
+        datetime.datetime.combine(meeting.date + datetime.timedelta(days=INTERVIEW_DAY), datetime.time(9, 30))
+    )
+    leader = task.department.division_leader
+    return cases.schedule_interview(
+        case_id=case.pk,
+        version=case.version,
+        at=at,
+        place=INTERVIEW_PLACE,
+        participants=f"{inspector.name}、{task.owner.name}、{leader.name}",
+        by=inspector,
+    )
+
+
+def _interview_record(task):
+    leader = task.department.division_leader
+    return (
+        f"{task.owner.name}说明：{shortfall(task.title)}。纪检监察部指出本阶段目标未完成、过程督导不到位，"
+        f"要求十个工作日内报送整改方案。{leader.name}表示将每周调度整改进度；责任人接受督办，承诺按期整改。"
+    )
+
+
+def _rectify(case, *, done):
+    """The owner writes the rectification plan and how far it has got."""
+    task = case.rating.task
+    if case.kind == FollowUp.Kind.SUPERVISION:
+        plan = (
+            f"针对“{shortfall(task.title)}”：倒排工期、挂图作战，逐周明确节点和责任人，"
+            "分管领导每周调度一次，每月向纪检监察部报送整改进展。"
+        )
+    else:
+        plan = f"针对“{shortfall(task.title)}”制定追赶计划，每两周向分管领导报告进度。"
+    progress = (
+        "整改措施已全部落实，本阶段进度缺口已补齐。"
+        if done
+        else "整改措施正在落实，进度缺口尚未补齐，已申请延至下阶段末完成。"
+    )
+    return cases.update_rectification(
+        case_id=case.pk, version=case.version, plan=plan, progress=progress, by=task.owner
+    )
+
+
+def _conclusion(case):
+    task = case.rating.task
+    number = case.rating.meeting.stage.number
+    spec = demo_task(task.title)
+    later = spec.scores[number] if spec is not None and number < len(spec.scores) else None
+    year = case.rating.meeting.stage.year
+    if later is not None and light_of(later, year) == Rating.Colour.GREEN:
+        gap = f"第{number + 1}阶段自评完成{later}%，进度缺口已补齐"
+    else:
+        gap = "追赶计划已落实并按期报送进展，后续纳入下阶段跟踪"
+    if case.kind == FollowUp.Kind.SUPERVISION:
+        return f"责任人已按约谈要求完成整改，{gap}，督办事项办结。"
+    return f"经提醒督促，{gap}，提醒事项办结。"
+
+
+def _escalation_reason(case):
+    rating = case.rating
+    earlier = (
+        Rating.objects.filter(
+            task_id=rating.task_id, meeting__stage__year_id=rating.meeting.stage.year_id, colour=Rating.Colour.RED
+        )
+        .exclude(pk=rating.pk)
+        .order_by("meeting__stage__number")
+        .select_related("meeting__stage")
+    )
+    reds = "、".join(f"第{r.meeting.stage.number}阶段{r.final_score}%" for r in [*earlier, rating])
+    return (
+        f"红灯（{reds}）。经发函督办和约谈，{shortfall(rating.task.title)}的问题仍未解决，"
+        "责任落实不到位，报请集团启动问责程序。"
+    )
+
+
+def _amend(meeting, today, people):
+    """A rating found wrong after its meeting is amended; the office takes up the case it opens."""
+    when = max(meeting.date + datetime.timedelta(days=1), today - datetime.timedelta(days=AMENDED_DAYS_AGO))
+    for (title, number), (score, reason) in AMENDMENTS.items():
+        if number != meeting.stage.number or when > today:
+            continue
+        rating = Rating.objects.filter(meeting=meeting, task__title=title).first()
+        if rating is None or rating.final_score == Decimal(score):
+            continue
+        with as_on(when):
+            services.amend_rating(
+                rating_id=rating.pk, version=rating.version, final_score=score, reason=reason, by=people["leadership"]
+            )
+            case = FollowUp.objects.filter(rating=rating).first()
+            if case is not None and case.state == FollowUp.State.OPEN and case.kind == FollowUp.Kind.SUPERVISION:
+                cases.issue_supervision_letter(case_id=case.pk, version=case.version, by=people["inspector"])

@@ -465,6 +465,14 @@ def test_the_first_task_meeting_mode_shows_is_saved_from_its_own_address(group_c
     assert (red.final_score, red.decision) == (Decimal("45.0"), "发函督办")
 
 
+def test_a_final_score_is_read_as_typed_on_a_chinese_keyboard(group_client, meeting, tasks):
+    rating = rating_of(meeting, tasks["a_missing"])
+    assert save(group_client, meeting, rating, final_score="８５", score_reason="会上核定").status_code == 302
+    rating.refresh_from_db()
+    assert rating.final_score == Decimal("85.0") and rating.colour == "green"
+    assert save(group_client, meeting, rating, final_score="1e2", score_reason="x").status_code == 400
+
+
 def test_a_rated_task_keeps_its_place_in_the_discussion(group_client, meeting, tasks):
     """Rating a red task green does not throw the group out of the red-and-yellow list."""
     red = rating_of(meeting, tasks["a_red"])

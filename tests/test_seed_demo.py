@@ -1,4 +1,7 @@
-"""`seed_demo` loads a usable demo company, once, and only where it is safe."""
+"""`seed_demo` loads a usable demo company, once, and only where it is safe; and its data tells a
+believable year: results that rise and fall from stage to stage and differ by department, the
+follow-up cases of earlier meetings worked the way the discipline office would, and stage
+targets that read as each task's own staged goals."""
 
 import datetime
 from collections import Counter
@@ -6,6 +9,8 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import transaction
+from django.test import override_settings
 
 from lightboard.colour import classify
 from tasks.demo import load_demo_data
@@ -134,3 +139,201 @@ def test_demo_has_closed_meetings_with_minutes_and_the_latest_stages_meeting_rea
     client.post("/accounts/login/", {"username": "leader", "password": "demo"})
     queue = client.get("/reviews/confirmations/").content.decode()
     assert queue.count("data-assessment=") == 20
+
+
+# --- the story of the year ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="class")
+def demo_year(django_db_setup, django_db_blocker):
+    """The demo as it stands on 25 November 2026: stages 1–4 reviewed, stage 5's meeting
+    scheduled, stage 6 under way. Loaded once for the class and rolled back after it."""
+    from reviews.demo import load_review_demo
+
+    with (
+        django_db_blocker.unblock(),
+        override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),
+        transaction.atomic(),
+    ):
+        year = load_demo_data(today=TODAY)
+        load_review_demo(year, today=TODAY)
+        yield year
+        transaction.set_rollback(True)
+
+
+def _counts(counter):
+    return (counter["green"], counter["yellow"], counter["red"])
+
+
+class TestTheDemoYear:
+    """What the demo's year tells, read as the reports, the queues and the pages read it."""
+
+    def test_the_trend_rises_and_falls_from_stage_to_stage(self, demo_year):
+        from reports.queries import year_overview
+
+        per_stage = year_overview(demo_year).per_stage
+        assert sorted(per_stage) == [1, 2, 3, 4]
+        counts = {number: _counts(per_stage[number]) for number in per_stage}
+        # No two stages end alike: the trend chart's lines are not flat.
+        assert len(set(counts.values())) == 4, counts
+        for green, yellow, red in (counts[1], counts[2], counts[3], counts[4]):
+            assert green + yellow + red == KeyTask.objects.count()
+            assert green and yellow and red
+        # The mid-year trough, then recovery under supervision.
+        reds = [counts[number][2] for number in (1, 2, 3, 4)]
+        greens = [counts[number][0] for number in (1, 2, 3, 4)]
+        assert max(reds) == reds[2] and reds[2] > reds[0] and reds[3] < reds[2]
+        assert min(greens) == greens[2] and greens[3] > greens[2]
+        # The self scores of stage 5 move on again.
+        stage5_scores = SelfAssessment.objects.filter(stage__number=5).values_list("completion", flat=True)
+        stage5 = Counter(str(classify(score)) for score in stage5_scores)
+        assert _counts(stage5) != counts[4]
+
+    def test_departments_differ_and_move_their_own_way(self, demo_year):
+        from reviews.models import Rating
+
+        scores = {}
+        for code, number, score in Rating.objects.values_list(
+            "task__department__code", "meeting__stage__number", "final_score"
+        ):
+            scores.setdefault(code, {}).setdefault(number, []).append(score)
+        average = {code: {n: sum(v) / len(v) for n, v in stages.items()} for code, stages in scores.items()}
+        lights = {code: Counter() for code in scores}
+        for code, colour in Rating.objects.values_list("task__department__code", "colour"):
+            lights[code][colour] += 1
+        # Some departments stay (nearly) green all year, others collect red lights.
+        assert len([code for code, c in lights.items() if not c["red"] and c["yellow"] <= 1]) >= 2
+        assert len([code for code, c in lights.items() if c["red"] >= 2]) >= 3
+        # Some improve over the year, some decline.
+        assert any(a[4] - a[1] >= 10 for a in average.values())  # e.g. 华岭冶炼
+        assert any(a[1] - a[4] >= 8 for a in average.values())  # e.g. 生产运营部
+        assert len({round(a[3], 1) for a in average.values()}) >= 8
+
+    def test_earlier_meetings_red_cases_were_supervised_interviewed_rectified_closed_or_escalated(self, demo_year):
+        from reviews.models import CaseEvent, FollowUp, Letter
+
+        red = FollowUp.objects.filter(kind="supervision", rating__meeting__state="closed").exclude(
+            rating__amendments__isnull=False
+        )
+        assert red.count() >= 10
+        assert not red.filter(state="open").exists()
+        # Every red case got its numbered supervision letter and an interview notice.
+        for case in red:
+            assert Letter.objects.filter(case=case, kind="supervision").exists()
+            assert Letter.objects.filter(case=case, kind="interview").exists()
+            assert case.interview_at and case.interview_place
+        assert red.filter(state="closed").count() >= 8
+        assert all(case.conclusion for case in red.filter(state="closed"))
+        assert red.exclude(interview_record="").count() == red.count()
+        assert red.exclude(rectification_plan="").filter(state="closed").exists()
+        escalated = red.filter(state="escalated")
+        assert escalated.count() == 1
+        assert escalated.get().serious and escalated.get().escalation_reason
+        # The steps are recorded as case events by the inspector, and the owner wrote the plan.
+        inspector = User.objects.get(username="inspector")
+        assert set(red.values_list("inspector", flat=True)) == {inspector.pk}
+        actions = set(CaseEvent.objects.filter(case__in=red).values_list("action", flat=True))
+        assert {
+            "supervision letter issued",
+            "interview scheduled",
+            "interview recorded",
+            "rectification updated",
+            "closed",
+            "escalated",
+        } <= actions
+        rectified = CaseEvent.objects.filter(case__in=red, action="rectification updated").select_related(
+            "case__rating__task"
+        )
+        assert all(event.actor_id == event.case.rating.task.owner_id for event in rectified)
+
+    def test_earlier_meetings_yellow_cases_were_reminded_and_most_closed(self, demo_year):
+        from reviews.models import FollowUp, Letter
+
+        yellow = FollowUp.objects.filter(kind="reminder")
+        assert yellow.count() >= 30
+        assert not yellow.filter(state="open").exists()
+        assert Letter.objects.filter(case__in=yellow, kind="reminder").count() == yellow.count()
+        assert yellow.filter(state="closed").count() >= yellow.count() - 2
+        assert yellow.exclude(rectification_plan="").filter(state="closed").exists()
+        assert yellow.filter(rectification_plan="", state="closed").exists()  # closed on the reminder
+
+    def test_a_few_recent_cases_are_still_open_and_one_or_two_overdue(self, demo_year):
+        from reviews.models import FollowUp
+
+        still_open = FollowUp.objects.exclude(state__in=["closed", "escalated"])
+        assert 2 <= still_open.count() <= 5
+        # All of them are the latest closed meeting's (stage 4); none of them is untouched.
+        assert set(still_open.values_list("rating__meeting__stage__number", flat=True)) == {4}
+        assert not still_open.filter(state="open").exists()
+        overdue = still_open.filter(due_date__lt=TODAY)
+        assert 1 <= overdue.count() <= 2
+        # Cases fall due counted from their meeting's day.
+        for case in FollowUp.objects.select_related("rating__meeting").exclude(rating__amendments__isnull=False):
+            days = (case.due_date - case.rating.meeting.date).days
+            assert days == (30 if case.kind == "supervision" else 15)
+        # A rating found wrong after the meeting was amended and its new case taken up.
+        amended = FollowUp.objects.get(rating__amendments__isnull=False)
+        assert amended.kind == "supervision" and amended.state == "notified" and amended.due_date >= TODAY
+
+    def test_the_inspectors_queue_shows_the_open_cases_and_the_overdue_ones(self, client, settings, demo_year):
+        settings.LIGHTBOARD_TODAY = TODAY
+        client.post("/accounts/login/", {"username": "inspector", "password": "demo"})
+        html = client.get("/reviews/followups/").content.decode()
+        assert html.count("data-case=") == 3
+        assert html.count('class="overdue-row"') == 2
+
+    def test_stage_targets_are_each_tasks_own_staged_goals(self, demo_year):
+        targets = {}
+        rows = StageTarget.objects.values_list("task__title", "stage__number", "description")
+        for title, number, description in rows:
+            targets.setdefault(title, {})[number] = description
+        assert len(targets) == KeyTask.objects.count()
+        for title, by_stage in targets.items():
+            assert sorted(by_stage) == [1, 2, 3, 4, 5, 6]
+            assert len(set(by_stage.values())) == 6, title  # every stage asks for something else
+        # No two tasks share their list of targets, nor their stage-6 target.
+        assert len({tuple(sorted(by_stage.items())) for by_stage in targets.values()}) == len(targets)
+        assert len({by_stage[6] for by_stage in targets.values()}) == len(targets)
+        output = targets["主要产品产量计划完成"]
+        assert "31%" in output[2] and "50%" in output[3] and "全年" in output[6]
+        assert output[3] != targets["生产设备完好率提升"][3]
+        # The standards are the tasks' own too.
+        assert KeyTask.objects.values("standard").distinct().count() == KeyTask.objects.count()
+
+    def test_the_browser_journeys_task_reads_as_the_journey_expects(self, demo_year):
+        """tests/browser/test_journeys_in_chromium.py walks this task; keep its facts true."""
+        from reviews.models import FollowUp, Rating
+
+        task = KeyTask.objects.get(title="主要产品产量计划完成")
+        assert task.owner.username == "staff" and task.department.code == "SCB"
+        finals = list(
+            Rating.objects.filter(task=task).order_by("meeting__stage__number").values_list("final_score", "colour")
+        )
+        assert finals == [
+            (Decimal("88.5"), "green"),
+            (Decimal("80.1"), "green"),
+            (Decimal("80.0"), "yellow"),
+            (Decimal("79.9"), "yellow"),
+        ]
+        waiting = SelfAssessment.objects.get(task=task, stage__number=5)
+        assert waiting.state == "submitted" and waiting.completion == Decimal("72.0")
+        # The leader's four departments wait at stage 5; the others are confirmed.
+        stage5 = SelfAssessment.objects.filter(stage__number=5)
+        waiting_codes = set(stage5.filter(state="submitted").values_list("task__department__code", flat=True))
+        assert waiting_codes == {"SCB", "AHB", "JSZX", "HLYL"}
+        assert not stage5.exclude(task__department__code__in=waiting_codes).exclude(state="confirmed").exists()
+        # No red case of the task is open yet (the journey opens the stage-5 one).
+        assert not FollowUp.objects.filter(rating__task=task, kind="supervision").exists()
+
+    def test_loading_the_whole_demo_twice_changes_nothing(self, demo_year):
+        from outbox.models import Notification
+        from reviews.demo import load_review_demo
+        from reviews.models import CaseEvent, Confirmation, FollowUp, Letter, Rating, RatingAmendment
+        from tasks.models import AuditEntry
+
+        models = (Confirmation, Rating, RatingAmendment, FollowUp, CaseEvent, Letter, Notification, AuditEntry)
+        before = [model.objects.count() for model in models]
+        states = list(FollowUp.objects.order_by("pk").values_list("state", "version"))
+        load_review_demo(load_demo_data(today=TODAY), today=TODAY)
+        assert [model.objects.count() for model in models] == before
+        assert list(FollowUp.objects.order_by("pk").values_list("state", "version")) == states

@@ -343,3 +343,9 @@ def test_the_first_task_saved_creates_the_list(client, year, department_a, staff
     client.force_login(staff_a)
     assert client.post(list_url(department_a, "new/"), task_form(staff_a)).status_code == 302
     assert TaskList.objects.get().state == TaskList.State.DRAFT
+
+
+def test_a_title_typed_over_two_lines_is_kept_on_one(client, year, department_a, staff_a):
+    client.force_login(staff_a)
+    client.post(list_url(department_a, "new/"), task_form(staff_a, title="生产设备\r\n完好率提升"))
+    assert KeyTask.objects.get().title == "生产设备 完好率提升"

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from tasks import services
 from tasks.models import AssessmentYear, Stage
@@ -124,3 +125,15 @@ def test_administrator_is_told_when_thresholds_are_inverted(admin_client):
     assert response.status_code == 200
     assert not AssessmentYear.objects.filter(year=2027).exists()
     assert "errornote" in response.content.decode()
+
+
+def test_lightboard_takes_as_today_the_pinned_day_or_a_days_block(settings):
+    from lightboard import clock
+
+    settings.LIGHTBOARD_TODAY = None
+    assert clock.today() == timezone.localdate()
+    settings.LIGHTBOARD_TODAY = datetime.date(2026, 11, 25)
+    assert clock.today() == datetime.date(2026, 11, 25)
+    with clock.as_of(datetime.date(2026, 3, 9)):
+        assert clock.today() == datetime.date(2026, 3, 9)
+    assert clock.today() == datetime.date(2026, 11, 25)
