@@ -18,17 +18,25 @@ SCORE_ERRORS = {
 }
 
 
-class ScoreField(forms.DecimalField):
-    """A percentage read as lightboard.text.read_number reads it (full-width digits and a trailing
-    % welcome; 1e1 or 1_0 refused), then checked as a DecimalField checks it."""
+class NumberField(forms.DecimalField):
+    """A decimal read as lightboard.text.read_number reads it (full-width digits welcome; 1e1 or
+    1_0 refused), then checked as a DecimalField checks it."""
+
+    percent = False
 
     def to_python(self, value):
         if value in self.empty_values:
             return None
         try:
-            return read_number(value)
+            return read_number(value, percent=self.percent)
         except ValueError:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class ScoreField(NumberField):
+    """A percentage: a trailing % is welcome too."""
+
+    percent = True
 
 
 def score_field(label, *, required=True, error_messages=None):

@@ -59,7 +59,7 @@ def parse_score(value, *, field):
 
 def _as_decimal(value):
     if isinstance(value, str):
-        return read_number(value)
+        return read_number(value, percent=True)
     if isinstance(value, Decimal):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):

@@ -223,14 +223,17 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
 ]
 
-# Login throttling (django-axes, through lightboard.throttling.ThrottlingHandler), two limits
-# within the cool-off time:
-# - AXES_FAILURE_LIMIT wrong passwords for one username from one address lock that pair. Only
-#   the pair: a colleague's mistakes elsewhere, or someone at another address typing your
-#   username, do not lock you out where you are.
-# - AXES_ADDRESS_FAILURE_LIMIT wrong passwords from one address, whatever the usernames, lock
-#   that address for every username (password spraying). 0 switches this limit off.
+# Login throttling (django-axes, through lightboard.throttling.ThrottlingHandler): waits that
+# grow, counted within the cool-off time.
+# - After AXES_FAILURE_LIMIT wrong passwords for one username from one address, that pair waits
+#   a minute after its last failure, doubling with each further failure up to the cool-off
+#   time. Only the pair: someone at another address typing your username does not stop you.
+# - After AXES_ADDRESS_FAILURE_LIMIT wrong passwords from one address, whatever the usernames
+#   (password spraying), every sign-in from it waits seconds after its last failure, doubling up
+#   to five minutes. 0 switches this limit off.
+# Attempts refused while waiting are not counted, so they never prolong a wait.
 AXES_HANDLER = "lightboard.throttling.ThrottlingHandler"
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_ADDRESS_FAILURE_LIMIT = env_int("AXES_ADDRESS_FAILURE_LIMIT", 20)
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))

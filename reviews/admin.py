@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.db import transaction
 
-from tasks.audit import record_audit
+from tasks.audit import changes, record_audit
 
 from .models import FollowUp, Letter, ReviewMeeting
 
@@ -38,18 +38,20 @@ class ReviewMeetingAdmin(admin.ModelAdmin):
         return False
 
     @transaction.atomic
-    def save_model(self, request, obj, form, change):
-        before = {name: form.initial.get(name) for name in ("date", "place")}
-        super().save_model(request, obj, form, change)
-        after = {name: getattr(obj, name) for name in ("date", "place")}
-        changed = {name for name in after if before[name] != after[name]}
-        if changed:
+    def save_related(self, request, form, formsets, change):
+        """Record what the correction changed: date, place and attendees, before and after."""
+        meeting = form.instance
+        before = {
+            "date": form.initial.get("date"),
+            "place": form.initial.get("place"),
+            "attendees": [str(user) for user in form.initial.get("attendees", [])],
+        }
+        super().save_related(request, form, formsets, change)
+        after = {"date": meeting.date, "place": meeting.place, "attendees": [str(u) for u in meeting.attendees.all()]}
+        changed_before, changed_after = changes(before, after)
+        if changed_after:
             record_audit(
-                actor=request.user,
-                action="change meeting",
-                subject=obj,
-                before={name: before[name] for name in changed},
-                after={name: after[name] for name in changed},
+                actor=request.user, action="change meeting", subject=meeting, before=changed_before, after=changed_after
             )
 
 

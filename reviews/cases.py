@@ -119,11 +119,15 @@ class Step:
     done: str  # what the page says once the step is taken; %(number)s: the letter's number
     letter_kind: str = ""  # the letter the step issues, if any
     primary: bool = True  # the case's way forward (closing and escalating are not)
+    secondary_in: tuple = ()  # states in which the step is not the way forward (rescheduling)
     wrong_kind: str = ""
     too_early: dict = field(default_factory=dict)  # state -> why the step must wait
 
     def applies_to(self, case):
         return case.state in self.states.get(case.kind, ())
+
+    def is_primary(self, case):
+        return self.primary and case.state not in self.secondary_in
 
     def confirmation(self, case):
         """What the page says once the step is taken on the case."""
@@ -242,8 +246,9 @@ def schedule_interview(*, case_id, version, at, place, participants, by):
     case = _begin("interview", case_id=case_id, version=version, by=by)
     if at is None or not (place or "").strip():
         raise ValidationError({"place": _("Give the interview's time and place.")})
-    today = clock.today()
-    if not today <= timezone.localdate(at) <= today + INTERVIEW_WITHIN:
+    today, day = clock.today(), timezone.localdate(at)
+    earlier_today = day == today == timezone.localdate() and at < timezone.now()
+    if earlier_today or not today <= day <= today + INTERVIEW_WITHIN:
         raise ValidationError(
             {"at": _("Choose a day from today to %(last)s.") % {"last": formats.date_format(today + INTERVIEW_WITHIN)}}
         )
@@ -359,6 +364,7 @@ STEPS = (
         states={Kind.SUPERVISION: (State.NOTIFIED, State.INTERVIEW_SCHEDULED)},
         done=gettext_lazy("Interview scheduled; notice %(number)s sent to the owner."),
         letter_kind=Letter.Kind.INTERVIEW,
+        secondary_in=(State.INTERVIEW_SCHEDULED,),
         wrong_kind=gettext_lazy("Interviews follow a supervision letter (red results)."),
     ),
     Step(

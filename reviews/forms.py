@@ -22,6 +22,18 @@ class AdjustForm(forms.Form):
     )
     version = version_field()
 
+    def __init__(self, *args, preview_url, **kwargs):
+        super().__init__(*args, **kwargs)
+        # As the leader types, the light of the score (tasks:light_preview) shows beside it.
+        self.fields["score"].widget.attrs.update(
+            {
+                "hx-get": preview_url,
+                "hx-trigger": "input changed delay:250ms, keyup changed delay:250ms",
+                "hx-target": "#light-preview",
+                "hx-swap": "outerHTML",
+            }
+        )
+
 
 class ReturnForm(tasks_forms.ReturnForm):
     version = version_field()

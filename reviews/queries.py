@@ -8,7 +8,7 @@ from django.db.models import Case, Count, OuterRef, Subquery, Value, When
 from django.urls import reverse
 
 from lightboard.lights import COLOUR_KEYS, MISSING, light_of
-from tasks.models import Department, SelfAssessment, StageTarget
+from tasks.models import Department, KeyTask, SelfAssessment, StageTarget
 from tasks.results import CaseLink, StageResult
 
 from . import access
@@ -52,6 +52,15 @@ def stage_results(tasks, stage_number=None):
     return {key: StageResult(**values) for key, values in found.items()}
 
 
+def confirmed_scores(stage, tasks=None):
+    """The division leaders' confirmed score of each task (of the given ones) for the stage:
+    {task id: score}. One query."""
+    confirmations = Confirmation.objects.filter(assessment__stage=stage)
+    if tasks is not None:
+        confirmations = confirmations.filter(assessment__task__in=tasks)
+    return dict(confirmations.values_list("assessment__task_id", "score"))
+
+
 QUEUE_PAGE_SIZE = 100
 
 
@@ -85,7 +94,7 @@ def confirmation_queue(user, page=1, per_page=QUEUE_PAGE_SIZE):
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
     assessments = list(
-        waiting.select_related("task__department", "task__owner", "task__year", "stage")
+        waiting.select_related("task__department", "task__owner", "task__year", "stage__year")
         .prefetch_related("evidence")
         .order_by("stage__year__year", "stage__number", "submitted_at", "id")[(page - 1) * per_page : page * per_page]
     )
@@ -247,22 +256,35 @@ def discussion(meeting, *, requested=None, everything=False):
 
 @dataclass
 class ClosingCheck:
-    """What closing the meeting would leave behind: tasks without a final score (closing waits
-    for them) and red or yellow tasks without a handling decision (the minutes would say "—")."""
+    """What closing the meeting would leave behind: tasks added to the year since the meeting
+    opened (not on the board yet), tasks without a final score (closing waits for both) and red
+    or yellow tasks without a handling decision (the minutes would say "—")."""
 
+    not_on_board: list
     unscored: list
     undecided: list
     counts: Counter
 
+    @property
+    def may_close(self):
+        return not (self.not_on_board or self.unscored)
+
 
 def closing_check(meeting):
-    """The ratings closing would freeze, checked. One query."""
+    """The meeting's tasks as closing would freeze them, checked. Two queries."""
     ratings = list(
         Rating.objects.filter(meeting=meeting)
         .select_related("task__department", "task__owner")
         .order_by("task__department__code", "task__deadline", "task_id")
     )
+    not_on_board = list(
+        KeyTask.objects.filter(year=meeting.stage.year_id)
+        .exclude(ratings__meeting=meeting)
+        .select_related("department")
+        .order_by("department__code", "id")
+    )
     return ClosingCheck(
+        not_on_board=not_on_board,
         unscored=[r for r in ratings if r.final_score is None],
         undecided=[r for r in ratings if r.colour in ("red", "yellow") and not r.decision.strip()],
         counts=Counter(r.colour or MISSING for r in ratings),

@@ -16,7 +16,7 @@ from tasks.audit import changes, record_audit
 from tasks.models import KeyTask, SelfAssessment, User
 from tasks.queries import owner_and_staff
 
-from . import access, cases
+from . import access, cases, queries
 from .letters import issue_letter, letter_link, record_sending
 from .models import Confirmation, Letter, Rating, RatingAmendment, ReviewMeeting
 
@@ -100,7 +100,14 @@ def return_assessment(*, assessment_id, version, comment, by):
     comment = (comment or "").strip()
     if not comment:
         raise ValidationError({"comment": _("Say what needs to change.")})
-    bump(assessment, version=version, by=by, state=SelfAssessment.State.RETURNED, return_comment=comment)
+    bump(
+        assessment,
+        version=version,
+        by=by,
+        state=SelfAssessment.State.RETURNED,
+        return_comment=comment,
+        returned_by=by,
+    )
     record_audit(
         actor=by,
         action="return self-assessment",
@@ -143,7 +150,7 @@ def _ensure_ratings(meeting):
     stage = meeting.stage
     year = stage.year
     existing = set(meeting.ratings.values_list("task_id", flat=True))
-    confirmed = dict(Confirmation.objects.filter(assessment__stage=stage).values_list("assessment__task_id", "score"))
+    confirmed = queries.confirmed_scores(stage)
     new = []
     for task_id in KeyTask.objects.filter(year=year).values_list("pk", flat=True):
         if task_id in existing:
@@ -198,7 +205,7 @@ def set_rating(*, rating_id, version, final_score, score_reason, decision, next_
     if final_score is None:
         raise ValidationError({"final_score": _("Enter the final score.")})
     final_score = parse_score(final_score, field="final_score")
-    confirmed = _confirmed_score(rating)
+    confirmed = queries.confirmed_scores(rating.meeting.stage_id, [rating.task_id]).get(rating.task_id)
     score_reason = (score_reason or "").strip()
     if confirmed is not None and final_score != confirmed and not score_reason:
         raise ValidationError({"score_reason": _("Say why the final score differs from the confirmed score.")})
@@ -224,13 +231,6 @@ def set_rating(*, rating_id, version, final_score, score_reason, decision, next_
         reason=score_reason,
     )
     return rating
-
-
-def _confirmed_score(rating):
-    confirmation = Confirmation.objects.filter(
-        assessment__task_id=rating.task_id, assessment__stage=rating.meeting.stage_id
-    )
-    return confirmation.values_list("score", flat=True).first()
 
 
 def _tell_owners_their_lights(meeting):

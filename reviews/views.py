@@ -70,19 +70,12 @@ def confirmation_detail(request, assessment_id):
         data if adjusting else None,
         initial={"score": assessment.completion, "version": assessment.version},
         auto_id="adjust-%s",
+        preview_url=reverse("tasks:light_preview", args=[assessment.task_id]),
     )
     return_form = ReturnForm(
         data if data is not None and not adjusting else None,
         initial={"version": assessment.version},
         auto_id="return-%s",
-    )
-    adjust_form.fields["score"].widget.attrs.update(
-        {
-            "hx-get": reverse("tasks:light_preview", args=[assessment.task_id]),
-            "hx-trigger": "input changed delay:250ms, keyup changed delay:250ms",
-            "hx-target": "#light-preview",
-            "hx-swap": "outerHTML",
-        }
     )
     if request.method == "POST":
         form = adjust_form if adjusting else return_form
@@ -359,7 +352,7 @@ def case_detail(request, case_id):
         "reviews/case.html",
         {
             "case": case,
-            "steps": [(step, forms[step.name]) for step in steps],
+            "steps": [(step, forms[step.name], step.is_primary(case)) for step in steps],
             "may_work_cases": access.may_work_cases(request.user),
         },
         status=400 if request.method == "POST" else 200,

@@ -43,6 +43,14 @@ def can_work_on(user, department):
     return has_role(user, Role.STAFF) and department.pk in department_ids_of(user)
 
 
+def may_self_assess(user, task, stage, assessment, today):
+    """Staff of the task's department fill in a stage's self-assessment once the stage has
+    begun, while it is new, a draft or returned (tasks.services.save_self_assessment enforces it)."""
+    return (
+        can_work_on(user, task.department) and stage.start <= today and (assessment is None or assessment.is_editable)
+    )
+
+
 def leads(user, department):
     """The user is the division leader in charge of the department (分管领导)."""
     return has_role(user, Role.DIVISION_LEADER) and department.division_leader_id == user.pk

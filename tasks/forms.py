@@ -1,10 +1,11 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from lightboard.forms import score_field, version_field
+from lightboard.forms import NumberField, score_field, version_field
 
 from .evidence import EVIDENCE_MAX_BYTES, EVIDENCE_MAX_FILES, check_evidence_file
 from .models import STAGES_PER_YEAR, Department, User
+from .services import submission_errors
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -53,10 +54,10 @@ class SelfAssessmentForm(forms.Form):
         """Submitting needs a completion and an account: say so together with any other error."""
         data = super().clean()
         if self.submit:
-            if data.get("completion") is None and "completion" not in self.errors:
-                self.add_error("completion", _("Enter the completion before submitting."))
-            if not (data.get("account") or "").strip():
-                self.add_error("account", _("Describe what was done before submitting."))
+            lacking = submission_errors(completion=data.get("completion"), account=data.get("account"))
+            for field, message in lacking.items():
+                if field not in self.errors:
+                    self.add_error(field, message)
         return data
 
     def clean_evidence(self):
@@ -76,7 +77,7 @@ class TaskForm(forms.Form):
     standard = forms.CharField(label=_("Completion standard"), widget=forms.Textarea(attrs={"rows": 3}))
     owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none())
     deadline = forms.DateField(label=_("Deadline"), widget=forms.DateInput(attrs={"type": "date"}))
-    weight = forms.DecimalField(
+    weight = NumberField(
         label=_("Weight"),
         max_digits=5,
         decimal_places=2,

@@ -265,6 +265,9 @@ class SelfAssessment(Versioned):
         verbose_name=_("submitted by"),
     )
     return_comment = models.TextField(_("comment on return"), blank=True)
+    returned_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("returned by")
+    )
 
     class Meta:
         ordering = ["task", "stage__number"]

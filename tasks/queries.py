@@ -8,7 +8,7 @@ from django.db.models import Count, Prefetch
 from lightboard.lights import stage_standing
 from lightboard.roles import Role
 
-from .access import department_ids_of
+from .access import department_ids_of, may_self_assess
 from .models import AssessmentYear, Department, KeyTask, SelfAssessment, StageTarget, TaskList, User
 from .results import NO_RESULT, stage_results
 
@@ -52,7 +52,7 @@ def returned_assessments(user, year):
             task__year=year,
             task__department_id__in=department_ids_of(user),
         )
-        .select_related("task__department", "task__owner", "stage", "updated_by")
+        .select_related("task__department", "task__owner", "stage", "returned_by")
         .order_by("-updated_at", "-pk")
     )
 
@@ -80,10 +80,11 @@ class MyTaskRow:
     task: KeyTask
     target: str
     assessment: SelfAssessment | None
+    may_assess: bool
     earlier: list = field(default_factory=list)
 
 
-def my_task_rows(user, stage):
+def my_task_rows(user, stage, today):
     """Every task of the user's departments in the stage's year, with the stage's target,
     its self-assessment and the lights of the earlier stages. Five queries."""
     year = stage.year
@@ -108,11 +109,13 @@ def my_task_rows(user, stage):
         for number in range(1, stage.number):
             standing_then = standing(year, by_number.get(number), results.get((task.pk, number), NO_RESULT))
             earlier.append(StageLight(number, standing_then.light, standing_then.score))
+        current = by_number.get(stage.number)
         rows.append(
             MyTaskRow(
                 task=task,
                 target=task.stage_targets[0].description if task.stage_targets else "",
-                assessment=by_number.get(stage.number),
+                assessment=current,
+                may_assess=may_self_assess(user, task, stage, current, today),
                 earlier=earlier,
             )
         )
@@ -154,6 +157,14 @@ def task_stage_details(task):
             )
         )
     return details
+
+
+def task_list_of(year, department):
+    """The department's list for the year; a department that has none yet reads as an empty
+    draft (unsaved: the services write the row with the first change)."""
+    return TaskList.objects.filter(year=year, department=department).first() or TaskList(
+        year=year, department=department
+    )
 
 
 def task_list_rows(task_list):

@@ -313,6 +313,16 @@ def save_task(
 # --- self-assessments ----------------------------------------------------------------
 
 
+def submission_errors(*, completion, account):
+    """What a self-assessment lacks to be submitted: {field: message}, empty when complete."""
+    errors = {}
+    if completion is None:
+        errors["completion"] = _("Enter the completion before submitting.")
+    if not (account or "").strip():
+        errors["account"] = _("Describe what was done before submitting.")
+    return errors
+
+
 def _checked_assessment_input(*, completion, account, evidence_files, existing_files, submit):
     """The completion as stored and the trimmed account; ValidationError names each bad field."""
     errors = {}
@@ -327,10 +337,9 @@ def _checked_assessment_input(*, completion, account, evidence_files, existing_f
     elif existing_files + len(evidence_files) > EVIDENCE_MAX_FILES:
         errors["evidence"] = _("At most %(count)s evidence files per assessment.") % {"count": EVIDENCE_MAX_FILES}
     account = (account or "").strip()
-    if submit and completion is None and "completion" not in errors:
-        errors["completion"] = _("Enter the completion before submitting.")
-    if submit and not account:
-        errors["account"] = _("Describe what was done before submitting.")
+    if submit:
+        for field, message in submission_errors(completion=completion, account=account).items():
+            errors.setdefault(field, message)
     if errors:
         raise ValidationError(errors)
     return completion, account
@@ -386,11 +395,10 @@ def _save_self_assessment(*, task, stage, by, version, completion, account, evid
         fields.update(state=SelfAssessment.State.SUBMITTED, submitted_at=timezone.now(), submitted_by=by)
     bump(assessment, version=version, by=by, **fields)
     for upload in evidence_files:
-        stored.append(
-            Evidence.objects.create(
-                assessment=assessment, file=upload, original_name=upload.name[:200], size=upload.size, uploaded_by=by
-            )
-        )
+        evidence = Evidence(assessment=assessment, original_name=upload.name[:200], size=upload.size, uploaded_by=by)
+        evidence.file.save(upload.name, upload, save=False)  # in storage before its row: never a file unknown
+        stored.append(evidence)
+        evidence.save()
     after = {"completion": assessment.completion, "state": assessment.state, "account": assessment.account}
     changed_before, changed_after = changes(before, after)
     if evidence_files:
@@ -408,14 +416,18 @@ def _save_self_assessment(*, task, stage, by, version, completion, account, evid
 
 
 @transaction.atomic
-def remove_evidence(*, evidence, by):
+def remove_evidence(*, evidence, by, version):
     """Staff take an evidence file off a self-assessment they may still change (a draft or a
-    returned one); the file goes from storage once the removal is committed."""
+    returned one), at the version their form shows; the file goes from storage once the removal
+    is committed."""
     assessment = (
-        SelfAssessment.objects.select_for_update().select_related("task__department").get(pk=evidence.assessment_id)
+        SelfAssessment.objects.select_for_update(of=("self",))
+        .select_related("task__department", "updated_by")
+        .get(pk=evidence.assessment_id)
     )
     if not access.can_work_on(by, assessment.task.department):
         raise PermissionDenied
+    check_version(assessment, version)
     if not assessment.is_editable:
         raise ValidationError(
             _("This self-assessment was %(state)s and is read-only until a leader returns it.")
@@ -423,6 +435,7 @@ def remove_evidence(*, evidence, by):
         )
     file = evidence.file
     evidence.delete()
+    bump(assessment, version=version, by=by)
     record_audit(
         actor=by,
         action="remove evidence",

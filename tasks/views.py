@@ -26,7 +26,7 @@ def my_tasks(request):
     today = clock.today()
     year = queries.current_year(today)
     stage = queries.current_stage(year, today) if year else None
-    rows = queries.my_task_rows(request.user, stage) if stage else []
+    rows = queries.my_task_rows(request.user, stage, today) if stage else []
     returned = queries.returned_assessments(request.user, year) if year else []
     days_left = (stage.self_assessment_due - today).days if stage else None
     return render(
@@ -54,11 +54,18 @@ def task_detail(request, task_id):
             "task": task,
             "task_list": TaskList.objects.filter(year=task.year, department=task.department).first(),
             "cooperating": task.cooperating_departments.all(),
-            "stages": queries.task_stage_details(task),
+            "stages": _with_may_assess(request.user, task, queries.task_stage_details(task)),
             "history": audit.task_history(task),
             "can_work_on": access.can_work_on(request.user, task.department),
         },
     )
+
+
+def _with_may_assess(user, task, rows):
+    today = clock.today()
+    for row in rows:
+        row.may_assess = access.may_self_assess(user, task, row.stage, row.assessment, today)
+    return rows
 
 
 @login_required
@@ -67,7 +74,7 @@ def assess(request, task_id, number):
     stage = get_object_or_404(Stage, year=task.year, number=number)
     assessment = SelfAssessment.objects.filter(task=task, stage=stage).first()
     may_edit = access.can_work_on(request.user, task.department)
-    editable = may_edit and (assessment is None or assessment.is_editable)
+    editable = access.may_self_assess(request.user, task, stage, assessment, clock.today())
     if request.method == "POST":
         if not may_edit:
             raise PermissionDenied
@@ -146,8 +153,11 @@ def light_preview(request, task_id):
 def evidence_remove(request, evidence_id):
     evidence = get_object_or_404(Evidence.objects.select_related("assessment__stage"), pk=evidence_id)
     task = access.get_task_for_user(request.user, evidence.assessment.task_id)
+    version = request.POST.get("version", "")
+    if not version.isdigit():
+        raise Http404  # the form always says which version it shows
     try:
-        services.remove_evidence(evidence=evidence, by=request.user)
+        services.remove_evidence(evidence=evidence, by=request.user, version=int(version))
     except ValidationError as error:
         show_service_error(error, request=request)
     else:
@@ -178,8 +188,7 @@ def _task_list(request, year_number, code):
     none yet reads as an empty draft; the services create the row on the first write."""
     department = access.get_department_for_user(request.user, code)
     year = _year(year_number)
-    existing = TaskList.objects.filter(year=year, department=department).first()
-    return existing or TaskList(year=year, department=department)
+    return queries.task_list_of(year, department)
 
 
 @role_required(Role.STAFF, *READ_ALL_ROLES)
@@ -273,8 +282,7 @@ def task_edit(request, task_id):
     task = access.get_task_for_user(request.user, task_id)
     if not access.can_work_on(request.user, task.department):
         raise PermissionDenied
-    task_list = TaskList.objects.filter(year=task.year, department=task.department).first()
-    return _task_form_page(request, task_list or TaskList(year=task.year, department=task.department), task)
+    return _task_form_page(request, queries.task_list_of(task.year, task.department), task)
 
 
 def _list_moved(request, task_list, move, done):

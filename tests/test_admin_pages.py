@@ -44,8 +44,9 @@ def test_an_administrator_corrects_a_meeting_date_and_the_correction_is_recorded
     meeting.refresh_from_db()
     assert meeting.date == datetime.date(2026, 7, 15) and list(meeting.attendees.all()) == [leadership]
     entry = AuditEntry.objects.get(action="change meeting")
-    assert entry.actor == administrator and entry.after == {"date": "2026-07-15"}
-    assert entry.before == {"date": stage.meeting_date.isoformat()}
+    assert entry.actor == administrator
+    assert entry.after == {"date": "2026-07-15", "attendees": ["leadership"]}
+    assert entry.before == {"date": stage.meeting_date.isoformat(), "attendees": []}
 
 
 def test_cases_and_letters_are_shown_but_not_changed(admin_session, red_case):

@@ -104,6 +104,19 @@ def test_closing_asks_first_and_names_what_is_missing(group_client, leadership, 
     assert ReviewMeeting.objects.get(pk=meeting.pk).state == ReviewMeeting.State.IN_SESSION
 
 
+def test_a_task_added_after_the_meeting_opened_is_put_on_the_board_before_closing(
+    group_client, complete, year, department_a, staff_a
+):
+    late = KeyTaskFactory(year=year, department=department_a, owner=staff_a, title="会后新增任务")
+    page = group_client.get(close_url(complete)).content.decode()
+    assert "会后新增任务" in page.split('id="not-on-board"')[1].split("</section>")[0]
+    assert 'id="close-form"' not in page
+    assert group_client.post(f"/reviews/meetings/{complete.pk}/open/").status_code == 302
+    page = group_client.get(close_url(complete)).content.decode()
+    assert 'id="not-on-board"' not in page and "会后新增任务" in page.split('id="unscored"')[1]
+    assert complete.ratings.filter(task=late).exists()
+
+
 def test_closing_is_refused_while_a_task_has_no_final_score(group_client, meeting):
     response = group_client.post(close_url(meeting), follow=True)
 

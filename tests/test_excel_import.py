@@ -244,7 +244,7 @@ def test_a_weight_is_read_as_a_person_types_it(task_list, staff_a, typed, weight
     assert KeyTask.objects.get().weight == weight
 
 
-@pytest.mark.parametrize("typed", ["1e1", "1_0", "1,5"])
+@pytest.mark.parametrize("typed", ["1e1", "1_0", "1,5", "50%"])
 def test_a_weight_written_otherwise_is_refused(task_list, staff_a, typed):
     with pytest.raises(ImportRejected) as rejected:
         import_task_list(task_list=task_list, file=xlsx([row(**{COL_WEIGHT: typed})]), by=staff_a)

@@ -409,12 +409,16 @@ def test_a_rectification_needs_a_plan(client, case_of, inspector, staff_a):
     assert snapshot(case) == before
 
 
-@pytest.mark.parametrize("when", ["2020-05-20T09:30", "9999-05-20T09:30", "yesterday", "in two years"])
+@pytest.mark.parametrize("when", ["2020-05-20T09:30", "9999-05-20T09:30", "yesterday", "an hour ago", "in two years"])
 def test_an_interview_is_held_from_today_to_a_year_ahead(client, case_of, inspector, when):
     case = case_of("red")
     cases.issue_supervision_letter(case_id=case.pk, version=case.version, by=inspector)
     before = snapshot(case)
-    at = {"yesterday": typed(interview_time(-1)), "in two years": typed(interview_time(730))}.get(when, when)
+    at = {
+        "yesterday": typed(interview_time(-1)),
+        "an hour ago": typed(timezone.now() - datetime.timedelta(hours=1)),
+        "in two years": typed(interview_time(730)),
+    }.get(when, when)
     response = act(as_user(client, inspector), case, "interview", at=at, place="纪检室")
     assert response.status_code == 400
     assert "Choose a day from today to" in errors_of(response)
@@ -665,11 +669,20 @@ def test_each_step_says_what_it_did(client, case_of, inspector):
     assert "Supervision letter 纪督〔2026〕1号 issued to the owner and the department." in page
 
 
+def primaries(page):
+    return dict(re.findall(r'id="step-(\w+)".*?<button type="submit"( class="primary")?>', page, re.S))
+
+
 def test_closing_and_escalating_are_not_the_primary_button(client, case_of, inspector):
     case = case_of("yellow")
     page = as_user(client, inspector).get(case_url(case)).content.decode()
-    buttons = dict(re.findall(r'id="step-(\w+)".*?<button type="submit"( class="primary")?>', page, re.S))
-    assert buttons == {"reminder": ' class="primary"', "escalate": ""}
+    assert primaries(page) == {"reminder": ' class="primary"', "escalate": ""}
+
+
+def test_once_an_interview_is_scheduled_recording_it_is_the_way_forward(client, case_of, inspector, staff_a):
+    case = bring(case_of("red"), "interview_scheduled", inspector, staff_a)
+    page = as_user(client, inspector).get(case_url(case)).content.decode()
+    assert primaries(page) == {"interview": "", "record": ' class="primary"', "escalate": ""}
 
 
 def test_an_unknown_action_is_404(client, case_of, inspector):

@@ -1,9 +1,14 @@
-"""Repeated wrong passwords lock the username out from that address for a while, and many from
-one address lock that address (django-axes with lightboard.throttling)."""
+"""Repeated wrong passwords make a username wait before it signs in again from that address, a
+wait that grows with each further failure; many from one address, whatever the usernames, make
+every sign-in from it wait seconds (django-axes with lightboard.throttling)."""
+
+import datetime
 
 import pytest
 from axes.models import AccessAttempt
 from django.core.management import call_command
+from django.db.models import Sum
+from django.utils import timezone
 
 pytestmark = pytest.mark.django_db
 
@@ -53,17 +58,53 @@ def test_an_administrator_can_unlock(client, staff_a):
 SPRAYED = ["staff_a", "staff_b", "leader_a", "zhangwei", "liuyang", "wangfang", "chenjing", "admin"]
 
 
-def test_spraying_from_one_address_locks_that_address_for_every_username(client, staff_a, staff_b):
+def seconds_ago(seconds, **filters):
+    """Move the recorded failures back in time, as if the seconds had passed."""
+    AccessAttempt.objects.filter(**filters).update(attempt_time=timezone.now() - datetime.timedelta(seconds=seconds))
+
+
+def test_spraying_from_one_address_makes_every_sign_in_from_it_wait(client, staff_a, staff_b):
     answers = [sign_in(client, username, "Winter2026!").status_code for _ in range(4) for username in SPRAYED]
-    # No username reaches its own limit of 5; the address reaches its limit of 20.
-    assert answers[:19] == [200] * 19
-    assert answers[19:] == [429] * 13
+    # No username reaches its own limit of 5; after the address's 20th failure, each attempt waits.
+    assert answers[:20] == [200] * 20
+    assert answers[20:] == [429] * 12
+    assert AccessAttempt.objects.aggregate(total=Sum("failures_since_start"))["total"] == 20  # waits uncounted
     response = sign_in(client, "staff_a", "pw")
     assert response.status_code == 429
     assert 'id="address-locked"' in response.content.decode()
     assert "_auth_user_id" not in client.session
-    # The lock is of that address: from elsewhere the same people sign in.
+    # From elsewhere the same people sign in; and here, seconds later, so does the colleague.
     assert sign_in(client, "staff_b", "pw", address="10.0.0.2").status_code == 302
+    client.logout()
+    seconds_ago(6, ip_address="10.0.0.1")
+    assert sign_in(client, "staff_a", "pw").status_code == 302
+
+
+def test_the_wait_of_a_spraying_address_doubles_with_each_further_failure(client, staff_a):
+    for _ in range(4):
+        for username in SPRAYED[2:7]:
+            sign_in(client, username, "Winter2026!")  # 20 failures, none of staff_a's
+    for number in range(4):  # the sprayer waits out each pause and fails again
+        seconds_ago(400, ip_address="10.0.0.1")
+        assert sign_in(client, f"user{number}", "Summer2026!").status_code == 200
+    assert AccessAttempt.objects.aggregate(total=Sum("failures_since_start"))["total"] == 24
+    seconds_ago(79, ip_address="10.0.0.1")
+    assert sign_in(client, "staff_a", "pw").status_code == 429  # 24 failures: 5 s x 2^4 = 80 s
+    seconds_ago(81, ip_address="10.0.0.1")
+    assert sign_in(client, "staff_a", "pw").status_code == 302
+
+
+def test_a_paused_account_signs_in_after_a_minute_and_each_further_failure_doubles_the_wait(client, staff_a):
+    for _ in range(5):
+        sign_in(client, "staff_a", "wrong")
+    response = sign_in(client, "staff_a", "pw")
+    assert response.status_code == 429 and "60 秒" in response.content.decode() or "1 分钟" in response.content.decode()
+    seconds_ago(61, username="staff_a")
+    assert sign_in(client, "staff_a", "wrong").status_code == 429  # the sixth failure
+    seconds_ago(61, username="staff_a")
+    assert sign_in(client, "staff_a", "pw").status_code == 429  # now two minutes
+    seconds_ago(121, username="staff_a")
+    assert sign_in(client, "staff_a", "pw").status_code == 302
 
 
 def test_the_address_limit_can_be_switched_off(client, staff_a, settings):

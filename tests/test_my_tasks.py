@@ -60,7 +60,7 @@ def test_my_tasks_shows_the_lights_of_earlier_stages(year, department_a, staff_a
     SelfAssessment.objects.create(task=task, stage=stages[2], completion=Decimal("90"), state="draft")
     SelfAssessment.objects.create(task=task, stage=stages[3], completion=Decimal("90"), state="returned")
 
-    (row,) = queries.my_task_rows(staff_a, stages[4])
+    (row,) = queries.my_task_rows(staff_a, stages[4], stages[4].end)
 
     assert [(light.number, light.light, light.score) for light in row.earlier] == [
         (1, "red", Decimal("59.9")),
@@ -131,17 +131,20 @@ def test_returned_work_comes_first_with_the_leaders_comment(client, this_year, d
     task = KeyTaskFactory(year=this_year, department=department_a, owner=staff_a, title="能耗指标下降专项")
     earlier = this_year.stages.get(number=1)
     returned = SelfAssessment.objects.create(
-        task=task, stage=earlier, completion=70, state="returned", return_comment="请补充能耗台账", updated_by=leader_a
+        task=task, stage=earlier, completion=70, state="returned", return_comment="请补充能耗台账", returned_by=leader_a
     )
     client.force_login(staff_a)
     html = client.get("/tasks/mine/").content.decode()
     section = html.split('id="returned"')[1].split("</section>")[0]
-    assert "能耗指标下降专项" in section and "请补充能耗台账" in section and "leader_a 退回" in section
+    assert "能耗指标下降专项" in section and "leader_a 退回：请补充能耗台账" in section
     assert f'href="/tasks/{task.pk}/stages/1/assess/"' in section
     assert html.index('id="returned"') < html.index('id="my-tasks"')
     # The self-assessment page says why it came back.
     page = client.get(f"/tasks/{task.pk}/stages/1/assess/").content.decode()
     assert "请补充能耗台账" in page.split('id="return-comment"')[1].split("</p>")[0]
+    # A colleague saving a draft of it does not become the one who returned it.
+    SelfAssessment.objects.filter(pk=returned.pk).update(updated_by=staff_a, account="补充中")
+    assert "leader_a 退回" in client.get("/tasks/mine/").content.decode()
     # Once resubmitted, it leaves the list.
     SelfAssessment.objects.filter(pk=returned.pk).update(state="submitted")
     assert 'id="returned"' not in client.get("/tasks/mine/").content.decode()

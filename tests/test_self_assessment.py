@@ -398,7 +398,7 @@ def test_a_saved_evidence_file_can_be_removed_from_a_draft(
     assert f'formaction="/tasks/evidence/{evidence.pk}/remove/"' in page
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(f"/tasks/evidence/{evidence.pk}/remove/")
+        response = client.post(f"/tasks/evidence/{evidence.pk}/remove/", {"version": version_on_the_page(task, 6)})
 
     assert response.status_code == 302 and response.url == assess_url(task)
     assert not Evidence.objects.exists() and not any(tmp_path.rglob("*.pdf"))
@@ -410,11 +410,12 @@ def test_evidence_of_a_submitted_assessment_stays(client, staff_a, staff_b, lead
     client.force_login(staff_a)
     post(client, task, completion="85", account="见附件", action="submit", evidence=[SimpleUploadedFile("a.pdf", PDF)])
     evidence = Evidence.objects.get()
-    assert client.post(f"/tasks/evidence/{evidence.pk}/remove/").status_code == 302
+    remove = {"version": version_on_the_page(task, 6)}
+    assert client.post(f"/tasks/evidence/{evidence.pk}/remove/", remove).status_code == 302  # refused: submitted
     client.force_login(leader_a)
-    assert client.post(f"/tasks/evidence/{evidence.pk}/remove/").status_code == 403
+    assert client.post(f"/tasks/evidence/{evidence.pk}/remove/", remove).status_code == 403
     client.force_login(staff_b)
-    assert client.post(f"/tasks/evidence/{evidence.pk}/remove/").status_code == 404
+    assert client.post(f"/tasks/evidence/{evidence.pk}/remove/", remove).status_code == 404
     assert Evidence.objects.count() == 1 and len(list(tmp_path.rglob("*.pdf"))) == 1
 
 
@@ -447,3 +448,15 @@ def test_the_task_page_offers_self_assessment_only_where_it_can_still_change(cli
     rows = html.split('id="stages"')[1].split("<tbody>")[1].split("<tr>")[1:]
     assert ">查看</a>" in rows[0] and ">自评</a>" not in rows[0]
     assert ">自评</a>" in rows[1] and ">自评</a>" in rows[2]
+
+
+def test_a_stage_that_has_not_begun_offers_no_self_assessment(client, staff_a, department_a):
+    from tasks import services
+
+    future = services.create_assessment_year(year=timezone.localdate().year + 1)
+    task = KeyTaskFactory(year=future, department=department_a, owner=staff_a)
+    client.force_login(staff_a)
+    html = client.get(f"/tasks/{task.pk}/").content.decode()
+    assert ">自评</a>" not in html
+    page = client.get(assess_url(task, 1)).content.decode()
+    assert 'name="completion"' not in page  # no form to fill in before the stage begins

@@ -1,6 +1,8 @@
 """A department's key task list: drafted by its staff, approved by its division leader,
 changed afterwards only with a recorded reason."""
 
+from decimal import Decimal
+
 import pytest
 
 from lightboard.roles import Role
@@ -349,3 +351,17 @@ def test_a_title_typed_over_two_lines_is_kept_on_one(client, year, department_a,
     client.force_login(staff_a)
     client.post(list_url(department_a, "new/"), task_form(staff_a, title="生产设备\r\n完好率提升"))
     assert KeyTask.objects.get().title == "生产设备 完好率提升"
+
+
+@pytest.mark.parametrize(("typed", "stored"), [("１．５", Decimal("1.5")), ("2", Decimal("2"))])
+def test_a_weight_is_read_as_a_person_types_it(client, year, department_a, staff_a, typed, stored):
+    client.force_login(staff_a)
+    assert client.post(list_url(department_a, "new/"), task_form(staff_a, weight=typed)).status_code == 302
+    assert KeyTask.objects.get().weight == stored
+
+
+@pytest.mark.parametrize("typed", ["1e1", "1_0", "50%"])
+def test_a_weight_written_otherwise_is_refused(client, year, department_a, staff_a, typed):
+    client.force_login(staff_a)
+    assert client.post(list_url(department_a, "new/"), task_form(staff_a, weight=typed)).status_code == 400
+    assert not KeyTask.objects.exists()

@@ -75,6 +75,7 @@ def test_a_score_is_stored_with_one_decimal_place(raw, stored):
         ("1_0", "0 到 100"),  # no digit separators,
         ("7,5", "0 到 100"),  # no decimal comma
         ("%", "0 到 100"),
+        ("٨٠", "0 到 100"),  # digits of other scripts are not read as numbers
     ],
 )
 def test_anything_else_is_refused_under_the_fields_name(raw, message):

@@ -4,7 +4,8 @@
   const root = document.querySelector("[data-present]");
   if (!root) return;
   const form = document.getElementById("rating-form");
-  let dirty = false;
+  // A form the server sent back (refused) holds what was typed and not saved.
+  let dirty = Boolean(form && form.hasAttribute("data-unsaved-changes"));
   let saving = false;
   if (form) {
     form.addEventListener("input", () => { dirty = true; });

@@ -5,7 +5,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from tasks import access
 from tasks.excel import ImportRejected, import_task_list
-from tasks.models import AssessmentYear, Department, TaskList, User
+from tasks.models import AssessmentYear, Department, User
+from tasks.queries import task_list_of
 
 
 class Command(BaseCommand):
@@ -52,9 +53,7 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"No such file: {file}")
 
-        task_list = TaskList.objects.filter(year=year_obj, department=department_obj).first() or TaskList(
-            year=year_obj, department=department_obj
-        )
+        task_list = task_list_of(year_obj, department_obj)
         try:
             result = import_task_list(task_list=task_list, file=path, by=user)
         except ImportRejected as rejected:
