@@ -1,83 +1,123 @@
-"""A red result followed up in a real browser: the inspector issues the supervision letter,
-schedules and records the interview and closes the case; the owner reads both documents."""
+"""A red result followed up in a real browser, each role from the login page by clicking:
 
-import datetime
+- the inspector opens the case from the follow-up queue, reads the supervision letter's text
+  before issuing it (函件正文), edits it, issues it and is told the letter's number; schedules
+  the interview, records it (only then may the case be closed) and closes the case;
+- the owner finds the letter and the interview notice in the inbox (消息): listing the inbox
+  marks nothing read, opening a message (its subject is a button) marks it read and shows the
+  letter with the inspector's words, 全部标为已读 clears the rest."""
+
+import re
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from lightboard.roles import Role
-from reviews import services as review_services
-from reviews.models import FollowUp
+from outbox.queries import unread_count
+from reviews.models import FollowUp, Letter
 from tasks import services
-from tasks.models import SelfAssessment
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import flash, menu, screenshot, sign_in, sign_out
 from tests.conftest import make_user
 from tests.factories import KeyTaskFactory
+from tests.reviews_fixtures import close, confirm, interview_time, open_meeting, typed
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-
-def sign_in(page, username):
-    page.goto("/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "pw")
-    page.click("main button[type=submit]")
+TASK = "冶炼回收率提升"
+LETTER_TEXT = "经考核评价例会研究，“冶炼回收率提升”任务得分45.0%，亮红灯。请于十个工作日内报送书面说明和整改方案。"
 
 
-def test_inspector_works_a_red_case_and_the_owner_sees_the_letter_and_the_notice(page, department_a, leader_a, staff_a):
+def test_inspector_works_a_red_case_and_the_owner_reads_the_letter_and_the_notice(
+    page, department_a, leader_a, staff_a
+):
     today = timezone.localdate()
     year = services.create_assessment_year(year=today.year)
     stage = next(s for s in year.stages.all() if s.start <= today <= s.end)
     chair = make_user("chen", Role.LEADERSHIP, name="陈志远")
     make_user("zhao", Role.INSPECTOR, name="赵敏")
-    task = KeyTaskFactory(year=year, department=department_a, owner=staff_a, title="冶炼回收率提升")
-    assessment = SelfAssessment.objects.create(
-        task=task, stage=stage, completion=45, account="进度滞后", state="submitted", submitted_at=timezone.now()
-    )
-    review_services.confirm_as_submitted(assessments=[(assessment.pk, assessment.version)], by=leader_a)
-    meeting = review_services.schedule_meeting(
-        stage=stage, date=stage.meeting_date, place="三楼会议室", attendees=[chair], by=chair
-    )
-    review_services.open_meeting(meeting=meeting, by=chair)
-    review_services.close_meeting(meeting=meeting, by=chair)
+    task = KeyTaskFactory(year=year, department=department_a, owner=staff_a, title=TASK)
+    confirm(task, stage, 45)
+    meeting = open_meeting(stage, chair, attendees=[chair])
+    close(meeting, chair)
     case = FollowUp.objects.get()
     assert case.kind == "supervision"
+    supervision_number = f"纪督〔{today.year}〕1号"
+    notice_number = f"纪谈〔{today.year}〕1号"
 
+    # --- The inspector ----------------------------------------------------------------------
     sign_in(page, "zhao")
-    page.wait_for_url("**/reviews/followups/")
-    page.click(f"tr[data-case='{case.pk}'] a")
-    page.click("#step-supervision button[type=submit]")
-    assert page.locator("#case-state").inner_text() == "已通知"
-    letter_number = page.locator("#case-actions, .facts").first.inner_text()
-    assert f"纪督〔{today.year}〕1号" in letter_number
-    when = (timezone.localtime() + datetime.timedelta(days=2)).replace(hour=9, minute=30)
-    page.fill("#step-interview input[name=at]", when.strftime("%Y-%m-%dT%H:%M"))
-    page.fill("#step-interview input[name=place]", "纪检监察部会议室")
-    page.fill("#step-interview input[name=participants]", "赵敏、staff_a")
-    page.click("#step-interview button[type=submit]")
-    assert page.locator("#case-state").inner_text() == "已安排约谈"
-    page.fill("#step-record textarea[name=record]", "责任人说明了滞后原因，承诺两周内提交整改方案。")
-    page.click("#step-record button[type=submit]")
-    assert page.locator("#case-state").inner_text() == "已约谈"
-    page.fill("#step-close textarea[name=conclusion]", "整改措施已落实，结案。")
-    screenshot(page, "inspector-closes-the-case")
-    page.click("#step-close button[type=submit]")
-    assert page.locator("#case-state").inner_text() == "已结案"
-    page.click("form[action='/accounts/logout/'] button")
-    page.wait_for_url("**/accounts/login/")
+    expect(page.get_by_role("heading", name="督办队列")).to_be_visible()
+    page.locator("#cases").get_by_role("link", name=TASK).click()
+    expect(page.get_by_role("heading", name=re.compile(TASK))).to_be_visible()
+    expect(page.locator("#case-state")).to_have_text("待处理")
+    # Closing waits for the interview: before the letter, only issuing it (and escalating).
+    expect(page.get_by_role("button", name="结案")).to_have_count(0)
+    text = page.get_by_label("函件正文")
+    expect(text).to_have_value(re.compile(f"“{TASK}”.*45.0%"))
+    screenshot(page, "inspector-reads-the-letter-before-issuing-it")
+    text.fill(LETTER_TEXT)
+    page.get_by_role("button", name="发出督办函").click()
+    expect(flash(page, f"已向责任人和部门发出督办函 {supervision_number}。")).to_be_visible()
+    expect(page.locator("#case-state")).to_have_text("已通知")
+    expect(page.get_by_role("link", name=f"督办函 {supervision_number}")).to_be_visible()
+    expect(page.get_by_role("button", name="结案")).to_have_count(0)
+    screenshot(page, "inspector-letter-issued")
 
+    page.get_by_label("约谈时间").fill(typed(interview_time(days=2)))
+    page.get_by_label("约谈地点").fill("纪检监察部会议室")
+    page.get_by_label("约谈参加人员").fill("赵敏、staff_a")
+    page.get_by_role("button", name="安排并通知责任人").click()
+    expect(flash(page, f"已安排约谈，约谈通知 {notice_number} 已发给责任人。")).to_be_visible()
+    expect(page.locator("#case-state")).to_have_text("已安排约谈")
+    expect(page.get_by_role("button", name="结案")).to_have_count(0)
+
+    page.get_by_label("约谈记录").fill("责任人说明了滞后原因，承诺两周内提交整改方案。")
+    page.get_by_role("button", name="保存记录").click()
+    expect(flash(page, "约谈记录已保存。")).to_be_visible()
+    expect(page.locator("#case-state")).to_have_text("已约谈")
+    page.get_by_label("结论").fill("整改措施已落实，结案。")
+    screenshot(page, "inspector-closes-the-case")
+    page.get_by_role("button", name="结案").click()
+    expect(flash(page, "已结案。")).to_be_visible()
+    expect(page.locator("#case-state")).to_have_text("已结案")
+    sign_out(page)
+
+    # --- The owner: the inbox -----------------------------------------------------------------
+    unread = unread_count(staff_a)
+    # The confirmation, the meeting's red light, the supervision letter, the interview notice.
+    assert unread == 4
     sign_in(page, "staff_a")
-    page.wait_for_url("**/tasks/mine/")
-    assert page.locator("#inbox-count").inner_text().strip() != ""
-    page.click("nav a[href='/inbox/']")
-    inbox = page.locator("#inbox").inner_text()
-    assert f"纪督〔{today.year}〕1号" in inbox and f"纪谈〔{today.year}〕1号" in inbox
-    page.locator("#inbox").get_by_role("button", name="纪督").first.click()
-    assert "发函督办" in page.locator("#letter").inner_text() or "督办" in page.locator("#letter").inner_text()
-    assert f"纪督〔{today.year}〕1号" in page.locator("#letter").inner_text()
+    badge = page.locator("#inbox-count")
+    expect(badge).to_have_text(str(unread))
+    menu(page, "消息")
+    expect(page.get_by_role("heading", name="消息")).to_be_visible()
+    inbox = page.locator("#inbox")
+    # Listing the inbox marks nothing read.
+    expect(badge).to_have_text(str(unread))
+    expect(inbox.get_by_text("未读")).to_have_count(unread)
+    screenshot(page, "owner-inbox")
+
+    inbox.get_by_role("button", name=re.compile(supervision_number)).click()
+    letter = page.locator("#letter")
+    expect(letter).to_contain_text(supervision_number)
+    expect(letter).to_contain_text(LETTER_TEXT)  # the inspector's words, not the default text
+    expect(badge).to_have_text(str(unread - 1))
     screenshot(page, "owner-reads-the-supervision-letter")
-    page.click("nav a[href='/inbox/']")
-    page.locator("#inbox").get_by_role("button", name="纪谈").first.click()
-    assert "纪检监察部会议室" in page.locator("#letter").inner_text()
+
+    menu(page, "消息")
+    row = inbox.get_by_role("row").filter(has=page.get_by_role("button", name=re.compile(supervision_number)))
+    expect(row.get_by_text("未读")).to_have_count(0)
+    inbox.get_by_role("button", name=re.compile(notice_number)).click()
+    expect(page.locator("#letter")).to_contain_text("纪检监察部会议室")
+    expect(badge).to_have_text(str(unread - 2))
     screenshot(page, "owner-reads-the-interview-notice")
+
+    menu(page, "消息")
+    expect(inbox.get_by_text("未读")).to_have_count(unread - 2)
+    page.get_by_role("button", name="全部标为已读").click()
+    expect(inbox.get_by_text("未读")).to_have_count(0)
+    expect(badge).to_be_hidden()
+    expect(page.get_by_role("button", name="全部标为已读")).to_have_count(0)
+    assert unread_count(staff_a) == 0
+    assert Letter.objects.get(kind="supervision").body == LETTER_TEXT

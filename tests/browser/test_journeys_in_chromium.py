@@ -4,29 +4,38 @@ On 25 November 2026 (pinned, so the story is the same any day) the demo year sta
 stage 6; stage 5 was due on 5 November and its review meeting is scheduled. The demo
 leader's departments' stage-5 self-assessments still wait in the confirmation queue.
 
-1. staff (王晓明, 生产运营部) opens "my tasks", reads the earlier lights of a task and
-   saves then submits its stage-6 self-assessment;
-2. leader (李建国) confirms 生产运营部's stage-5 assessments, adjusting one with a reason;
-3. leadership (陈志远) opens the stage-5 meeting, steps through meeting mode with the
-   keyboard, rates that task red with a decision, closes the meeting, reads the minutes;
-4. inspector (赵敏) opens the red case from the follow-up queue, issues the supervision
-   letter and schedules the interview;
-5. staff, the task's owner, finds the letter and the interview notice in the inbox.
+Every role starts at the login page and reaches each screen by clicking what a person sees
+(the menu, links, buttons), as STYLE.md asks; only the staff's try of the leadership group's
+address is typed, to prove it is refused.
+
+1. staff (王晓明, 生产运营部) opens 我的任务, reads the earlier lights of a task, saves then
+   submits its stage-6 self-assessment;
+2. leader (李建国) ticks and confirms 生产运营部's stage-5 assessments, adjusts one with a
+   reason, returns the staff's stage-6 submission with a comment, then confirms the rest of
+   the queue at once with 全选本页;
+3. leadership (陈志远) opens the stage-5 meeting (考核例会 → 开始例会), enters meeting mode
+   through the board's 会议模式 button and saves the first task it shows, rates the staff's
+   task red with a decision, closes the meeting through 结束例会… and reads the minutes;
+4. inspector (赵敏) opens the red case from the follow-up queue, reads and edits the
+   supervision letter before issuing it, and schedules the interview;
+5. staff, the task's owner, finds the returned self-assessment at the top of 我的任务 with
+   the leader's comment, and the letter and the interview notice in the inbox.
 
 Each step saves a screenshot under tests/artifacts/ (CI keeps them as artifacts)."""
 
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
 from playwright.sync_api import expect
 
-from reviews import services as review_services
+from outbox.queries import unread_count
 from reviews.demo import load_review_demo
 from reviews.models import FollowUp, Letter, Rating, ReviewMeeting
 from tasks.demo import load_demo_data
 from tasks.models import KeyTask, SelfAssessment, User
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import flash, menu, screenshot, scripts_ready, sign_in, sign_out
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -34,6 +43,10 @@ TODAY = datetime.date(2026, 11, 25)  # stage 6 of 2026; stage 5 was due on 5 Nov
 PASSWORD = "demo"
 TASK = "主要产品产量计划完成"  # 生产运营部 (SCB), owned by the demo staff login
 DEPARTMENT = "生产运营部"
+# Meeting mode starts with the red tasks: at stage 5 the first is 华岭磁材's exports (50.0,
+# red at stage 4 too).
+FIRST_TO_DISCUSS = "出口订单拓展"
+RETURN_COMMENT = "第6阶段产量缺口的原因写得不具体，请补充两条产线检修的完成时间和追赶计划。"
 INTERVIEW_AT = "2026-11-27T09:30"
 
 
@@ -45,17 +58,19 @@ def on_25_november_2026(settings):
     return TODAY
 
 
-def sign_in(page, username, lands_on):
-    page.goto("/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"**{lands_on}")
+def queue_stage(page, number):
+    """The confirmation queue's group of one stage."""
+    return page.locator("#queue").get_by_role("rowgroup").filter(has_text=f"2026年第{number}阶段")
 
 
-def sign_out(page):
-    page.click("form[action='/accounts/logout/'] button")
-    page.wait_for_url("**/accounts/login/")
+def row_of(page, table_id, text):
+    """The row of a table that mentions `text`."""
+    return page.locator(table_id).get_by_role("row").filter(has_text=text)
+
+
+def shown_task(page):
+    """The task meeting mode shows: its title is the page's heading."""
+    return page.get_by_role("heading", level=1)
 
 
 def test_staff_submit_leader_confirms_group_turns_it_red_inspector_follows_up_owner_reads_the_letter(
@@ -74,196 +89,235 @@ def test_staff_submit_leader_confirms_group_turns_it_red_inspector_follows_up_ow
     assert waiting.state == "submitted" and waiting.completion == Decimal("72.0")
 
     # --- 1. staff: my tasks → the task's earlier lights → stage 6 draft, then submit -----
-    sign_in(page, "staff", "/tasks/mine/")
-    assert "2026 年第 6 阶段" in page.locator("p.lead").inner_text()
-    row = page.locator(f'tr[data-task="{task.pk}"]')
-    assert "未开始" in row.locator("td.state").inner_text()
-    assert row.locator("td.history .light-dot").count() == 5  # stages 1–5
+    sign_in(page, "staff", PASSWORD)
+    expect(page.get_by_role("heading", name="我的任务")).to_be_visible()
+    expect(page.get_by_text(re.compile("2026 年第 6 阶段"))).to_be_visible()
+    # The leadership group's screens are not the staff's: the address answers 403.
+    refused = page.goto("/reviews/meetings/")
+    assert refused.status == 403
+    expect(page.get_by_role("heading", name="无权访问")).to_be_visible()
+    page.go_back()
+    row = row_of(page, "#my-tasks", TASK)
+    expect(row.get_by_text("未开始")).to_be_visible()
+    earlier = row.get_by_title(re.compile(r"^第 \d 阶段"))  # a dot per stage: its light and score
+    expect(earlier).to_have_count(5)
+    expect(earlier.last).to_have_attribute("title", "第 5 阶段：黄灯 72.0%")
     screenshot(page, "journey-1a-staff-my-tasks")
 
-    row.locator(f"a[href='/tasks/{task.pk}/']").click()
-    page.wait_for_url(f"**/tasks/{task.pk}/")
-    stages = page.locator("#stages tbody tr")
-    assert stages.count() == 6
+    row.get_by_role("link", name=TASK).click()
+    expect(page.get_by_role("heading", name=TASK)).to_be_visible()
+    stages = page.locator("#stages").get_by_role("row").filter(has=page.get_by_role("cell"))
+    expect(stages).to_have_count(6)
     # Stages 1–4 were reviewed (final scores 88.5, 80.1, 80.0, 79.9): green, green, yellow, yellow;
     # stage 5 shows the self score's light until the meeting (72.0: yellow); stage 6 has none yet.
-    expected = ["green", "green", "yellow", "yellow", "yellow"]
-    for index, colour in enumerate(expected):
-        assert stages.nth(index).locator(f".light.{colour}").count() == 1, (index + 1, colour)
-    assert "88.5%" in stages.nth(0).inner_text() and "79.9%" in stages.nth(3).inner_text()
+    for index, light in enumerate(["绿灯", "绿灯", "黄灯", "黄灯", "黄灯"]):
+        expect(stages.nth(index)).to_contain_text(light)
+    expect(stages.nth(0)).to_contain_text("88.5%")
+    expect(stages.nth(3)).to_contain_text("79.9%")
     screenshot(page, "journey-1b-staff-task-earlier-lights")
 
-    page.goto("/tasks/mine/")
-    page.locator(f'tr[data-task="{task.pk}"] a.button').click()
-    page.wait_for_url(f"**/tasks/{task.pk}/stages/6/assess/")
-    page.fill("input[name=completion]", "68")
-    page.locator("#light-preview .light.yellow").wait_for()
-    page.fill("textarea[name=account]", "两条产线检修完成，11月产量恢复至计划的68%，缺口正在追赶。")
-    page.click("button[value=draft]")
-    page.wait_for_url(f"**/tasks/{task.pk}/stages/6/assess/")
+    menu(page, "我的任务")
+    row_of(page, "#my-tasks", TASK).get_by_role("link", name="自评").click()
+    expect(page.get_by_role("heading", name=f"第 6 阶段自评：{TASK}")).to_be_visible()
+    scripts_ready(page)
+    page.get_by_label("完成度（%）").fill("68")
+    expect(page.locator("#light-preview").get_by_text("黄灯")).to_be_visible()
+    page.get_by_label("完成情况").fill("两条产线检修完成，11月产量恢复至计划的68%，缺口正在追赶。")
+    page.get_by_role("button", name="保存草稿").click()
+    expect(flash(page, "草稿已保存。")).to_be_visible()
     expect(page.locator("#assessment-state")).to_have_text("草稿")
     screenshot(page, "journey-1c-staff-draft-saved")
-    page.click("button[value=submit]")
-    page.wait_for_url("**/tasks/mine/")
-    row = page.locator(f'tr[data-task="{task.pk}"]')
-    assert "已提交" in row.inner_text() and "68.0%" in row.inner_text()
+    page.get_by_role("button", name="提交").click()
+    expect(page.get_by_role("heading", name="我的任务")).to_be_visible()
+    row = row_of(page, "#my-tasks", TASK)
+    expect(row.get_by_text("已提交")).to_be_visible()
+    expect(row.get_by_text("68.0%")).to_be_visible()
     screenshot(page, "journey-1d-staff-submitted")
     assert SelfAssessment.objects.get(task=task, stage=stage6).state == "submitted"
     sign_out(page)
 
-    # --- 2. leader: confirm 生产运营部's stage-5 assessments, adjusting one ---------------
-    sign_in(page, "leader", "/reviews/confirmations/")
-    scb_stage5 = page.locator("#queue tbody tr", has_text=DEPARTMENT).filter(has_text="第 5 阶段")
-    assert scb_stage5.count() == 5
-    # The staff's stage-6 submission is in the queue too; it is not the meeting's business.
-    assert page.locator("#queue tbody tr", has_text=TASK).filter(has_text="第 6 阶段").count() == 1
-    for index in range(5):
-        candidate = scb_stage5.nth(index)
-        if TASK not in candidate.inner_text():
-            candidate.locator("input[type=checkbox]").check()
+    # --- 2. leader: confirm 生产运营部's stage 5, adjust one, return one, then all the rest ----
+    sign_in(page, "leader", PASSWORD)
+    expect(page.get_by_role("heading", name="待确认自评")).to_be_visible()
+    stage5_queue = queue_stage(page, 5)
+    scb = stage5_queue.get_by_role("row").filter(has_text=DEPARTMENT)
+    expect(scb).to_have_count(5)
+    # The staff's stage-6 submission waits in its own group; it is not the meeting's business.
+    expect(queue_stage(page, 6).get_by_role("row").filter(has_text=TASK)).to_have_count(1)
+    others = KeyTask.objects.filter(year=year, department=task.department).exclude(pk=task.pk)
+    for other in others:
+        page.get_by_label(f"确认 {other.title}").check()
     screenshot(page, "journey-2a-leader-ticks-the-department")
-    page.click("#confirm-form button[type=submit]")
-    expect(scb_stage5).to_have_count(1)  # retried: the queue reloads at the same address
-    scb_stage5.locator("a.button").click()
-    page.wait_for_url(f"**/reviews/confirmations/{waiting.pk}/")
-    page.fill("#adjust-form input[name=score]", "65")
-    page.fill("#adjust-form textarea[name=reason]", "产线检修延误，阶段产量缺口未补齐，自评偏高")
+    page.get_by_role("button", name="按自评得分确认所选项").click()
+    expect(flash(page, "已确认 4 项自评。")).to_be_visible()
+    expect(scb).to_have_count(1)
+
+    scb.get_by_role("link", name="调整或退回").click()
+    expect(page.get_by_role("heading", name=TASK)).to_be_visible()
+    page.get_by_label("确认得分").fill("65")
+    page.get_by_label("调整原因").fill("产线检修延误，阶段产量缺口未补齐，自评偏高")
     screenshot(page, "journey-2b-leader-adjusts-72-to-65")
-    page.click("#adjust-form button[type=submit]")
-    page.wait_for_url("**/reviews/confirmations/")
-    expect(scb_stage5).to_have_count(0)
-    screenshot(page, "journey-2c-leader-queue-after")
+    page.get_by_role("button", name="按此得分确认").click()
+    expect(flash(page, f"已确认：{TASK}")).to_be_visible()
+    expect(scb).to_have_count(0)
     waiting.refresh_from_db()
     assert waiting.state == "confirmed" and waiting.confirmation.score == Decimal("65")
+
+    queue_stage(page, 6).get_by_role("row").filter(has_text=TASK).get_by_role("link", name="调整或退回").click()
+    page.get_by_label("需要修改的内容").fill(RETURN_COMMENT)
+    page.get_by_role("button", name="退回", exact=True).click()
+    expect(flash(page, f"已退回部门：{TASK}")).to_be_visible()
+    expect(queue_stage(page, 6)).to_have_count(0)
+
+    # The other divisions' leaders confirmed theirs (demo); the demo leader confirms the 15
+    # stage-5 assessments of 安全环保部, 技术研发中心 and 华岭冶炼 still waiting, all at once.
+    boxes = page.locator("#queue").get_by_role("checkbox")
+    expect(boxes).to_have_count(15)
+    scripts_ready(page)
+    page.get_by_label("全选本页").check()
+    for index in range(15):
+        expect(boxes.nth(index)).to_be_checked()
+    screenshot(page, "journey-2c-leader-ticks-all-on-the-page")
+    page.get_by_role("button", name="按自评得分确认所选项").click()
+    expect(flash(page, "已确认 15 项自评。")).to_be_visible()
+    expect(page.get_by_text("没有等待您确认的自评。")).to_be_visible()
+    screenshot(page, "journey-2d-leader-queue-after")
     sign_out(page)
 
     # --- 3. leadership group: open, meeting mode, rate red, close, minutes -----------------
-    sign_in(page, "leadership", "/reviews/meetings/")
-    page.click("tr[data-stage='5'] form button")
-    page.wait_for_url(f"**/reviews/meetings/{meeting.pk}/")
-    # Every task needs a final score before closing. Confirmed tasks are prefilled; the other
-    # divisions' leaders confirmed theirs (demo), but the demo leader left 15 stage-5 tasks of
-    # 安全环保部, 技术研发中心 and 华岭冶炼 unconfirmed. The group rates 14 of them at their self
-    # score through the service (as a secretary would before the meeting) and the last one,
-    # like the staff's task, in meeting mode below.
-    missing = list(
-        Rating.objects.filter(meeting=meeting, final_score__isnull=True).order_by("task__department__code", "task_id")
-    )
-    assert len(missing) == 15
-    leadership = User.objects.get(username="leadership")
-    *by_service, in_browser = missing
-    for rating in by_service:
-        self_score = SelfAssessment.objects.get(task_id=rating.task_id, stage=stage5).completion
-        review_services.set_rating(
-            rating_id=rating.pk,
-            version=rating.version,
-            final_score=self_score,
-            score_reason="",
-            decision="",
-            next_stage_target="",
-            by=leadership,
-        )
-    page.reload()
-    assert page.locator("#totals .count.missing strong").inner_text() == "1"
-    screenshot(page, "journey-3a-group-board-one-missing")
+    sign_in(page, "leadership", PASSWORD)
+    expect(page.get_by_role("heading", name="2026 年考核评价例会")).to_be_visible()
+    row_of(page, "#meetings", "第 5 阶段").get_by_role("button", name="开始例会").click()
+    expect(page.get_by_role("heading", name=re.compile("评价看板"))).to_be_visible()
+    # Every task has its confirmed score on the board: none is missing.
+    expect(page.locator("#totals")).to_contain_text("未评分 0")
+    screenshot(page, "journey-3a-group-board")
 
-    # The missing one, from the board's light filter into meeting mode, by keyboard.
-    page.select_option("form.filters select[name=colour]", "missing")
-    # (No wait_for_function: evaluating a string is eval, which the CSP rightly forbids.)
-    expect(page.locator("#board-body tr.rating")).to_have_count(1)
-    page.locator(f"#board-body tr[data-rating='{in_browser.pk}'] a[href*='present']").click()
-    page.wait_for_url(f"**/present/?rating={in_browser.pk}*")
-    assert page.locator(".present-title").inner_text() == in_browser.task.title
-    page.locator(".present-light .light.missing").wait_for()
-    page.keyboard.press("s")
-    page.keyboard.type("90")
-    page.click(".present-form button[type=submit]")
-    page.locator(".present-light .light.green").wait_for()
+    page.get_by_role("link", name="会议模式").click()
+    expect(shown_task(page)).to_have_text(FIRST_TO_DISCUSS)
+    expect(page).to_have_url(re.compile(r"/reviews/meetings/\d+/present/$"))  # no ?rating=
+    expect(page.locator(".present-light").get_by_text("红灯")).to_be_visible()
+    page.get_by_label("处理意见").fill("连续两次红灯：发函督办，约谈责任人及分管负责人，限期整改")
+    page.get_by_role("button", name="保存").click()
+    expect(flash(page, f"已保存：{FIRST_TO_DISCUSS}")).to_be_visible()
+    first = Rating.objects.get(meeting=meeting, task__title=FIRST_TO_DISCUSS)
+    assert first.decision.startswith("连续两次红灯")
+    screenshot(page, "journey-3b-group-meeting-mode-first-task-saved")
 
-    # The staff's task: from the board filtered to 生产运营部, then step with the keyboard.
-    page.goto(f"/reviews/meetings/{meeting.pk}/")
-    page.select_option("form.filters select[name=department]", str(task.department_id))
-    expect(page.locator("#board-body tr.rating")).to_have_count(5)
-    rating = Rating.objects.get(meeting=meeting, task=task)
-    staff_row = page.locator(f"#board-body tr[data-rating='{rating.pk}']")
-    assert staff_row.locator("td.final").inner_text() == "65.0"
-    assert staff_row.locator(".light.yellow").count() == 1
-    staff_row.locator("a[href*='present']").click()
-    page.wait_for_url(f"**/present/?rating={rating.pk}*")
-    assert page.locator(".present-title").inner_text() == TASK
+    # The staff's task: from the board filtered to 生产运营部, its row's 评价 link.
+    page.get_by_role("link", name="← 评价看板").click()
+    scripts_ready(page)
+    page.get_by_label("部门").select_option(label=DEPARTMENT)
+    rate = page.get_by_role("link", name="评价", exact=True)
+    board_rows = page.locator("#board-body").get_by_role("row").filter(has=rate)
+    expect(board_rows).to_have_count(5)
+    staff_row = board_rows.filter(has_text=TASK)
+    expect(staff_row).to_contain_text("65.0")
+    expect(staff_row.get_by_text("黄灯")).to_be_visible()
+    staff_row.get_by_role("link", name="评价", exact=True).click()
+    expect(shown_task(page)).to_have_text(TASK)
     # Confirmed 65.0 with the leader's reason, prefilled as the final score.
-    assert "产线检修延误" in page.locator(".present-facts").inner_text()
-    assert page.locator("input[name=final_score]").input_value() in ("65.0", "65")
-    page.keyboard.press("ArrowRight")
-    page.locator(".present-title", has_text=TASK).wait_for(state="detached")
-    page.keyboard.press("ArrowLeft")
-    page.locator(".present-title", has_text=TASK).wait_for()
-    page.keyboard.press("s")
-    page.keyboard.type("55")
-    page.fill("textarea[name=score_reason]", "连续两个阶段未达进度，产量缺口扩大")
-    page.fill("textarea[name=decision]", "发函督办，约谈责任人，限期整改")
-    screenshot(page, "journey-3b-group-meeting-mode-sets-55")
-    page.click(".present-form button[type=submit]")
-    page.locator(".present-light .light.red").wait_for()
-    assert "55.0%" in page.locator(".present-light").inner_text()
-    screenshot(page, "journey-3c-group-task-is-red")
+    expect(page.locator(".present-facts")).to_contain_text("产线检修延误")
+    score = page.get_by_label("最终得分", exact=True)
+    expect(score).to_have_value(re.compile(r"^65(\.0)?$"))
+    score.fill("55")
+    page.get_by_label("最终得分说明").fill("连续两个阶段未达进度，产量缺口扩大")
+    page.get_by_label("处理意见").fill("发函督办，约谈责任人，限期整改")
+    screenshot(page, "journey-3c-group-meeting-mode-sets-55")
+    page.get_by_role("button", name="保存").click()
+    expect(flash(page, f"已保存：{TASK}")).to_be_visible()
+    expect(page.locator(".present-light").get_by_text("红灯")).to_be_visible()
+    expect(page.locator(".present-light")).to_contain_text("55.0%")
+    screenshot(page, "journey-3d-group-task-is-red")
 
-    page.goto(f"/reviews/meetings/{meeting.pk}/")
-    assert page.locator("#totals .count.missing strong").inner_text() == "0"
-    page.click("#close-meeting")
-    page.wait_for_url(f"**/reviews/meetings/{meeting.pk}/minutes/")
-    red_row = page.locator(f"#minutes-follow-up tr[data-task='{task.pk}']")
-    assert "红灯" in red_row.inner_text()
-    assert "55.0" in red_row.inner_text() and "发函督办，约谈责任人，限期整改" in red_row.inner_text()
-    assert red_row.locator(".light.red").count() == 1
-    screenshot(page, "journey-3d-group-minutes-list-the-red-task")
+    # Closing asks first and names the red and yellow tasks still without a decision.
+    page.get_by_role("link", name="← 评价看板").click()
+    page.get_by_role("link", name="结束例会…").click()
+    expect(page.get_by_role("heading", name=re.compile("^结束例会"))).to_be_visible()
+    undecided = page.locator("#undecided")
+    expect(undecided).to_contain_text("红灯、黄灯任务尚无处理意见")
+    expect(undecided.get_by_role("link", name=TASK)).to_have_count(0)
+    expect(undecided.get_by_role("link", name=FIRST_TO_DISCUSS)).to_have_count(0)
+    screenshot(page, "journey-3e-group-close-lists-missing-decisions")
+    page.get_by_role("button", name="结束例会", exact=True).click()
+    expect(page.get_by_role("heading", name=re.compile("例会纪要"))).to_be_visible()
+    red_row = row_of(page, "#minutes-follow-up", TASK)
+    expect(red_row).to_contain_text("红灯")
+    expect(red_row).to_contain_text("55.0")
+    expect(red_row).to_contain_text("发函督办，约谈责任人，限期整改")
+    screenshot(page, "journey-3f-group-minutes-list-the-red-task")
     meeting.refresh_from_db()
     assert meeting.state == ReviewMeeting.State.CLOSED
-    case = FollowUp.objects.get(rating=rating)
+    case = FollowUp.objects.get(rating__meeting=meeting, rating__task=task)
     assert case.kind == "supervision" and case.state == "open"
     sign_out(page)
 
     # --- 4. inspector: the red case from the follow-up queue ------------------------------
-    sign_in(page, "inspector", "/reviews/followups/")
-    page.select_option("form.filters select[name=colour]", "red")
-    page.wait_for_url("**colour=red*")
-    case_row = page.locator(f"#cases tr[data-case='{case.pk}']")
-    assert TASK in case_row.inner_text() and "55.0%" in case_row.inner_text()
+    sign_in(page, "inspector", PASSWORD)
+    expect(page.get_by_role("heading", name="督办队列")).to_be_visible()
+    scripts_ready(page)
+    page.get_by_label("灯色").select_option(label="红灯")
+    case_row = row_of(page, "#cases", TASK).filter(has_text="2026年第5阶段")
+    expect(case_row).to_contain_text("55.0%")
     screenshot(page, "journey-4a-inspector-follow-up-queue")
-    case_row.locator("a").first.click()
-    page.wait_for_url(f"**/reviews/followups/{case.pk}/")
-    assert "发函督办，约谈责任人，限期整改" in page.locator(".facts").inner_text()
-    page.click("#step-supervision button[type=submit]")
-    page.locator("#case-state", has_text="已通知").wait_for()
+    case_row.get_by_role("link", name=TASK).click()
+    expect(page.get_by_role("heading", name=re.compile(TASK))).to_be_visible()
+    expect(page.locator(".facts")).to_contain_text("发函督办，约谈责任人，限期整改")
+    text = page.get_by_label("函件正文")
+    expect(text).to_have_value(re.compile(f"“{TASK}”.*55.0%"))
+    letter_text = text.input_value() + "请于12月5日前报送书面说明。"
+    text.fill(letter_text)
+    screenshot(page, "journey-4b-inspector-reads-the-letter-before-issuing-it")
+    page.get_by_role("button", name="发出督办函").click()
+    expect(page.locator("#case-state")).to_have_text("已通知")
     supervision = Letter.objects.get(case=case, kind="supervision")
-    assert supervision.number in page.locator(".facts").inner_text()
-    page.fill("#step-interview input[name=at]", INTERVIEW_AT)
-    page.fill("#step-interview input[name=place]", "纪检监察部会议室")
-    page.fill("#step-interview input[name=participants]", "赵敏、王晓明、李建国")
-    page.click("#step-interview button[type=submit]")
-    page.locator("#case-state", has_text="已安排约谈").wait_for()
+    expect(flash(page, f"已向责任人和部门发出督办函 {supervision.number}。")).to_be_visible()
+    page.get_by_label("约谈时间").fill(INTERVIEW_AT)
+    page.get_by_label("约谈地点").fill("纪检监察部会议室")
+    page.get_by_label("约谈参加人员").fill("赵敏、王晓明、李建国")
+    page.get_by_role("button", name="安排并通知责任人").click()
+    expect(page.locator("#case-state")).to_have_text("已安排约谈")
     notice = Letter.objects.get(case=case, kind="interview")
-    facts = page.locator(".facts").inner_text()
-    assert notice.number in facts and "纪检监察部会议室" in facts
-    screenshot(page, "journey-4b-inspector-letter-issued-interview-scheduled")
+    expect(flash(page, f"已安排约谈，约谈通知 {notice.number} 已发给责任人。")).to_be_visible()
+    expect(page.locator(".facts")).to_contain_text("纪检监察部会议室")
+    screenshot(page, "journey-4c-inspector-letter-issued-interview-scheduled")
     sign_out(page)
 
-    # --- 5. staff, the owner: the letter and the notice in the inbox ----------------------
-    sign_in(page, "staff", "/tasks/mine/")
-    assert page.locator("#inbox-count").inner_text().strip() != ""
-    page.click("nav a[href='/inbox/']")
-    page.wait_for_url("**/inbox/")
-    inbox = page.locator("#inbox").inner_text()
-    assert supervision.number in inbox and notice.number in inbox
-    screenshot(page, "journey-5a-owner-inbox")
-    page.locator("#inbox").get_by_role("button", name=supervision.number).click()
-    page.wait_for_url(f"**/reviews/letters/{supervision.pk}/")
-    letter = page.locator("#letter").inner_text()
-    assert supervision.number in letter and TASK in letter and "55.0%" in letter
-    assert "发函督办，约谈责任人，限期整改" in letter
-    screenshot(page, "journey-5b-owner-reads-the-supervision-letter")
-    page.go_back()
-    page.locator("#inbox").get_by_role("button", name=notice.number).click()
-    page.wait_for_url(f"**/reviews/letters/{notice.pk}/")
-    assert "纪检监察部会议室" in page.locator("#letter").inner_text()
-    screenshot(page, "journey-5c-owner-reads-the-interview-notice")
+    # --- 5. staff, the owner: the returned assessment, then the inbox ---------------------
+    sign_in(page, "staff", PASSWORD)
+    returned = page.locator("#returned")
+    expect(returned).to_contain_text("被退回待修改（1）")
+    expect(returned).to_contain_text(TASK)
+    expect(returned).to_contain_text(RETURN_COMMENT)
+    expect(returned).to_contain_text("李建国 退回")
+    screenshot(page, "journey-5a-owner-sees-the-returned-assessment")
+    returned.get_by_role("link", name="修改").click()
+    expect(page.get_by_role("heading", name=f"第 6 阶段自评：{TASK}")).to_be_visible()
+    expect(page.locator("#return-comment")).to_contain_text(RETURN_COMMENT)
+    expect(page.get_by_label("完成度（%）")).to_have_value(re.compile(r"^68(\.0)?$"))
+
+    unread = unread_count(staff)
+    badge = page.locator("#inbox-count")
+    expect(badge).to_have_text(str(unread))
+    menu(page, "消息")
+    inbox = page.locator("#inbox")
+    expect(inbox.get_by_role("button", name=re.compile(f"自评被退回：{TASK}"))).to_be_visible()
+    expect(badge).to_have_text(str(unread))  # listing the inbox marks nothing read
+    screenshot(page, "journey-5b-owner-inbox")
+    inbox.get_by_role("button", name=re.compile(re.escape(supervision.number))).click()
+    letter = page.locator("#letter")
+    expect(letter).to_contain_text(supervision.number)
+    expect(letter).to_contain_text(letter_text)
+    expect(letter).to_contain_text("发函督办，约谈责任人，限期整改")
+    expect(badge).to_have_text(str(unread - 1))
+    screenshot(page, "journey-5c-owner-reads-the-supervision-letter")
+    menu(page, "消息")
+    inbox.get_by_role("button", name=re.compile(re.escape(notice.number))).click()
+    expect(page.locator("#letter")).to_contain_text("纪检监察部会议室")
+    expect(badge).to_have_text(str(unread - 2))
+    screenshot(page, "journey-5d-owner-reads-the-interview-notice")
+    menu(page, "消息")
+    page.get_by_role("button", name="全部标为已读").click()
+    expect(badge).to_be_hidden()
+    expect(inbox.get_by_text("未读")).to_have_count(0)
+    assert unread_count(staff) == 0

@@ -1,18 +1,20 @@
-"""The reports in a real browser: a leadership-group member opens the year overview, drills
-into a department from a heat-map cell, finds the same counts on its scorecard, and reads
-the same page in English after switching the language."""
+"""The reports in a real browser: a leadership-group member signs in, opens the year overview
+from the menu (统计报表), drills into a department by clicking a heat-map cell, finds the same
+counts on its scorecard, switches the interface to English with the header's button and reads
+the same figures, then goes back to the overview through the breadcrumb."""
 
 import re
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from lightboard.roles import Role
 from reviews import services as reviews
 from reviews.models import Rating
 from tasks import services
 from tasks.models import Department
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import menu, screenshot, sign_in
 from tests.conftest import make_user
 from tests.factories import KeyTaskFactory
 
@@ -23,13 +25,6 @@ SCORES = {
     "A": {"冶炼回收率提升": (90, 70), "隐患排查治理闭环": (65, 85), "设备完好率提升": (50, 95)},
     "B": {"应收账款压降": (85, 40), "成本费用压降": (55, 75)},
 }
-
-
-def sign_in(page, username):
-    page.goto("/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "pw")
-    page.click("main button[type=submit]")
 
 
 def hold_meetings(year, chair):
@@ -54,13 +49,13 @@ def hold_meetings(year, chair):
         reviews.close_meeting(meeting=meeting, by=chair)
 
 
-def counts_of_cell(page, code, number):
-    cell = page.locator(f"#heatmap tr[data-department='{code}'] td[data-stage='{number}']")
-    return "/".join(cell.locator(f".c-{colour}").inner_text() for colour in ("green", "yellow", "red"))
+def heatmap_cell(page, department, number):
+    """The heat map's cell of a department at a stage (the first column names the department)."""
+    return page.locator("#heatmap").get_by_role("row").filter(has_text=department).get_by_role("cell").nth(number - 1)
 
 
-def counts_on_scorecard(page, number):
-    return page.locator(f"#counts td[data-stage='{number}']").inner_text().strip()
+def scorecard_cell(page, row_id, number):
+    return page.locator(row_id).get_by_role("cell").nth(number - 1)
 
 
 def test_leadership_drills_from_the_overview_into_a_scorecard_and_reads_it_in_english(page, department_a, department_b):
@@ -79,45 +74,47 @@ def test_leadership_drills_from_the_overview_into_a_scorecard_and_reads_it_in_en
     ) == ["green", "green", "yellow"]
 
     sign_in(page, "chen")
-    page.wait_for_url("**/reviews/meetings/")
-    page.goto("/reports/")
-    assert page.locator("html").get_attribute("lang") == "zh-CN"
-    assert counts_of_cell(page, "A", 1) == "1/1/1"
-    assert counts_of_cell(page, "A", 2) == "2/1/0"
-    assert counts_of_cell(page, "B", 2) == "0/1/1"
-    overall = page.locator("#stage-total-2").inner_text()
-    assert re.findall(r"\d+", overall) == ["2", "2", "1"] and "绿灯" in overall
+    menu(page, "统计报表")
+    expect(page.get_by_role("heading", name=f"{year.year} 年度总览")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    expect(heatmap_cell(page, "生产运营部", 1)).to_contain_text("1/1/1")
+    expect(heatmap_cell(page, "生产运营部", 2)).to_contain_text("2/1/0")
+    expect(heatmap_cell(page, "财务部", 2)).to_contain_text("0/1/1")
+    overall = page.locator("#stage-total-2")
+    expect(overall).to_contain_text("绿灯 2")
+    expect(overall).to_contain_text("黄灯 2")
+    expect(overall).to_contain_text("红灯 1")
     screenshot(page, "reports-year-overview")
 
     # Drill down: click department A's stage 2 cell.
-    page.locator("#heatmap tr[data-department='A'] td[data-stage='2'] a").click()
-    page.wait_for_url("**/reports/departments/A/?stage=2*")
-    assert "生产运营部" in page.locator("h1").inner_text()
-    assert page.locator("th#stage-2").get_attribute("class") == "highlight"
-    assert counts_on_scorecard(page, 2) == "2/1/0"
-    assert counts_on_scorecard(page, 1) == "1/1/1"
-    assert page.locator("#scorecard tbody tr").count() == 3
+    heatmap_cell(page, "生产运营部", 2).get_by_role("link").click()
+    expect(page.get_by_role("heading", name=f"生产运营部 {year.year} 年记分卡")).to_be_visible()
+    expect(page.locator("#stage-2")).to_have_class("highlight")
+    expect(scorecard_cell(page, "#counts", 2)).to_have_text("2/1/0")
+    expect(scorecard_cell(page, "#counts", 1)).to_have_text("1/1/1")
+    scorecard = page.locator("#scorecard")
+    for title in SCORES["A"]:
+        expect(scorecard.get_by_role("link", name=title)).to_be_visible()
+    for title in SCORES["B"]:
+        expect(scorecard.get_by_role("link", name=title)).to_have_count(0)
     # Weighted averages (all weights 1): (90 + 65 + 50)/3 = 68.3 and (70 + 85 + 95)/3 = 83.3.
-    assert page.locator("#averages td[data-stage='1']").inner_text() == "68.3"
-    assert page.locator("#averages td[data-stage='2']").inner_text() == "83.3"
+    expect(scorecard_cell(page, "#averages", 1)).to_have_text("68.3")
+    expect(scorecard_cell(page, "#averages", 2)).to_have_text("83.3")
     screenshot(page, "reports-scorecard-zh")
 
     # The same page in English.
-    page.locator(".language-switcher button[value='en']").click()
-    page.wait_for_function("document.documentElement.lang === 'en'")
-    assert "/reports/departments/A/" in page.url
-    heading = page.locator("h1").inner_text()
-    assert "scorecard" in heading.lower() and "生产运营部" in heading
-    assert page.locator("#counts th").inner_text() == "Green / yellow / red"
-    assert counts_on_scorecard(page, 2) == "2/1/0"
-    assert counts_on_scorecard(page, 1) == "1/1/1"
-    assert page.locator("#averages td[data-stage='2']").inner_text() == "83.3"
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_role("heading", name=re.compile("生产运营部.*scorecard", re.IGNORECASE))).to_be_visible()
+    expect(page.locator("#counts").get_by_role("rowheader")).to_have_text("Green / yellow / red")
+    expect(scorecard_cell(page, "#counts", 2)).to_have_text("2/1/0")
+    expect(scorecard_cell(page, "#counts", 1)).to_have_text("1/1/1")
+    expect(scorecard_cell(page, "#averages", 2)).to_have_text("83.3")
     screenshot(page, "reports-scorecard-en")
 
     # And the overview in English shows the same counts.
-    page.locator(".crumbs a").click()
-    page.wait_for_url("**/reports/")
-    assert page.locator("html").get_attribute("lang") == "en"
-    assert page.locator("h1").inner_text() == f"Year overview {year.year}"
-    assert counts_of_cell(page, "A", 2) == "2/1/0"
-    assert "Green light" in page.locator("#stage-total-2").inner_text()
+    page.locator(".crumbs").get_by_role("link", name="Year overview").click()
+    expect(page.get_by_role("heading", name=f"Year overview {year.year}")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(heatmap_cell(page, "生产运营部", 2)).to_contain_text("2/1/0")
+    expect(page.locator("#stage-total-2")).to_contain_text("Green light 2")
