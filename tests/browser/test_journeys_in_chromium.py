@@ -21,7 +21,7 @@ address is typed, to prove it is refused.
 5. staff, the task's owner, finds the returned self-assessment at the top of 我的任务 with
    the leader's comment, and the letter and the interview notice in the inbox.
 
-Each step saves a screenshot under tests/artifacts/ (CI keeps them as artifacts)."""
+Each step saves a screenshot under tests/artifacts/ (.ci/run leaves them there and counts them)."""
 
 import datetime
 import re
