@@ -5,6 +5,20 @@ from django.utils.translation import gettext_lazy as _
 from .roles import Role, has_role
 
 
+class ReadOnly:
+    """Seen, not changed, in the admin: what it is mixed into changes only through its
+    recorded workflow. For model admins and inlines alike."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class LightboardAdminSite(admin.AdminSite):
     site_header = _("lightboard administration")
     site_title = _("lightboard administration")

@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from lightboard.admin import ReadOnly
+
 from .models import Notification
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ReadOnly, admin.ModelAdmin):
     """The outbox, read-only: administrators see what was sent and what failed, and why.
     Rows are written by the services and delivered by the workers, never edited by hand."""
 
@@ -13,12 +15,3 @@ class NotificationAdmin(admin.ModelAdmin):
     list_select_related = ["recipient"]
     search_fields = ["subject", "recipient__username", "recipient__name", "idempotency_key"]
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -1,22 +1,10 @@
 from django.contrib import admin
 from django.db import transaction
 
+from lightboard.admin import ReadOnly
 from tasks.audit import changes, record_audit
 
 from .models import FollowUp, Letter, ReviewMeeting
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Seen, not changed, in the admin: these change only through their recorded workflow."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ReviewMeeting)
@@ -56,7 +44,7 @@ class ReviewMeetingAdmin(admin.ModelAdmin):
 
 
 @admin.register(FollowUp)
-class FollowUpAdmin(ReadOnlyAdmin):
+class FollowUpAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["rating", "kind", "state", "inspector", "due_date", "serious"]
     list_filter = ["kind", "state", "serious"]
     list_select_related = ["rating__task", "rating__meeting__stage__year", "inspector"]
@@ -64,7 +52,7 @@ class FollowUpAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Letter)
-class LetterAdmin(ReadOnlyAdmin):
+class LetterAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["number", "kind", "case", "meeting", "issued_at", "issued_by"]
     list_filter = ["kind", "year"]
     list_select_related = ["case__rating__task", "meeting__stage__year", "issued_by"]

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from lightboard.admin import ReadOnly
+
 from . import services
 from .models import AssessmentYear, Department, KeyTask, SelfAssessment, Stage, StageTarget, User
 
@@ -60,22 +62,13 @@ class AssessmentYearAdmin(admin.ModelAdmin):
             services.ensure_stages(obj)
 
 
-class StageTargetInline(admin.TabularInline):
+class StageTargetInline(ReadOnly, admin.TabularInline):
     model = StageTarget
     extra = 0
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(KeyTask)
-class KeyTaskAdmin(admin.ModelAdmin):
+class KeyTaskAdmin(ReadOnly, admin.ModelAdmin):
     """Read-only: tasks change through the task list screens (or the Excel import), where
     the list's state is respected and every change is recorded with its reason."""
 
@@ -87,29 +80,11 @@ class KeyTaskAdmin(admin.ModelAdmin):
     filter_horizontal = ["cooperating_departments"]
     inlines = [StageTargetInline]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(SelfAssessment)
-class SelfAssessmentAdmin(admin.ModelAdmin):
+class SelfAssessmentAdmin(ReadOnly, admin.ModelAdmin):
     """Read-only: scores change only through the recorded self-assessment workflow."""
 
     list_display = ["task", "stage", "completion", "state", "submitted_at"]
     list_filter = ["state", "stage__year", "stage__number", "task__department"]
     list_select_related = ["task", "stage__year"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
