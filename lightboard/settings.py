@@ -33,14 +33,18 @@ def env_bool(name, default):
     raise ImproperlyConfigured(f"{name} must be one of 1/0, true/false, yes/no, on/off; got {raw!r}")
 
 
-def env_int(name, default):
+def env_int(name, default, *, minimum=None, maximum=None):
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a whole number; got {raw!r}") from None
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        bounds = f"from {minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
+        raise ImproperlyConfigured(f"{name} must be {bounds}; got {value}")
+    return value
 
 
 def env_date(name):
@@ -191,13 +195,21 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # sweep sends it, so a request that commits notifications never waits long on the broker.
 # socket_timeout also stops a publish waiting forever on a half-open connection.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
+# The longest task is one outbox delivery run (OUTBOX_RUN_SECONDS, then it re-queues itself;
+# killed at CELERY_TASK_TIME_LIMIT). Redis hands an unacknowledged task to another worker after
+# the visibility timeout, so it is a little longer than that limit, not the default hour.
+CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_TASK_TIME_LIMIT = 270
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5, "visibility_timeout": 300}
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "outbox.tasks.sweep_outbox", "schedule": 30.0},
+    # Hourly: each acts once its hour of the day (or week) has come, once per person and day (week).
+    "daily-digests": {"task": "outbox.tasks.send_daily_digests", "schedule": 60 * 60.0},
+    "weekly-briefing": {"task": "reports.tasks.send_weekly_briefing", "schedule": 60 * 60.0},
     # Hourly is harmless: a reminder's idempotency key carries the day.
     "due-reminders": {"task": "reviews.tasks.send_due_reminders", "schedule": 60 * 60.0},
 }
@@ -303,6 +315,14 @@ if os.environ.get("EMAIL_BACKEND"):
     EMAIL_BACKEND = os.environ["EMAIL_BACKEND"]
     EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / "sent-mail"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "lightboard <lightboard@localhost>")
+# The outbox: a message whose e-mail keeps failing is retried (backing off to every 30 minutes)
+# for this long after it was written, then marked failed for an administrator to re-queue.
+OUTBOX_GIVE_UP_HOURS = env_int("OUTBOX_GIVE_UP_HOURS", 72, minimum=1)
+# A worker claims this many due messages at a time and sends them over one SMTP connection.
+OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 100, minimum=1, maximum=10_000)
+# The daily digest goes at this local hour; the weekly briefing on this weekday (1 = Monday).
+DIGEST_HOUR = env_int("DIGEST_HOUR", 8, minimum=0, maximum=23)
+BRIEFING_WEEKDAY = env_int("BRIEFING_WEEKDAY", 1, minimum=1, maximum=7)
 LIGHTBOARD_MAIL_DOMAIN = os.environ.get("LIGHTBOARD_MAIL_DOMAIN", "lightboard.local")
 # Pin the date lightboard takes as today (demo and training copies, with DEBUG on); unset: the
 # real date. Times of day stay real: a pinned copy is for showing a point of the year, not for work.

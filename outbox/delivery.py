@@ -1,26 +1,59 @@
-"""Delivering the outbox: each Notification row is claimed by one worker at a time,
-e-mailed with a Message-ID derived from its idempotency key, and marked sent or retried
-with backoff until it is marked failed. The in-app inbox is the row itself."""
+"""Delivering the outbox in three steps, none of which holds a lock while talking to the mail
+server:
 
+1. claim: one short transaction takes up to OUTBOX_BATCH_SIZE due rows (`SKIP LOCKED`, so
+   workers never wait for each other), counts the attempt and leases the rows to this worker
+   (their next_attempt_at moves LEASE ahead, so a dead worker's rows come back by themselves);
+2. send: the e-mails go over one connection, each with a Message-ID derived from the row's
+   idempotency key, outside any transaction;
+3. record: another short transaction marks each row sent, or due again after a backoff, or
+   failed (refused for good by the mail server, or still failing when its retry time is over).
+
+Duplicates happen in two ways only, each carrying the same Message-ID as the first copy: a
+worker that dies (or loses its database) between 2 and 3 leaves the messages of its batch that
+had gone out to be sent again when the lease ends; and a connection that breaks after the mail
+server took a message but before it answered makes that one message count as not sent. A row
+whose delivery was cut short POISON_LIMIT times is set aside as failed. The in-app inbox is the
+row itself, so it exists once whatever happens to the e-mail."""
+
+import contextlib
 import datetime
 import hashlib
 import logging
+import smtplib
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.contrib.auth import get_user_model
+from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
+from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import override
 
+from lightboard import clock
+from lightboard.roles import Role
 from lightboard.text import one_line
 
+from . import kinds
 from .models import Notification
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5
-# A pending row younger than this is left to the Celery task queued at commit time;
-# the beat sweep picks up whatever is still pending after it.
-SWEEP_AFTER = datetime.timedelta(minutes=1)
+PENDING, SENT, FAILED = Notification.State.PENDING, Notification.State.SENT, Notification.State.FAILED
+# How long a claimed row stays with its worker: longer than the longest delivery run can last
+# (CELERY_TASK_TIME_LIMIT), so a live worker's rows are never taken from it.
+LEASE = datetime.timedelta(minutes=5)
+# Backoff between attempts: 1, 2, 4, 8, 16, then every 30 minutes until the retry time is over.
+BACKOFF_CAP = datetime.timedelta(minutes=30)
+# A row whose delivery was cut short this many times (its worker died each time) is failed.
+POISON_LIMIT = 3
 
 
 def message_id(notification):
@@ -31,65 +64,248 @@ def message_id(notification):
 
 
 def backoff(attempts):
-    """Wait before the next attempt: 1, 2, 4, 8 … minutes."""
-    return datetime.timedelta(minutes=2 ** max(attempts - 1, 0))
+    """Wait before the next attempt: 1, 2, 4, 8, 16, 30, 30 … minutes."""
+    return min(datetime.timedelta(minutes=2 ** min(max(attempts - 1, 0), 10)), BACKOFF_CAP)
 
 
-def _send_email(notification):
-    recipient = notification.recipient
-    if not recipient.email:
-        return  # the inbox row is the message
+def give_up_after():
+    return datetime.timedelta(hours=settings.OUTBOX_GIVE_UP_HOURS)
+
+
+def retry_deadline(notification):
+    """Until when a transport error means "try again later" for this row."""
+    return notification.retry_until or notification.created_at + give_up_after()
+
+
+@dataclass
+class Batch:
+    token: str
+    rows: list
+    poisoned: list = field(default_factory=list)
+
+
+def claim(batch_size=None, now=None):
+    """Take up to `batch_size` due rows for this worker, in one short transaction. A row left
+    claimed by a worker that died is claimed alone, so that a message which kills its worker
+    cannot take the rest of a batch down with it a second time."""
+    now = now or timezone.now()
+    batch_size = batch_size or settings.OUTBOX_BATCH_SIZE
+    token = uuid.uuid4().hex
+    with transaction.atomic():
+        due = list(
+            Notification.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("recipient")
+            .filter(state=PENDING, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "id")[:batch_size]
+        )
+        cut_short = [row for row in due if row.claimed_at is not None]
+        poisoned = [row for row in cut_short if row.crashes + 1 >= POISON_LIMIT]
+        if poisoned:
+            _set_aside(poisoned, now)
+            return Batch(token, [], poisoned)
+        rows = cut_short[:1] or due
+        if rows:
+            Notification.objects.filter(pk__in=[row.pk for row in rows]).update(
+                attempts=F("attempts") + 1,
+                claimed_at=now,
+                claim_token=token,
+                next_attempt_at=now + LEASE,
+                crashes=F("crashes") + (1 if cut_short else 0),
+            )
+            for row in rows:
+                row.attempts += 1
+    return Batch(token, rows)
+
+
+def _set_aside(rows, now):
+    for row in rows:
+        row.last_error = (
+            f"Set aside: its delivery stopped the worker {row.crashes + 1} times "
+            f"(last at {row.claimed_at:%Y-%m-%d %H:%M:%S %Z}); it is not tried again until re-queued."
+        )
+        row.state, row.crashes, row.claimed_at, row.claim_token = FAILED, row.crashes + 1, None, ""
+    Notification.objects.bulk_update(rows, ["state", "crashes", "claimed_at", "claim_token", "last_error"])
+    log.error("outbox: %s notification(s) set aside after stopping their worker: %s", len(rows), [r.pk for r in rows])
+    tell_administrators(now)
+
+
+def _email(notification):
     body = notification.body
     if notification.link:
         body = f"{body}\n\n{settings.SITE_URL.rstrip('/')}{notification.link}"
-    EmailMessage(
+    return EmailMessage(
         subject=one_line(notification.subject),
         body=body,
-        to=[recipient.email],
+        to=[notification.recipient.email],
         headers={"Message-ID": message_id(notification)},
-    ).send()
-
-
-def deliver(notification_id):
-    """Deliver one pending notification if it is due and no other worker holds it.
-    Returns "sent", "retry", "failed" or "skipped"."""
-    with transaction.atomic():
-        notification = (
-            Notification.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("recipient")
-            .filter(pk=notification_id, state=Notification.State.PENDING, next_attempt_at__lte=timezone.now())
-            .first()
-        )
-        if notification is None:
-            return "skipped"
-        notification.attempts += 1
-        try:
-            _send_email(notification)
-        except Exception as error:  # any transport error: record it and try again later
-            notification.last_error = f"{type(error).__name__}: {error}"[:2000]
-            if notification.attempts >= MAX_ATTEMPTS:
-                notification.state = Notification.State.FAILED
-                outcome = "failed"
-                log.error("notification %s failed after %s attempts: %s", notification.pk, notification.attempts, error)
-            else:
-                notification.next_attempt_at = timezone.now() + backoff(notification.attempts)
-                outcome = "retry"
-        else:
-            notification.state = Notification.State.SENT
-            notification.sent_at = timezone.now()
-            notification.last_error = ""
-            outcome = "sent"
-        notification.save(update_fields=["attempts", "state", "sent_at", "last_error", "next_attempt_at"])
-        return outcome
-
-
-def due_for_sweep(now=None):
-    """IDs of pending notifications the sweep should deliver now."""
-    now = now or timezone.now()
-    return list(
-        Notification.objects.filter(
-            state=Notification.State.PENDING, next_attempt_at__lte=now, created_at__lte=now - SWEEP_AFTER
-        )
-        .order_by("next_attempt_at", "id")
-        .values_list("pk", flat=True)[:1000]
     )
+
+
+def _close_quietly(connection):
+    with contextlib.suppress(Exception):  # a connection that broke mid-message may not close cleanly
+        connection.close()
+
+
+# A batch stops taking new messages after this long (a slow or hanging mail server): the rest
+# go back to the queue unattempted, well within LEASE and the task's soft time limit.
+BATCH_SECONDS = 60.0
+
+SENT_NOW, RETRY, REFUSED, UNSENT = "sent", "retry", "refused", "unsent"
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: str
+    error: str = ""
+
+
+# Errors about one message, after which the connection is still good for the next one.
+MESSAGE_ERRORS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
+
+
+def _describe(error):
+    return f"{type(error).__name__}: {error}"[:2000]
+
+
+def _is_permanent(error):
+    """The server refused this message for good (5xx), e.g. an address that does not exist."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _message in error.recipients.values())
+    return isinstance(error, smtplib.SMTPDataError) and error.smtp_code >= 500
+
+
+def send(rows, seconds=None):
+    """E-mail the rows over one connection, outside any transaction. Returns ({pk: Result},
+    interrupted). A message the server refuses is that message's result; a failing or hanging
+    connection ends the batch, and the rows not yet tried carry its error. After `seconds`
+    (BATCH_SECONDS) the rows not yet tried are left unsent; so are they when the task's soft
+    time limit strikes (interrupted: the caller records, then stops)."""
+    seconds = BATCH_SECONDS if seconds is None else seconds
+    started = time.monotonic()
+    results = {}
+    connection = None
+    broken = None  # the error that ended the connection
+    interrupted = False
+    try:
+        for row in rows:
+            if broken is not None:
+                results[row.pk] = Result(RETRY, broken)
+                continue
+            if results and time.monotonic() - started > seconds:  # at least one per batch: progress
+                results[row.pk] = Result(UNSENT)
+                continue
+            if not row.recipient.email:
+                results[row.pk] = Result(SENT_NOW)  # the inbox row is the message
+                continue
+            try:
+                if connection is None:
+                    connection = get_connection()
+                    connection.open()
+                connection.send_messages([_email(row)])
+            except SoftTimeLimitExceeded:
+                raise
+            except MESSAGE_ERRORS as error:
+                results[row.pk] = Result(REFUSED if _is_permanent(error) else RETRY, _describe(error))
+            except Exception as error:  # the connection failed, timed out or went away
+                broken = _describe(error)
+                results[row.pk] = Result(RETRY, broken)
+            else:
+                results[row.pk] = Result(SENT_NOW)
+    except SoftTimeLimitExceeded:
+        interrupted = True
+        for row in rows:
+            results.setdefault(row.pk, Result(UNSENT))
+    finally:
+        if connection is not None:
+            _close_quietly(connection)
+    return results, interrupted
+
+
+def record(batch, results, now=None):
+    """Write what happened to a claimed batch, in one short transaction. Rows that another
+    worker claimed since (this one outlived its lease) are left to that worker. Returns the
+    counts of rows written."""
+    now = now or timezone.now()
+    by_outcome = defaultdict(list)
+    for row in batch.rows:
+        by_outcome[results[row.pk].outcome].append(row)
+    counts = {"sent": 0, "retry": 0, "failed": 0, "unsent": 0}
+    mine = Notification.objects.filter(claim_token=batch.token)
+    released = {"claimed_at": None, "claim_token": ""}
+    with transaction.atomic():
+        counts["sent"] = mine.filter(pk__in=[row.pk for row in by_outcome[SENT_NOW]]).update(
+            state=SENT, sent_at=now, last_error="", **released
+        )
+        counts["unsent"] = mine.filter(pk__in=[row.pk for row in by_outcome[UNSENT]]).update(
+            attempts=F("attempts") - 1, next_attempt_at=now, **released
+        )
+        changes = defaultdict(list)  # one UPDATE per distinct change: few, even in an outage
+        for row in by_outcome[RETRY] + by_outcome[REFUSED]:
+            result = results[row.pk]
+            deadline = retry_deadline(row)
+            if result.outcome == REFUSED or now >= deadline:
+                changes[(("state", FAILED), ("last_error", result.error))].append(row.pk)
+            else:
+                due = min(now + backoff(row.attempts), deadline)
+                changes[(("next_attempt_at", due), ("last_error", result.error))].append(row.pk)
+        for change, pks in changes.items():
+            written = mine.filter(pk__in=pks).update(**dict(change), **released)
+            counts["failed" if dict(change).get("state") == FAILED else "retry"] += written
+        if counts["failed"]:
+            log.error("outbox: %s notification(s) failed for good: refused, or past their retry time", counts["failed"])
+            tell_administrators(now)
+    return counts
+
+
+def tell_administrators(now):
+    """One inbox notice per administrator and day that some messages could not be delivered
+    (its e-mail goes with the next batch this worker claims)."""
+    administrators = (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(Q(is_superuser=True) | Q(groups__name=Role.ADMINISTRATOR))
+    )
+    day = clock.today().isoformat()
+    with override(settings.LANGUAGE_CODE):
+        subject = _("Messages could not be delivered")
+        body = _(
+            "Some e-mails could not be delivered in the time allowed, or stopped the worker that sent them. "
+            "The outbox in the administration lists them with the error; re-queue them once the cause is fixed."
+        )
+    link = reverse("admin:outbox_notification_changelist") + f"?state__exact={FAILED}"
+    Notification.objects.bulk_create(
+        [
+            Notification(
+                recipient=admin,
+                kind=kinds.DELIVERY_FAILED,
+                subject=subject,
+                body=body,
+                link=link,
+                idempotency_key=f"outbox-failed:{admin.pk}:{day}",
+                next_attempt_at=now,
+            )
+            for admin in administrators.distinct()
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def deliver_due(*, batch_size=None, seconds=None):
+    """Claim, send and record batches until nothing is due or `seconds` have passed. Returns
+    the counts and whether due rows may be left (the caller then runs again)."""
+    started = time.monotonic()
+    totals = {"sent": 0, "retry": 0, "failed": 0, "unsent": 0, "set_aside": 0, "more": False}
+    while True:
+        batch = claim(batch_size)
+        totals["set_aside"] += len(batch.poisoned)
+        if not batch.rows and not batch.poisoned:
+            return totals
+        if batch.rows:
+            results, interrupted = send(batch.rows)
+            for name, count in record(batch, results).items():
+                totals[name] += count
+            if interrupted:
+                raise SoftTimeLimitExceeded("the outbox run was stopped at its time limit; its batch is recorded")
+        if seconds is not None and time.monotonic() - started >= seconds:
+            totals["more"] = True
+            return totals

@@ -3,14 +3,19 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .kinds import Category, Mode
+
 
 class Notification(models.Model):
     """The outbox: one message to one person, written in the transaction that causes it.
-    Shown in the in-app inbox; the workers e-mail pending rows."""
+    Shown in the in-app inbox at once; the workers e-mail pending rows, and the daily digest
+    gathers held ones."""
 
     class State(models.TextChoices):
         PENDING = "pending", _("Pending")
+        HELD = "held", _("Held for the daily digest")
         SENT = "sent", _("Sent")
+        DIGESTED = "digested", _("Sent in a digest")
         FAILED = "failed", _("Failed")
 
     recipient = models.ForeignKey(
@@ -27,9 +32,20 @@ class Notification(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     # Scheduled work is a row with a due time (picked up by the beat sweep), never a
     # long Celery countdown: a Redis broker redelivers unacknowledged tasks only late.
+    # While a worker holds the row (claimed_at set) it is the end of that worker's lease.
     next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now, db_index=True)
+    # Set when a worker claims the row, cleared when it records the outcome: a row claimed
+    # again with claimed_at still set was being sent when its worker died.
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    claim_token = models.CharField(_("claim"), max_length=32, blank=True)
+    crashes = models.PositiveSmallIntegerField(_("deliveries cut short"), default=0)
+    # Transport errors are retried until then (empty: created_at + OUTBOX_GIVE_UP_HOURS).
+    retry_until = models.DateTimeField(_("retried until"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    digest = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="gathered", verbose_name=_("digest")
+    )
 
     class Meta:
         # The outbox began inside the reviews app; its rows stayed in their table when it moved.
@@ -37,7 +53,31 @@ class Notification(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")
-        indexes = [models.Index(fields=["recipient", "read_at"]), models.Index(fields=["state", "created_at"])]
+        indexes = [
+            models.Index(fields=["recipient", "read_at"]),
+            models.Index(fields=["state", "created_at"]),
+            # The claim: due pending rows in (next_attempt_at, id) order, read straight off the index.
+            models.Index(fields=["state", "next_attempt_at", "id"], name="outbox_due"),
+        ]
 
     def __str__(self):
         return self.subject
+
+
+class Preference(models.Model):
+    """How one person wants one category of message e-mailed: at once or in the daily digest
+    (the inbox always shows it at once). No row: the category's default."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="message_preferences", verbose_name=_("user")
+    )
+    category = models.CharField(_("category"), max_length=20, choices=Category)
+    mode = models.CharField(_("e-mail"), max_length=10, choices=Mode)
+
+    class Meta:
+        verbose_name = _("message preference")
+        verbose_name_plural = _("message preferences")
+        constraints = [models.UniqueConstraint(fields=["user", "category"], name="one_preference_per_category")]
+
+    def __str__(self):
+        return f"{self.user}: {self.category} = {self.mode}"

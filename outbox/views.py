@@ -1,9 +1,12 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from . import access, queries, services
+from .forms import PreferencesForm
 
 
 @login_required
@@ -35,3 +38,15 @@ def open_notification(request, notification_id):
 def read_all(request):
     services.mark_all_read(recipient=request.user)
     return redirect("inbox:index")
+
+
+@login_required
+def preferences(request):
+    """How the person wants each kind of message e-mailed: at once or in the daily digest."""
+    rows = queries.preferences(request.user, access.categories_for(request.user))
+    form = PreferencesForm(request.POST if request.method == "POST" else None, rows=rows)
+    if request.method == "POST" and form.is_valid():
+        services.set_preferences(user=request.user, modes=form.cleaned_data)
+        messages.success(request, _("Your choices are saved."))
+        return redirect("inbox:preferences")
+    return render(request, "outbox/preferences.html", {"form": form})

@@ -18,6 +18,7 @@ from lightboard.celery import app as celery_app
 from lightboard.roles import Role
 from tasks import services
 from tasks.models import Department, User
+from tests.smtp_fixtures import clock, mail_server  # noqa: F401 - fixtures for every test module
 
 
 @pytest.fixture(autouse=True)

@@ -26,9 +26,14 @@ MESSAGE_ID = re.compile(rb"^Message-ID: (<[^>]+>)\s*$", re.M | re.I)
 class SlowFileBackend(FileBackend):
     """The file-based backend, answering like a real mail server: the message is on disk (the
     server has it) a little before the call returns (`OUTBOX_TEST_SEND_DELAY` seconds). That
-    gap is where a worker killed mid-send leaves a message delivered but not recorded."""
+    gap is where a worker killed mid-send leaves a message delivered but not recorded.
+
+    A message whose subject contains `OUTBOX_TEST_POISON` kills the process sending it."""
 
     def send_messages(self, email_messages):
+        poison = os.environ.get("OUTBOX_TEST_POISON")
+        if poison and any(poison in message.subject for message in email_messages):
+            os.kill(os.getpid(), signal.SIGKILL)
         count = super().send_messages(email_messages)
         time.sleep(float(os.environ.get("OUTBOX_TEST_SEND_DELAY", "0")))
         return count
@@ -72,12 +77,14 @@ def wait_for(condition, *, timeout, interval=0.05, what="the condition"):
 
 
 class OutboxWorker:
-    """One Celery worker at a time (solo pool: at most one task in flight), consuming `queue`,
+    """One Celery worker at a time (one task in flight at most), consuming `queue`,
     on the test database, writing e-mail to `sink`. start() after kill() starts a new process."""
 
     def __init__(self, *, queue, sink, logs, database_url, send_delay=0.0):
         self.queue, self.sink, self.logs = queue, Path(sink), Path(logs)
         self.database_url, self.send_delay = database_url, send_delay
+        self.pool = "solo"  # or "prefork": one child process, replaced by the parent when it dies
+        self.environment = {}
         self.process = None
         self.started = 0
 
@@ -98,12 +105,13 @@ class OutboxWorker:
             EMAIL_BACKEND="tests.outbox_fixtures.SlowFileBackend",
             EMAIL_FILE_PATH=str(self.sink),
             OUTBOX_TEST_SEND_DELAY=str(self.send_delay),
+            **self.environment,
         )
         self.log = open(self.logs / f"worker-{self.started}.log", "w")  # noqa: SIM115
         self.process = subprocess.Popen(
             [
                 sys.executable, "-m", "celery", "-A", "lightboard", "worker",
-                "--pool=solo", "--queues", self.queue, "--hostname", f"{self.hostname}@%h",
+                f"--pool={self.pool}", "--concurrency=1", "--queues", self.queue, "--hostname", f"{self.hostname}@%h",
                 "--without-gossip", "--without-mingle", "--loglevel=INFO",
             ],
             cwd=settings.BASE_DIR, env=env, stdout=self.log, stderr=subprocess.STDOUT,

@@ -81,6 +81,7 @@ EXPECTED = {
     "reviews:letter": row(404, staff_a=200, leader_a=200, leadership=200, inspector=200),
     "inbox:index": row(200),
     "inbox:count": row(200),
+    "inbox:preferences": row(200),
     "inbox:read_all": dict.fromkeys(ROLES, 405),
     "inbox:open": dict.fromkeys(ROLES, 405),
     "reports:overview": only([LEADER_A, LEADER_B, LEADERSHIP, INSPECTOR]),

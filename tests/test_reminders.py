@@ -200,9 +200,9 @@ def test_nothing_due_writes_nothing(year):
     assert not Notification.objects.exists()
 
 
-def test_the_reminders_are_pending_notifications(tasks, today):
+def test_the_reminders_are_in_the_inbox_at_once_and_held_for_the_daily_digest(tasks, today):
     send_due_reminders(today=today)
-    assert set(reminders().values_list("state", flat=True)) == {Notification.State.PENDING}
+    assert set(reminders().values_list("state", flat=True)) == {Notification.State.HELD}
     assert all(n.read_at is None for n in reminders())
 
 

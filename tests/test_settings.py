@@ -85,6 +85,21 @@ def test_unreadable_boolean_is_refused():
     assert "DEBUG must be one of" in result.stderr
 
 
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("OUTBOX_BATCH_SIZE", "0", "OUTBOX_BATCH_SIZE must be from 1 to 10000; got 0"),
+        ("OUTBOX_GIVE_UP_HOURS", "-3", "OUTBOX_GIVE_UP_HOURS must be at least 1; got -3"),
+        ("DIGEST_HOUR", "24", "DIGEST_HOUR must be from 0 to 23; got 24"),
+        ("BRIEFING_WEEKDAY", "8", "BRIEFING_WEEKDAY must be from 1 to 7; got 8"),
+    ],
+)
+def test_an_outbox_setting_out_of_range_stops_start_up(name, value, message):
+    result = run_manage("check", **{name: value})
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
 def test_database_url_for_another_database_is_refused():
     result = run_manage("check", DATABASE_URL="mysql://root@localhost/lightboard")
     assert result.returncode != 0
