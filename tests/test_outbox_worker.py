@@ -1,8 +1,8 @@
-"""The outbox: every message is a Notification row delivered by a worker that claims it first,
-e-mailed with a Message-ID derived from its idempotency key, retried with backoff and left
-`failed` with the error for administrators to see. The last two tests run a real Celery
-worker on the real Redis and PostgreSQL: one is killed with SIGKILL part-way through 500
-messages, the other finds the broker unreachable while a meeting closes."""
+"""The outbox with a real Celery worker on the real Redis and PostgreSQL: 500 messages survive
+a worker killed with SIGKILL part-way and its database connections terminated mid-batch (lost
+0, re-sent only what was in flight, at most a batch); a message that kills its worker is set
+aside after three deaths while the others go; a meeting closed while the broker is unreachable
+is announced once it is back. And the Celery settings that make this so."""
 
 import re
 import time
@@ -41,12 +41,6 @@ from tests.outbox_fixtures import (
 from tests.reviews_fixtures import close, confirm, open_meeting, rate, stage_of
 
 PENDING, SENT, FAILED = Notification.State.PENDING, Notification.State.SENT, Notification.State.FAILED
-
-
-def a_notification(recipient, key=None, **fields):
-    fields.setdefault("kind", "reminder")
-    fields.setdefault("subject", "提醒督促：请按期完成整改")
-    return Notification.objects.create(recipient=recipient, idempotency_key=key or f"test:{uuid.uuid4().hex}", **fields)
 
 
 @pytest.fixture
