@@ -2,6 +2,7 @@
 one (a demo copy, the browser tests' story), or a block of code runs `as_of` a day (the demo data
 replays its year step by step, each on its own day)."""
 
+import datetime
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -23,3 +24,13 @@ def as_of(day):
         yield day
     finally:
         _as_of.reset(token)
+
+
+def add_working_days(day, count):
+    """The date `count` working days (Monday to Friday) after `day`. Public holidays are not
+    known to lightboard: a reply due on one is due that day."""
+    while count > 0:
+        day += datetime.timedelta(days=1)
+        if day.isoweekday() <= 5:
+            count -= 1
+    return day

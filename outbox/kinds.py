@@ -55,6 +55,7 @@ _BY_KIND = {
     "rating_light": Category.UPDATES,
     "list_submitted": Category.UPDATES,
     "list_approved": Category.UPDATES,
+    "letter_acknowledged": Category.UPDATES,
     "commendation": Category.COMMENDATIONS,
     BRIEFING: Category.BRIEFING,
     DIGEST: Category.SYSTEM,

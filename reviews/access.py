@@ -65,6 +65,12 @@ def can_answer_case(user, case):
     return task.owner_id == user.pk or can_work_on(user, task.department)
 
 
+def may_acknowledge(user, letter):
+    """A case's letter is acknowledged by its owner, or by a member of the task's department
+    for the owner (recorded as such)."""
+    return letter.case is not None and can_answer_case(user, letter.case)
+
+
 def can_see_case(user, case):
     """Inspectors and the leadership group see every case; the division leader sees their
     departments'; the owner and the department's staff see their own."""
@@ -102,7 +108,11 @@ def get_letter_for_user(user, letter_id):
     who may see the case. Else 404."""
     try:
         letter = Letter.objects.select_related(
-            *(f"case__{relation}" for relation in CASE_RELATIONS), "meeting__stage__year", "issued_by"
+            *(f"case__{relation}" for relation in CASE_RELATIONS),
+            "meeting__stage__year",
+            "issued_by",
+            "acknowledged_by",
+            "acknowledged_for",
         ).get(pk=letter_id)
     except Letter.DoesNotExist:
         raise Http404 from None

@@ -14,7 +14,7 @@ import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -419,6 +419,70 @@ STEPS = (
     ),
 )
 STEPS_BY_NAME = {step.name: step for step in STEPS}
+
+
+# --- 签收: the owner acknowledges a letter, and the response clock starts ------------------------
+
+
+def reply_days(letter, year):
+    """Working days to reply from acknowledgement: per the year's rule for the kind of letter
+    (an interview notice's answer is the interview itself)."""
+    return {
+        Letter.Kind.SUPERVISION: year.supervision_reply_days,
+        Letter.Kind.REMINDER: year.reminder_reply_days,
+    }.get(letter.kind)
+
+
+@transaction.atomic
+def acknowledge_letter(*, letter_id, by):
+    """The owner, or a member of the task's department for the owner, confirms receipt of a
+    case's letter. The reply is due the year's number of working days later. A letter is
+    acknowledged once; a second time is refused and changes nothing."""
+    letter = (
+        Letter.objects.select_for_update(of=("self",))
+        .select_related(
+            "case__rating__task__owner", "case__rating__task__department", "case__rating__meeting__stage__year"
+        )
+        .get(pk=letter_id)
+    )
+    if letter.case is None:
+        raise ValidationError(_("A commendation notice needs no acknowledgement."))
+    case = letter.case
+    task = case.rating.task
+    if not access.may_acknowledge(by, letter):
+        raise PermissionDenied
+    if letter.acknowledged_at is not None:
+        raise ValidationError(
+            _("This letter was acknowledged on %(when)s by %(who)s.")
+            % {"when": formats.date_format(timezone.localtime(letter.acknowledged_at), "SHORT_DATETIME_FORMAT"),
+               "who": letter.acknowledged_by}
+        )  # fmt: skip
+    today = clock.today()
+    days = reply_days(letter, case.rating.meeting.stage.year)
+    letter.acknowledged_at = timezone.now()
+    letter.acknowledged_by = by
+    letter.acknowledged_for = task.owner if by.pk != task.owner_id else None
+    letter.reply_due = clock.add_working_days(today, days) if days else None
+    letter.save(update_fields=["acknowledged_at", "acknowledged_by", "acknowledged_for", "reply_due"])
+    note = _("%(letter)s %(number)s acknowledged") % {"letter": letter.get_kind_display(), "number": letter.number}
+    if letter.acknowledged_for:
+        note += _(" by %(by)s for %(owner)s") % {"by": by, "owner": task.owner}
+    if letter.reply_due:
+        note += _("; reply due %(date)s") % {"date": formats.date_format(letter.reply_due, "DATE_FORMAT")}
+    CaseEvent.objects.create(
+        case=case, actor=by, action=CaseEvent.Action.ACKNOWLEDGED, from_state=case.state, to_state=case.state, note=note
+    )
+    record_audit(actor=by, action="case: letter acknowledged", subject=case, task_id=task.pk, reason=note)
+    if letter.issued_by_id != by.pk:
+        notify(
+            recipient=letter.issued_by,
+            kind="letter_acknowledged",
+            subject=_("Acknowledged: %(number)s") % {"number": letter.number},
+            body=note,
+            link=letter_link(letter),
+            key=f"letter-acknowledged:{letter.pk}",
+        )
+    return letter
 
 
 def available_steps(case, user):

@@ -184,6 +184,7 @@ class CaseEvent(models.Model):
         CLOSED = "closed", _("Case closed")
         ESCALATED = "escalated", _("Escalated to accountability")
         AMENDED = "amended", _("Changed by a rating amendment")
+        ACKNOWLEDGED = "letter acknowledged", _("Letter acknowledged")
 
     case = models.ForeignKey(FollowUp, on_delete=models.CASCADE, related_name="events", verbose_name=_("case"))
     at = models.DateTimeField(_("at"), auto_now_add=True)
@@ -251,6 +252,16 @@ class Letter(models.Model):
     notifications = models.ManyToManyField(
         Notification, related_name="+", blank=True, editable=False, verbose_name=_("sent as")
     )
+    # 签收: the owner (or a colleague of the department, for the owner) confirms receipt; the
+    # reply is due a number of working days later (the year's rule for the kind of letter).
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("acknowledged by")
+    )
+    acknowledged_for = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("acknowledged for")
+    )
+    reply_due = models.DateField(_("reply due"), null=True, blank=True)
 
     class Meta:
         ordering = ["-issued_at", "-id"]

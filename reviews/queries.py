@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Case, Count, OuterRef, Subquery, Value, When
 from django.urls import reverse
+from django.utils import timezone
 
 from lightboard.lights import COLOUR_KEYS, MISSING, light_of
 from tasks.models import Department, KeyTask, SelfAssessment, StageTarget
@@ -390,11 +391,24 @@ def follow_up_queue(
         cases.select_related(
             "rating__task__department", "rating__task__owner", "rating__meeting__stage__year", "inspector"
         )
-        .annotate(red_first=Case(When(rating__colour="red", then=Value(0)), default=Value(1)))
+        .annotate(
+            red_first=Case(When(rating__colour="red", then=Value(0)), default=Value(1)),
+            unacknowledged_since=Subquery(
+                Letter.objects.filter(case=OuterRef("pk"), acknowledged_at__isnull=True)
+                .order_by("issued_at")
+                .values("issued_at")[:1]
+            ),
+        )
         .order_by("red_first", "due_date", "pk")[(page - 1) * per_page : page * per_page]
     )
     for case in shown:
         case.is_overdue = case.state not in CLOSED_STATES and case.due_date < today
+        # A letter not acknowledged (签收) within the year's days is the inspector's to chase.
+        since = case.unacknowledged_since
+        case.unacknowledged_days = (today - timezone.localdate(since)).days if since else None
+        case.acknowledgement_overdue = (
+            since is not None and case.unacknowledged_days > case.rating.meeting.stage.year.acknowledge_within_days
+        )
     return FollowUpQueue(cases=shown, counts=counts, overdue=overdue, total=total, page=page, pages=pages)
 
 

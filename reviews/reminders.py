@@ -1,7 +1,7 @@
 """Scheduled reminders (Celery beat): self-assessments not yet submitted as the due date
-nears, assessments awaiting confirmation, and follow-up cases past their due date. Each
-reminder goes once per person, item and day, however often beat runs: its idempotency key
-carries the date."""
+nears, assessments awaiting confirmation, follow-up cases past their due date, and case
+letters their owners have not acknowledged (签收). Each reminder goes once per person, item
+and day, however often beat runs: its idempotency key carries the date."""
 
 import datetime
 
@@ -16,7 +16,8 @@ from tasks.access import leader_of
 from tasks.models import KeyTask, SelfAssessment, Stage, User
 
 from .cases import OPEN_STATES
-from .models import FollowUp
+from .letters import letter_link
+from .models import FollowUp, Letter
 
 # Remind owners this many days before their stage's self-assessment is due.
 SELF_ASSESSMENT_WARNING_DAYS = 5
@@ -31,6 +32,7 @@ def send_due_reminders(today):
     _self_assessments_due(today, day)
     _confirmations_waiting(day)
     _cases_overdue(today, day)
+    _letters_not_acknowledged(today, day)
     return todays.count() - before
 
 
@@ -91,3 +93,23 @@ def _cases_overdue(today, day):
                 link=reverse("reviews:case", kwargs={"case_id": case.pk}),
                 key=f"remind:case:{case.pk}:{inspector.pk}:{day}",
             )
+
+
+def _letters_not_acknowledged(today, day):
+    """Owners with a case's letter issued before today and not yet acknowledged (签收), daily
+    until they acknowledge it."""
+    waiting = (
+        Letter.objects.filter(case__isnull=False, acknowledged_at__isnull=True, case__state__in=OPEN_STATES)
+        .exclude(issued_at__date__gte=today)
+        .select_related("case__rating__task__owner")
+    )
+    for letter in waiting:
+        owner = letter.case.rating.task.owner
+        notify(
+            recipient=owner,
+            kind="reminder_acknowledge",
+            subject=_("Please acknowledge %(letter)s %(number)s: %(task)s")
+            % {"letter": letter.get_kind_display(), "number": letter.number, "task": letter.case.rating.task.title},
+            link=letter_link(letter),
+            key=f"remind:acknowledge:{letter.pk}:{owner.pk}:{day}",
+        )

@@ -363,9 +363,28 @@ def case_detail(request, case_id):
 def letter_detail(request, letter_id):
     """A printable letter, with whom it reached for those who may see its case."""
     letter = access.get_letter_for_user(request.user, letter_id)
-    context = {"letter": letter, "case": letter.case, "text": letter_text(letter)}
+    context = {
+        "letter": letter,
+        "case": letter.case,
+        "text": letter_text(letter),
+        "may_acknowledge": letter.acknowledged_at is None and access.may_acknowledge(request.user, letter),
+    }
     if letter.case is None:
         context["commended"] = queries.latest_commendation_for(letter)
     elif access.may_work_cases(request.user):
         context["recipients"] = queries.letter_recipients(letter)
     return render(request, "reviews/letter.html", context)
+
+
+@require_POST
+@login_required
+def acknowledge_letter(request, letter_id):
+    """签收: the owner (or a colleague for the owner) confirms receipt; the reply clock starts."""
+    letter = access.get_letter_for_user(request.user, letter_id)
+    try:
+        letter = cases.acknowledge_letter(letter_id=letter.pk, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Acknowledged: %(number)s") % {"number": letter.number})
+    return redirect("reviews:letter", letter_id=letter.pk)

@@ -85,6 +85,16 @@ class AssessmentYear(models.Model):
         default=True,
         help_text=_("Flag a case serious when the same task was also red at the previous meeting."),
     )
+    # The response clock of a letter starts when its owner acknowledges it (签收).
+    supervision_reply_days = models.PositiveSmallIntegerField(
+        _("reply to a supervision letter within (working days)"), default=10
+    )
+    reminder_reply_days = models.PositiveSmallIntegerField(_("reply to a reminder within (working days)"), default=5)
+    acknowledge_within_days = models.PositiveSmallIntegerField(
+        _("acknowledge a letter within (days)"),
+        default=2,
+        help_text=_("A letter not acknowledged after this many days shows as overdue in the follow-up queue."),
+    )
 
     class Meta:
         ordering = ["-year"]

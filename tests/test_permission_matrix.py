@@ -82,6 +82,7 @@ EXPECTED = {
     "inbox:index": row(200),
     "inbox:count": row(200),
     "inbox:preferences": row(200),
+    "reviews:letter_acknowledge": dict.fromkeys(ROLES, 405),
     "inbox:read_all": dict.fromkeys(ROLES, 405),
     "inbox:open": dict.fromkeys(ROLES, 405),
     "reports:overview": only([LEADER_A, LEADER_B, LEADERSHIP, INSPECTOR]),

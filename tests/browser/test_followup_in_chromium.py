@@ -5,7 +5,8 @@
   the interview, records it (only then may the case be closed) and closes the case;
 - the owner finds the letter and the interview notice in the inbox (消息): listing the inbox
   marks nothing read, opening a message (its subject is a button) marks it read and shows the
-  letter with the inspector's words, 全部标为已读 clears the rest."""
+  letter with the inspector's words, which the owner acknowledges (签收) there; 全部标为已读
+  clears the rest."""
 
 import re
 
@@ -104,6 +105,14 @@ def test_inspector_works_a_red_case_and_the_owner_reads_the_letter_and_the_notic
     expect(letter).to_contain_text(LETTER_TEXT)  # the inspector's words, not the default text
     expect(badge).to_have_text(str(unread - 1))
     screenshot(page, "owner-reads-the-supervision-letter")
+    # 签收: the owner acknowledges the letter; the reply clock starts.
+    acknowledgement = page.locator("#acknowledgement")
+    expect(acknowledgement).to_contain_text("尚未签收")
+    acknowledgement.get_by_role("button", name="签收").click()
+    expect(flash(page, f"已签收：{supervision_number}")).to_be_visible()
+    expect(acknowledgement).to_contain_text("回复期限")
+    expect(acknowledgement.get_by_role("button", name="签收")).to_have_count(0)
+    screenshot(page, "owner-acknowledged-the-supervision-letter")
 
     menu(page, "消息")
     row = inbox.get_by_role("row").filter(has=page.get_by_role("button", name=re.compile(supervision_number)))
