@@ -210,10 +210,12 @@ def _follow_up(meeting, today, people):
             keep_rectifying=key in STILL_RECTIFYING,
             # Most owners answer a reminder with a plan; a few yellow gaps close on the reminder alone.
             plan=case.kind == FollowUp.Kind.SUPERVISION or index % 3 != 2 or key in STILL_RECTIFYING,
+            # Owners acknowledge (签收) their letters the next day; one in four has not yet.
+            acknowledge=index % 4 != 1,
         )
 
 
-def _work(case, meeting, today, inspector, *, escalate, keep_rectifying, plan):
+def _work(case, meeting, today, inspector, *, escalate, keep_rectifying, plan, acknowledge):
     def day(after):
         """The day of a step `after` days after the meeting, or None while it is still to come."""
         when = meeting.date + datetime.timedelta(days=after)
@@ -229,6 +231,10 @@ def _work(case, meeting, today, inspector, *, escalate, keep_rectifying, plan):
         else:
             case = cases.issue_supervision_letter(case_id=case.pk, version=case.version, by=inspector)
             case = _schedule_interview(case, meeting, inspector)
+    if acknowledge and (when := day(LETTER_DAY + 1)):
+        with as_on(when):
+            for letter in case.letters.order_by("pk"):
+                cases.acknowledge_letter(letter_id=letter.pk, by=task.owner)
     if kind == FollowUp.Kind.SUPERVISION:
         if not (when := day(INTERVIEW_DAY)):
             return

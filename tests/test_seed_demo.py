@@ -337,3 +337,13 @@ class TestTheDemoYear:
         load_review_demo(load_demo_data(today=TODAY), today=TODAY)
         assert [model.objects.count() for model in models] == before
         assert list(FollowUp.objects.order_by("pk").values_list("state", "version")) == states
+
+    def test_most_letters_are_acknowledged_with_a_reply_date_and_some_wait(self, demo_year):
+        from reviews.models import Letter
+
+        letters = Letter.objects.filter(case__isnull=False)
+        acknowledged = letters.filter(acknowledged_at__isnull=False)
+        assert letters.exists() and acknowledged.exists() and letters.filter(acknowledged_at__isnull=True).exists()
+        assert acknowledged.count() > letters.count() / 2
+        supervision = acknowledged.filter(kind=Letter.Kind.SUPERVISION).first()
+        assert supervision.reply_due is not None and supervision.acknowledged_by == supervision.case.rating.task.owner
