@@ -16,6 +16,16 @@ def today():
     return _as_of.get() or settings.LIGHTBOARD_TODAY or timezone.localdate()
 
 
+def now():
+    """The current moment as lightboard sees it: the real time, on today's date when today is
+    pinned or replayed (so that a step recorded "now" is not dated after the days it counts)."""
+    moment = timezone.localtime()
+    day = today()
+    if day == moment.date():
+        return moment
+    return moment.replace(year=day.year, month=day.month, day=day.day)
+
+
 @contextmanager
 def as_of(day):
     """Within the block, `day` is today (for this thread or task only)."""

@@ -12,7 +12,7 @@ class PreferencesForm(forms.Form):
         for category, chosen, offered in rows:
             self.fields[category] = forms.ChoiceField(
                 label=kinds.Category(category).label,
-                choices=[(mode, kinds.Mode(mode).label) for mode in offered],
+                choices=[(mode, kinds.mode_label(category, mode)) for mode in offered],
                 initial=chosen,
                 widget=forms.RadioSelect,
             )

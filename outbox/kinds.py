@@ -41,6 +41,14 @@ DEFAULTS = dict.fromkeys(CHOICES, Mode.IMMEDIATE) | {
     Category.COMMENDATIONS: Mode.DAILY,
 }
 
+
+def mode_label(category, mode):
+    """What a choice reads as on the settings page: the weekly briefing is sent or not."""
+    if category == Category.BRIEFING and mode == Mode.IMMEDIATE:
+        return _("Send it")
+    return Mode(mode).label
+
+
 # The e-mail that carries a person's daily digest: an envelope for messages already in the inbox.
 DIGEST = "digest"
 # The kind of the notice administrators get when messages could not be delivered.

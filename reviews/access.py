@@ -65,6 +65,17 @@ def can_answer_case(user, case):
     return task.owner_id == user.pk or can_work_on(user, task.department)
 
 
+def awaits_acknowledgement(letter):
+    """A case's letter can be acknowledged while its case is open; an interview notice only
+    until the interview is held."""
+    case = letter.case
+    if case is None or letter.acknowledged_at is not None:
+        return False
+    if letter.kind == Letter.Kind.INTERVIEW:
+        return case.state == FollowUp.State.INTERVIEW_SCHEDULED
+    return case.state not in (FollowUp.State.CLOSED, FollowUp.State.ESCALATED)
+
+
 def may_acknowledge(user, letter):
     """A case's letter is acknowledged by its owner, or by a member of the task's department
     for the owner (recorded as such)."""

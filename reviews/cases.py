@@ -451,6 +451,8 @@ def acknowledge_letter(*, letter_id, by):
     task = case.rating.task
     if not access.may_acknowledge(by, letter):
         raise PermissionDenied
+    if letter.acknowledged_at is None and not access.awaits_acknowledgement(letter):
+        raise ValidationError(_("This letter's case has moved on: there is nothing to acknowledge."))
     if letter.acknowledged_at is not None:
         raise ValidationError(
             _("This letter was acknowledged on %(when)s by %(who)s.")
@@ -459,7 +461,7 @@ def acknowledge_letter(*, letter_id, by):
         )  # fmt: skip
     today = clock.today()
     days = reply_days(letter, case.rating.meeting.stage.year)
-    letter.acknowledged_at = timezone.now()
+    letter.acknowledged_at = clock.now()
     letter.acknowledged_by = by
     letter.acknowledged_for = task.owner if by.pk != task.owner_id else None
     letter.reply_due = clock.add_working_days(today, days) if days else None

@@ -15,6 +15,7 @@ from outbox.services import notify
 from tasks.access import leader_of
 from tasks.models import KeyTask, SelfAssessment, Stage, User
 
+from . import access
 from .cases import OPEN_STATES
 from .letters import letter_link
 from .models import FollowUp, Letter
@@ -104,6 +105,8 @@ def _letters_not_acknowledged(today, day):
         .select_related("case__rating__task__owner")
     )
     for letter in waiting:
+        if not access.awaits_acknowledgement(letter):
+            continue  # an interview notice once the interview is held
         owner = letter.case.rating.task.owner
         notify(
             recipient=owner,

@@ -367,7 +367,7 @@ def letter_detail(request, letter_id):
         "letter": letter,
         "case": letter.case,
         "text": letter_text(letter),
-        "may_acknowledge": letter.acknowledged_at is None and access.may_acknowledge(request.user, letter),
+        "may_acknowledge": access.awaits_acknowledgement(letter) and access.may_acknowledge(request.user, letter),
     }
     if letter.case is None:
         context["commended"] = queries.latest_commendation_for(letter)

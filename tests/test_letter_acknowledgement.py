@@ -7,6 +7,7 @@ import datetime
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 
 from lightboard import clock
 from lightboard.roles import Role
@@ -140,3 +141,23 @@ def test_the_queue_shows_a_letter_unacknowledged_past_the_years_days(red_case, s
         assert "未签收 3 天" in client.get("/reviews/followups/").content.decode()
         cases.acknowledge_letter(letter_id=letter.pk, by=staff_a)
         assert "未签收" not in client.get("/reviews/followups/").content.decode()
+
+
+def test_the_acknowledgement_is_dated_on_the_day_lightboard_takes_as_today(red_case, staff_a):
+    with clock.as_of(FRIDAY):
+        letter = cases.acknowledge_letter(letter_id=the_letter(red_case).pk, by=staff_a)
+    assert timezone.localtime(letter.acknowledged_at).date() == FRIDAY < letter.reply_due
+
+
+def test_nothing_is_acknowledged_once_the_case_has_moved_on(red_case, staff_a, inspector, client):
+    letter = the_letter(red_case)
+    case = FollowUp.objects.get(pk=red_case.pk)
+    cases.escalate(case_id=case.pk, version=case.version, reason="整改不力，移交问责", by=inspector)
+
+    with pytest.raises(ValidationError, match="无需签收"):
+        cases.acknowledge_letter(letter_id=letter.pk, by=staff_a)
+    client.force_login(staff_a)
+    page = client.get(f"/reviews/letters/{letter.pk}/").content.decode()
+    assert f"/reviews/letters/{letter.pk}/acknowledge/" not in page
+    send_due_reminders(today=FRIDAY + datetime.timedelta(days=3))
+    assert not Notification.objects.filter(kind="reminder_acknowledge").exists()

@@ -5,8 +5,10 @@
   the interview, records it (only then may the case be closed) and closes the case;
 - the owner finds the letter and the interview notice in the inbox (消息): listing the inbox
   marks nothing read, opening a message (its subject is a button) marks it read and shows the
-  letter with the inspector's words, which the owner acknowledges (签收) there; 全部标为已读
-  clears the rest."""
+  letter with the inspector's words, 全部标为已读 clears the rest;
+- the owner acknowledges (签收) a supervision letter from the inbox and sees the reply date; a
+  colleague of the department acknowledges another for its owner; the inspector sees both on
+  the case pages."""
 
 import re
 
@@ -16,9 +18,10 @@ from playwright.sync_api import expect
 
 from lightboard.roles import Role
 from outbox.queries import unread_count
+from reviews import cases
 from reviews.models import FollowUp, Letter
 from tasks import services
-from tests.browser.conftest import flash, menu, screenshot, sign_in, sign_out
+from tests.browser.conftest import PHONE, flash, menu, screenshot, sign_in, sign_out
 from tests.conftest import make_user
 from tests.factories import KeyTaskFactory
 from tests.reviews_fixtures import close, confirm, interview_time, open_meeting, typed
@@ -105,14 +108,9 @@ def test_inspector_works_a_red_case_and_the_owner_reads_the_letter_and_the_notic
     expect(letter).to_contain_text(LETTER_TEXT)  # the inspector's words, not the default text
     expect(badge).to_have_text(str(unread - 1))
     screenshot(page, "owner-reads-the-supervision-letter")
-    # 签收: the owner acknowledges the letter; the reply clock starts.
-    acknowledgement = page.locator("#acknowledgement")
-    expect(acknowledgement).to_contain_text("尚未签收")
-    acknowledgement.get_by_role("button", name="签收").click()
-    expect(flash(page, f"已签收：{supervision_number}")).to_be_visible()
-    expect(acknowledgement).to_contain_text("回复期限")
-    expect(acknowledgement.get_by_role("button", name="签收")).to_have_count(0)
-    screenshot(page, "owner-acknowledged-the-supervision-letter")
+    # The case is closed: there is nothing left to acknowledge.
+    expect(page.locator("#acknowledgement")).to_contain_text("尚未签收")
+    expect(page.locator("#acknowledgement").get_by_role("button", name="签收")).to_have_count(0)
 
     menu(page, "消息")
     row = inbox.get_by_role("row").filter(has=page.get_by_role("button", name=re.compile(supervision_number)))
@@ -130,3 +128,53 @@ def test_inspector_works_a_red_case_and_the_owner_reads_the_letter_and_the_notic
     expect(page.get_by_role("button", name="全部标为已读")).to_have_count(0)
     assert unread_count(staff_a) == 0
     assert Letter.objects.get(kind="supervision").body == LETTER_TEXT
+
+
+def test_the_owner_and_a_colleague_acknowledge_letters_and_the_inspector_sees_it(open_page, department_a, staff_a):
+    today = timezone.localdate()
+    year = services.create_assessment_year(year=today.year)
+    stage = next(s for s in year.stages.all() if s.start <= today <= s.end)
+    chair = make_user("chen", Role.LEADERSHIP, name="陈志远")
+    inspector = make_user("zhao", Role.INSPECTOR, name="赵敏")
+    make_user("li", Role.STAFF, departments=[department_a], name="李敏")
+    titles = (TASK, "设备大修")
+    tasks = [KeyTaskFactory(year=year, department=department_a, owner=staff_a, title=title) for title in titles]
+    for task in tasks:
+        confirm(task, stage, 45)
+    meeting = open_meeting(stage, chair, attendees=[chair])
+    close(meeting, chair)
+    for case in FollowUp.objects.order_by("pk"):
+        cases.issue_supervision_letter(case_id=case.pk, version=case.version, by=inspector)
+    first, second = (Letter.objects.get(case__rating__task=task).number for task in tasks)
+
+    # The owner, on a phone: 消息 → the letter → 签收.
+    page = open_page(PHONE)
+    sign_in(page, "staff_a")
+    menu(page, "消息")
+    page.locator("#inbox").get_by_role("button", name=re.compile(re.escape(first))).click()
+    acknowledgement = page.locator("#acknowledgement")
+    expect(acknowledgement).to_contain_text("尚未签收")
+    acknowledgement.get_by_role("button", name="签收").click()
+    expect(flash(page, f"已签收：{first}")).to_be_visible()
+    expect(acknowledgement).to_contain_text("回复期限")
+    expect(acknowledgement.get_by_role("button", name="签收")).to_have_count(0)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(page, "owner-acknowledged-the-supervision-letter-phone")
+    sign_out(page)
+
+    # A colleague of the department, for the owner: from the case page's letter link.
+    page = open_page()
+    sign_in(page, "li")
+    menu(page, "消息")
+    page.locator("#inbox").get_by_role("button", name=re.compile(re.escape(second))).click()
+    page.locator("#acknowledgement").get_by_role("button", name="签收").click()
+    expect(page.locator("#acknowledgement")).to_contain_text("李敏")
+    expect(page.locator("#acknowledgement")).to_contain_text("代 staff_a")
+    sign_out(page)
+
+    # The inspector sees both acknowledged, with their reply dates, on the case pages.
+    sign_in(page, "zhao")
+    page.locator("#cases").get_by_role("link", name=TASK).click()
+    expect(page.get_by_text(re.compile("^已签收，回复期限"))).to_be_visible()
+    expect(page.get_by_text("函件已签收").first).to_be_visible()
+    screenshot(page, "inspector-sees-the-letter-acknowledged")
