@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from lightboard.admin import ReadOnly
 from lightboard.roles import Role, has_role
 
-from . import services
+from . import kinds, services
 from .models import Notification, Preference
 
 # A message still pending this long after it was written deserves a look.
@@ -41,12 +41,19 @@ class NotificationAdmin(ReadOnly, admin.ModelAdmin):
     re-queue failed or long-pending messages. Rows are written by the services and delivered
     by the workers, never edited by hand."""
 
-    list_display = ["recipient", "kind", "subject", "state", "attempts", "last_error", "created_at", "next_attempt_at"]
+    list_display = [
+        "recipient", "kind_shown", "subject", "state", "attempts", "last_error", "created_at", "next_attempt_at",
+    ]  # fmt: skip
     list_filter = [AttentionFilter, "state", "kind"]
     list_select_related = ["recipient"]
     search_fields = ["subject", "recipient__username", "recipient__name", "idempotency_key"]
     date_hierarchy = "created_at"
     actions = ["requeue_selected"]
+
+    @admin.display(description=_("kind"), ordering="kind")
+    def kind_shown(self, notification):
+        """The category a person reads, with the kind's code for whoever traces it."""
+        return f"{kinds.category_of(notification.kind).label} ({notification.kind})"
 
     def has_requeue_permission(self, request):
         """Only administrators re-queue: the admin's other staff may look, not act."""

@@ -246,6 +246,7 @@ def test_past_the_retry_time_a_message_fails_is_shown_to_administrators_and_requ
     page = client.get("/admin/outbox/notification/", {"attention": "failed"})
     html = page.content.decode()
     assert page.status_code == 200 and "督办函：应收账款清收" in html and "Connection refused" in html
+    assert "督办文书与约谈通知 (letter_supervision)" in html  # the kind as a person reads it
     assert "/admin/outbox/notification/requeue-failed/" in html and "requeue_selected" in html
 
     mail_server.start()
