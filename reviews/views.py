@@ -16,7 +16,7 @@ from lightboard.roles import READ_ALL_ROLES, Role, role_required
 from tasks.models import Department, SelfAssessment, User
 from tasks.queries import current_year
 
-from . import access, cases, excel, queries, services
+from . import access, cases, documents, excel, queries, services
 from .forms import CASE_STEP_FORMS, AdjustForm, AmendForm, RatingForm, ReturnForm, ScheduleForm
 from .letters import default_text, letter_text
 from .models import FollowUp, Rating, ReviewMeeting
@@ -388,3 +388,13 @@ def acknowledge_letter(request, letter_id):
     else:
         messages.success(request, _("Acknowledged: %(number)s") % {"number": letter.number})
     return redirect("reviews:letter", letter_id=letter.pk)
+
+
+@login_required
+def letter_docx(request, letter_id):
+    """The letter as a Word document, for those who may read it."""
+    letter = access.get_letter_for_user(request.user, letter_id)
+    commended = queries.latest_commendation_for(letter)["ratings"] if letter.case is None else ()
+    content = documents.letter_docx(letter, commended)
+    filename = f"{letter.get_kind_display()}-{letter.number}.docx"
+    return FileResponse(io.BytesIO(content), as_attachment=True, filename=filename)

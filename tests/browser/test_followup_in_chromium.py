@@ -6,7 +6,8 @@
 - the owner finds the letter and the interview notice in the inbox (消息): listing the inbox
   marks nothing read, opening a message (its subject is a button) marks it read and shows the
   letter with the inspector's words, 全部标为已读 clears the rest;
-- the owner acknowledges (签收) a supervision letter from the inbox and sees the reply date; a
+- the owner acknowledges (签收) a supervision letter from the inbox, sees the reply date and
+  downloads the letter as a Word document; a
   colleague of the department acknowledges another for its owner; the inspector sees both on
   the case pages."""
 
@@ -14,6 +15,7 @@ import re
 
 import pytest
 from django.utils import timezone
+from docx import Document
 from playwright.sync_api import expect
 
 from lightboard.roles import Role
@@ -160,6 +162,11 @@ def test_the_owner_and_a_colleague_acknowledge_letters_and_the_inspector_sees_it
     expect(acknowledgement.get_by_role("button", name="签收")).to_have_count(0)
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     screenshot(page, "owner-acknowledged-the-supervision-letter-phone")
+    # The letter as a Word document: python-docx reads its number back.
+    with page.expect_download() as download:
+        page.get_by_role("link", name="下载 Word 文档（.docx）").click()
+    document = Document(download.value.path())
+    assert first in [paragraph.text for paragraph in document.paragraphs]
     sign_out(page)
 
     # A colleague of the department, for the owner: from the case page's letter link.
