@@ -1,9 +1,13 @@
-"""Letters as Word documents (python-docx), in the usual layout of an official letter: the
-issuing office in red across the top over a red rule, the number on the right, the title,
-the addressee and the text, then the office and the date on the right with room for the seal.
-The same content as the printable HTML letter."""
+"""Letters as Word documents (python-docx) and PDF (reportlab), in the usual layout of an
+official letter: the issuing office in red across the top over a red rule, the number on the
+right, the title, the addressee and the text, then the office and the date on the right with
+room for the seal. The same content as the printable HTML letter.
+
+The PDF uses the standard Chinese font STSong-Light, which PDF readers supply: nothing is
+embedded, so the file is small and needs no font on the server."""
 
 import io
+from xml.sax.saxutils import escape
 
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -12,6 +16,14 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Pt, RGBColor
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER, TA_RIGHT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.platypus import HRFlowable, Paragraph, SimpleDocTemplate, Spacer
 
 from .letters import letter_text
 from .models import Letter
@@ -97,4 +109,35 @@ def letter_docx(letter, commended=()):
     _paragraph(document, issued, align=WD_ALIGN_PARAGRAPH.RIGHT)
     buffer = io.BytesIO()
     document.save(buffer)
+    return buffer.getvalue()
+
+
+PDF_FONT = "STSong-Light"
+pdfmetrics.registerFont(UnicodeCIDFont(PDF_FONT))
+_TEXT = ParagraphStyle("letter", fontName=PDF_FONT, fontSize=14, leading=24, wordWrap="CJK")
+_HEADER = ParagraphStyle(
+    "office", parent=_TEXT, fontSize=26, leading=34, alignment=TA_CENTER, textColor=colors.Color(0.75, 0, 0)
+)
+_TITLE = ParagraphStyle(
+    "title", parent=_TEXT, fontSize=22, leading=34, alignment=TA_CENTER, spaceBefore=12, spaceAfter=12
+)
+_RIGHT = ParagraphStyle("right", parent=_TEXT, alignment=TA_RIGHT)
+
+
+def letter_pdf(letter, commended=()):
+    """The letter as a PDF file's bytes (A4)."""
+    office = escape(issuing_office(letter))
+    story = [
+        Paragraph(office, _HEADER),
+        HRFlowable(width="100%", thickness=1.5, color=_HEADER.textColor, spaceBefore=4, spaceAfter=8),
+        Paragraph(escape(letter.number), _RIGHT),
+        Paragraph(escape(letter.get_kind_display()), _TITLE),
+        *(Paragraph(escape(line), _TEXT) for line in _lines(letter, commended)),
+        Spacer(1, 30 * mm),  # room for the seal
+        Paragraph(office, _RIGHT),
+        Paragraph(escape(formats.date_format(timezone.localtime(letter.issued_at), "DATE_FORMAT")), _RIGHT),
+    ]
+    buffer = io.BytesIO()
+    title = f"{letter.get_kind_display()} {letter.number}"
+    SimpleDocTemplate(buffer, pagesize=A4, title=title, leftMargin=28 * mm, rightMargin=26 * mm).build(story)
     return buffer.getvalue()

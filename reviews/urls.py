@@ -19,5 +19,6 @@ urlpatterns = [
     path("followups/<int:case_id>/", views.case_detail, name="case"),
     path("letters/<int:letter_id>/", views.letter_detail, name="letter"),
     path("letters/<int:letter_id>.docx", views.letter_docx, name="letter_docx"),
+    path("letters/<int:letter_id>.pdf", views.letter_pdf, name="letter_pdf"),
     path("letters/<int:letter_id>/acknowledge/", views.acknowledge_letter, name="letter_acknowledge"),
 ]

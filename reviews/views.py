@@ -398,3 +398,13 @@ def letter_docx(request, letter_id):
     content = documents.letter_docx(letter, commended)
     filename = f"{letter.get_kind_display()}-{letter.number}.docx"
     return FileResponse(io.BytesIO(content), as_attachment=True, filename=filename)
+
+
+@login_required
+def letter_pdf(request, letter_id):
+    """The letter as a PDF, for those who may read it."""
+    letter = access.get_letter_for_user(request.user, letter_id)
+    commended = queries.latest_commendation_for(letter)["ratings"] if letter.case is None else ()
+    content = documents.letter_pdf(letter, commended)
+    filename = f"{letter.get_kind_display()}-{letter.number}.pdf"
+    return FileResponse(io.BytesIO(content), as_attachment=True, filename=filename, content_type="application/pdf")

@@ -1,4 +1,4 @@
-"""Letters as Word documents (issue 13, point 6, the .docx half): what python-docx reads back
+"""Letters as Word documents and PDF (issue 13, point 6): what python-docx and pypdf read back
 from the download is the letter: the office in red over a rule, the number on the right, the
 title, the addressee, the text, and the signature with the date."""
 

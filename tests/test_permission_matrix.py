@@ -80,6 +80,7 @@ EXPECTED = {
     "reviews:case": row(404, staff_a=200, leader_a=200, leadership=200, inspector=200),
     "reviews:letter": row(404, staff_a=200, leader_a=200, leadership=200, inspector=200),
     "reviews:letter_docx": row(404, staff_a=200, leader_a=200, leadership=200, inspector=200),
+    "reviews:letter_pdf": row(404, staff_a=200, leader_a=200, leadership=200, inspector=200),
     "inbox:index": row(200),
     "inbox:count": row(200),
     "inbox:preferences": row(200),

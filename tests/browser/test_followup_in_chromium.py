@@ -7,7 +7,7 @@
   marks nothing read, opening a message (its subject is a button) marks it read and shows the
   letter with the inspector's words, 全部标为已读 clears the rest;
 - the owner acknowledges (签收) a supervision letter from the inbox, sees the reply date and
-  downloads the letter as a Word document; a
+  downloads the letter as a Word document and as a PDF; a
   colleague of the department acknowledges another for its owner; the inspector sees both on
   the case pages."""
 
@@ -17,6 +17,7 @@ import pytest
 from django.utils import timezone
 from docx import Document
 from playwright.sync_api import expect
+from pypdf import PdfReader
 
 from lightboard.roles import Role
 from outbox.queries import unread_count
@@ -167,6 +168,9 @@ def test_the_owner_and_a_colleague_acknowledge_letters_and_the_inspector_sees_it
         page.get_by_role("link", name="下载 Word 文档（.docx）").click()
     document = Document(download.value.path())
     assert first in [paragraph.text for paragraph in document.paragraphs]
+    with page.expect_download() as download:
+        page.get_by_role("link", name="下载 PDF").click()
+    assert first in PdfReader(download.value.path()).pages[0].extract_text()
     sign_out(page)
 
     # A colleague of the department, for the owner: from the case page's letter link.
