@@ -4,8 +4,8 @@ wider than the screen.
 Over the demo data (pinned to 25 November 2026, as the journeys), each of the three demo logins
 signs in and walks from their landing page by clicking its links, two clicks deep: the landing
 page, the pages its links lead to, and the pages theirs lead to, going back with the browser's
-back button after each. Signing out and the language switcher are buttons, not links; Excel
-downloads, evidence files and links that leave the site are not pages and are not followed.
+back button after each. Signing out and the language switcher are buttons, not links; Excel,
+Word and PDF downloads, evidence files and links that leave the site are not pages and are not followed.
 The test fails listing every page whose document is wider than the viewport, and every link
 that answers with an error.
 
@@ -73,7 +73,7 @@ class Walk:
         parts = urlsplit(address)
         if f"{parts.scheme}://{parts.netloc}" != self.origin:
             return False  # leaves the site (or mailto:, javascript:)
-        if parts.path.endswith(".xlsx") or "/evidence/" in parts.path:
+        if parts.path.endswith((".xlsx", ".docx", ".pdf")) or "/evidence/" in parts.path:
             return False  # a download, not a page
         if address in self.opened:
             return False
