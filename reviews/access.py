@@ -2,6 +2,7 @@
 follow-up case and its letters. Views, services and queries all ask here."""
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404
 
 from lightboard.roles import Role, has_role
@@ -74,6 +75,16 @@ def awaits_acknowledgement(letter):
     if letter.kind == Letter.Kind.INTERVIEW:
         return case.state == FollowUp.State.INTERVIEW_SCHEDULED
     return case.state not in (FollowUp.State.CLOSED, FollowUp.State.ESCALATED)
+
+
+def letters_awaiting_acknowledgement():
+    """The letters awaits_acknowledgement is true of, as a queryset."""
+    closed = (FollowUp.State.CLOSED, FollowUp.State.ESCALATED)
+    return (
+        Letter.objects.filter(case__isnull=False, acknowledged_at__isnull=True)
+        .exclude(case__state__in=closed)
+        .exclude(Q(kind=Letter.Kind.INTERVIEW) & ~Q(case__state=FollowUp.State.INTERVIEW_SCHEDULED))
+    )
 
 
 def may_acknowledge(user, letter):

@@ -4,7 +4,7 @@ meeting mode and the minutes read, each in a fixed number of queries."""
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Case, Count, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, Count, OuterRef, Subquery, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
@@ -394,8 +394,8 @@ def follow_up_queue(
         .annotate(
             red_first=Case(When(rating__colour="red", then=Value(0)), default=Value(1)),
             unacknowledged_since=Subquery(
-                Letter.objects.filter(case=OuterRef("pk"), acknowledged_at__isnull=True)
-                .exclude(Q(kind=Letter.Kind.INTERVIEW) & ~Q(case__state=FollowUp.State.INTERVIEW_SCHEDULED))
+                access.letters_awaiting_acknowledgement()
+                .filter(case=OuterRef("pk"))
                 .order_by("issued_at")
                 .values("issued_at")[:1]
             ),

@@ -18,7 +18,7 @@ from tasks.models import KeyTask, SelfAssessment, Stage, User
 from . import access
 from .cases import OPEN_STATES
 from .letters import letter_link
-from .models import FollowUp, Letter
+from .models import FollowUp
 
 # Remind owners this many days before their stage's self-assessment is due.
 SELF_ASSESSMENT_WARNING_DAYS = 5
@@ -100,13 +100,11 @@ def _letters_not_acknowledged(today, day):
     """Owners with a case's letter issued before today and not yet acknowledged (签收), daily
     until they acknowledge it."""
     waiting = (
-        Letter.objects.filter(case__isnull=False, acknowledged_at__isnull=True, case__state__in=OPEN_STATES)
+        access.letters_awaiting_acknowledgement()
         .exclude(issued_at__date__gte=today)
         .select_related("case__rating__task__owner")
     )
     for letter in waiting:
-        if not access.awaits_acknowledgement(letter):
-            continue  # an interview notice once the interview is held
         owner = letter.case.rating.task.owner
         notify(
             recipient=owner,

@@ -390,21 +390,21 @@ def acknowledge_letter(request, letter_id):
     return redirect("reviews:letter", letter_id=letter.pk)
 
 
-@login_required
-def letter_docx(request, letter_id):
-    """The letter as a Word document, for those who may read it."""
+def _letter_file(request, letter_id, render, suffix, content_type):
+    """The letter as a document file, for those who may read it."""
     letter = access.get_letter_for_user(request.user, letter_id)
     commended = queries.latest_commendation_for(letter)["ratings"] if letter.case is None else ()
-    content = documents.letter_docx(letter, commended)
-    filename = f"{letter.get_kind_display()}-{letter.number}.docx"
-    return FileResponse(io.BytesIO(content), as_attachment=True, filename=filename)
+    filename = f"{letter.get_kind_display()}-{letter.number}.{suffix}"
+    content = io.BytesIO(render(letter, commended))
+    return FileResponse(content, as_attachment=True, filename=filename, content_type=content_type)
+
+
+@login_required
+def letter_docx(request, letter_id):
+    docx_type = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    return _letter_file(request, letter_id, documents.letter_docx, "docx", docx_type)
 
 
 @login_required
 def letter_pdf(request, letter_id):
-    """The letter as a PDF, for those who may read it."""
-    letter = access.get_letter_for_user(request.user, letter_id)
-    commended = queries.latest_commendation_for(letter)["ratings"] if letter.case is None else ()
-    content = documents.letter_pdf(letter, commended)
-    filename = f"{letter.get_kind_display()}-{letter.number}.pdf"
-    return FileResponse(io.BytesIO(content), as_attachment=True, filename=filename, content_type="application/pdf")
+    return _letter_file(request, letter_id, documents.letter_pdf, "pdf", "application/pdf")
