@@ -2,14 +2,14 @@
 follow-up case and its letters. Views, services and queries all ask here."""
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.http import Http404
 
 from lightboard.roles import Role, has_role
 from tasks.access import can_work_on, leads, led_departments
 from tasks.models import SelfAssessment
 
-from .models import FollowUp, Letter
+from .models import FollowUp, Letter, Rectification
 
 
 def require(allowed):
@@ -115,7 +115,14 @@ def get_case_for_user(user, case_id):
     try:
         case = (
             FollowUp.objects.select_related(*CASE_RELATIONS)
-            .prefetch_related("events__actor", "letters")
+            .prefetch_related(
+                "events__actor",
+                "letters",
+                Prefetch(
+                    "rectifications",
+                    Rectification.objects.select_related("submitted_by", "reviewed_by").prefetch_related("files"),
+                ),
+            )
             .get(pk=case_id)
         )
     except FollowUp.DoesNotExist:

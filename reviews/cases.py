@@ -1,10 +1,13 @@
 """Follow-up casework of the discipline inspection office: every rule of a case lives here.
 
 Every yellow or red rating opens a case at the meeting's close. Yellow: a reminder
-(提醒督促) to the owner and the department. Red: a numbered supervision letter (发函督办),
-an interview (约谈) with its notice and record, the owner's rectification, and closing with
-a conclusion; any case may be escalated to accountability (问责). Each step is a CaseEvent
-and an audit entry, written in one transaction with the messages it sends.
+(提醒督促) to the owner and the department, answered with an explanation and the catch-up
+measure. Red: a numbered supervision letter (发函督办), an interview (约谈) with its notice and
+record, and the owner's rectification plan and reports with evidence (整改). The inspector
+accepts or returns each answer; a case is closed (销号) once the answer it closes on is accepted,
+or with the inspector's reason on the record; any case may be escalated to accountability
+(问责). Each step is a CaseEvent and an audit entry, written in one transaction with the
+messages it sends.
 
 Which steps a case offers, in which state and to whom, is the table STEPS: the case page shows
 `available_steps(case, user)` and each step's service refuses what the table does not allow.
@@ -24,11 +27,12 @@ from lightboard import clock
 from lightboard.versioning import bump, check_version
 from outbox.services import notify
 from tasks.audit import record_audit
+from tasks.evidence import EVIDENCE_MAX_FILES, check_evidence_file
 from tasks.queries import owner_and_staff
 
 from . import access
-from .letters import default_text, issue_letter, letter_link, record_sending
-from .models import CaseEvent, FollowUp, Letter, Rating
+from .letters import case_link, default_text, issue_letter, letter_link, record_sending
+from .models import CaseEvent, FollowUp, Letter, Rating, Rectification, RectificationFile
 
 State = FollowUp.State
 Kind = FollowUp.Kind
@@ -122,9 +126,13 @@ class Step:
     secondary_in: tuple = ()  # states in which the step is not the way forward (rescheduling)
     wrong_kind: str = ""
     too_early: dict = field(default_factory=dict)  # state -> why the step must wait
+    # case -> why the step must wait although the state allows it (a plan in review), or "".
+    waits: Callable | None = None
+    # Shown beside each item it acts on (a rectification to review), not as a card of its own.
+    per_item: bool = False
 
     def applies_to(self, case):
-        return case.state in self.states.get(case.kind, ())
+        return case.state in self.states.get(case.kind, ()) and not (self.waits and self.waits(case))
 
     def is_primary(self, case):
         return self.primary and case.state not in self.secondary_in
@@ -141,6 +149,8 @@ class Step:
         """Why the step cannot be taken on the case now, or "" when it can."""
         if self.applies_to(case):
             return ""
+        if case.state in self.states.get(case.kind, ()):
+            return str(self.waits(case))
         if case.kind not in self.states and self.wrong_kind:
             return str(self.wrong_kind)
         if case.state in self.too_early:
@@ -286,33 +296,185 @@ def record_interview(*, case_id, version, record, by):
     return _record_step(case, by=by, action="interview recorded", to_state=State.INTERVIEWED, interview_record=record)
 
 
-@transaction.atomic
-def update_rectification(*, case_id, version, plan, progress, by):
-    """The owner or the department's staff write the rectification plan and progress."""
-    case = _begin("rectification", case_id=case_id, version=version, by=by)
-    plan = _required(plan, "plan", _("Write the rectification plan."))
+# --- the owner's answer (整改), reviewed by the inspector ---------------------------------------
+
+RectKind = Rectification.Kind
+RectState = Rectification.State
+# The rectification a case needs accepted before it is closed (销号) without a stated reason.
+CLOSES_ON = {Kind.SUPERVISION: RectKind.REPORT, Kind.REMINDER: RectKind.ANSWER}
+
+
+def _latest(case, kind):
+    """The case's latest rectification of a kind (from the prefetched list when there is one)."""
+    latest = None
+    for rectification in case.rectifications.all():
+        if rectification.kind == kind:
+            latest = rectification
+    return latest
+
+
+def is_rectified(case):
+    """True when the rectification the case closes on was accepted."""
+    return any(r.kind == CLOSES_ON[case.kind] and r.state == RectState.ACCEPTED for r in case.rectifications.all())
+
+
+def plan_waits(case):
+    plan = _latest(case, RectKind.PLAN)
+    if plan is not None and plan.state == RectState.SUBMITTED:
+        return _("The rectification plan is awaiting the inspector's review.")
+    if plan is not None and plan.state == RectState.ACCEPTED:
+        return _("The rectification plan is accepted; report on its progress.")
+    return ""
+
+
+def report_waits(case):
+    plan = _latest(case, RectKind.PLAN)
+    if plan is None or plan.state == RectState.RETURNED:
+        return _("Submit the rectification plan first.")
+    report = _latest(case, RectKind.REPORT)
+    if report is not None and report.state == RectState.SUBMITTED:
+        return _("The rectification report is awaiting the inspector's review.")
+    return ""
+
+
+def answer_waits(case):
+    answer = _latest(case, RectKind.ANSWER)
+    if answer is not None and answer.state == RectState.SUBMITTED:
+        return _("Your answer is awaiting the inspector's review.")
+    if answer is not None and answer.state == RectState.ACCEPTED:
+        return _("Your answer is accepted.")
+    return ""
+
+
+def review_waits(case):
+    if not any(r.state == RectState.SUBMITTED for r in case.rectifications.all()):
+        return _("Nothing of this case awaits review.")
+    return ""
+
+
+def _submit(case, *, by, kind, text, files=(), stored=None, **fields):
+    """Write the owner's side's rectification (on a case _begin locked), tell the inspector,
+    and move a notified or interviewed case to rectifying. Evidence files are in storage
+    before their rows."""
+    text = _required(text, "text", str(TEXT_NEEDED[kind]))
+    problems = [message for message in map(check_evidence_file, files) if message]
+    if problems:
+        raise ValidationError({"files": problems})
+    if len(files) > EVIDENCE_MAX_FILES:
+        raise ValidationError({"files": _("At most %(count)s files at a time.") % {"count": EVIDENCE_MAX_FILES}})
+    rectification = Rectification.objects.create(case=case, kind=kind, text=text, submitted_by=by, **fields)
+    for upload in files:
+        evidence = RectificationFile(rectification=rectification, original_name=upload.name[:200], size=upload.size)
+        evidence.file.save(upload.name, upload, save=False)
+        stored.append(evidence)
+        evidence.save()
+    task = case.rating.task
+    label = rectification.get_kind_display()
+    if case.inspector_id:
+        notify(
+            recipient=case.inspector,
+            kind="rectification_submitted",
+            subject=_("%(what)s submitted: %(task)s") % {"what": label, "task": task.title},
+            body=text[:500],
+            link=case_link(case),
+            key=f"rectification-submitted:{rectification.pk}",
+        )
+    moves = case.state in (State.NOTIFIED, State.INTERVIEWED)
+    note = label
+    if by.pk != task.owner_id:
+        note += _(" (by %(by)s for %(owner)s)") % {"by": by, "owner": task.owner}
     return _record_step(
-        case,
-        by=by,
-        action="rectification updated",
-        to_state=State.RECTIFYING,
-        rectification_plan=plan,
-        rectification_progress=(progress or "").strip(),
+        case, by=by, action="rectification submitted", to_state=State.RECTIFYING if moves else None, note=note
     )
 
 
 @transaction.atomic
-def close_case(*, case_id, version, conclusion, by):
-    """Close a case with a conclusion."""
+def submit_plan(*, case_id, version, by, text, responsible, target_date):
+    """Red: the owner's side submits the rectification plan (measures, the person responsible,
+    the target date) for the inspector's review."""
+    case = _begin("plan", case_id=case_id, version=version, by=by)
+    responsible = _required(responsible, "responsible", _("Name the person responsible."))
+    if target_date is None or target_date < clock.today():
+        raise ValidationError({"target_date": _("Give the target date, today or later.")})
+    return _submit(case, by=by, kind=RectKind.PLAN, text=text, responsible=responsible, target_date=target_date)
+
+
+def submit_report(*, case_id, version, by, text, files=()):
+    """Red: the owner's side reports on the rectification, with evidence files. Files stored
+    before a failure are removed from storage again."""
+    stored = []
+    try:
+        with transaction.atomic():
+            case = _begin("report", case_id=case_id, version=version, by=by)
+            return _submit(case, by=by, kind=RectKind.REPORT, text=text, files=files, stored=stored)
+    except BaseException:
+        for evidence in stored:
+            evidence.file.delete(save=False)
+        raise
+
+
+@transaction.atomic
+def submit_answer(*, case_id, version, by, text, catch_up):
+    """Yellow: the owner's side answers the reminder with an explanation and the catch-up measure."""
+    case = _begin("answer", case_id=case_id, version=version, by=by)
+    catch_up = _required(catch_up, "catch_up", _("Write the catch-up measure."))
+    return _submit(case, by=by, kind=RectKind.ANSWER, text=text, catch_up=catch_up)
+
+
+@transaction.atomic
+def review_rectification(*, case_id, version, by, rectification, decision, comment):
+    """The inspector accepts a rectification awaiting review, or returns it with a comment; the
+    owner and whoever submitted it are told."""
+    case = _begin("review", case_id=case_id, version=version, by=by)
+    try:
+        item = case.rectifications.select_for_update().select_related("submitted_by").get(pk=rectification)
+    except Rectification.DoesNotExist:
+        raise ValidationError(_("That rectification is not of this case.")) from None
+    if item.state != RectState.SUBMITTED:
+        raise ValidationError(_("That rectification was already %(state)s.") % {"state": item.get_state_display()})
+    comment = (comment or "").strip()
+    if decision == "return" and not comment:
+        raise ValidationError({"comment": _("Say what is missing: the owner reads it with the returned item.")})
+    accepted = decision == "accept"
+    item.state = RectState.ACCEPTED if accepted else RectState.RETURNED
+    item.reviewed_by, item.reviewed_at, item.review_comment = by, timezone.now(), comment
+    item.save(update_fields=["state", "reviewed_by", "reviewed_at", "review_comment"])
+    task = case.rating.task
+    words = {"what": item.get_kind_display(), "task": task.title}
+    subject = (_("Accepted: %(what)s, %(task)s") if accepted else _("Returned: %(what)s, %(task)s")) % words
+    for recipient in {task.owner, item.submitted_by}:
+        notify(
+            recipient=recipient,
+            kind="rectification_accepted" if accepted else "rectification_returned",
+            subject=subject,
+            body=comment,
+            link=case_link(case),
+            key=f"rectification-reviewed:{item.pk}:{recipient.pk}",
+        )
+    note = item.get_kind_display() + (f": {comment}" if comment else "")
+    return _record_step(
+        case, by=by, action="rectification accepted" if accepted else "rectification returned", note=note
+    )
+
+
+@transaction.atomic
+def close_case(*, case_id, version, conclusion, by, reason=""):
+    """Close a case (销号) with a conclusion: once its rectification is accepted (a red case's
+    report, a yellow case's answer), or else with the inspector's reason, on the record."""
     case = _begin("close", case_id=case_id, version=version, by=by)
     conclusion = _required(conclusion, "conclusion", _("Write the conclusion."))
+    reason = "" if is_rectified(case) else _required(reason, "reason", str(CLOSE_UNACCEPTED))
+    note = conclusion
+    if reason:
+        note += _(" (closed without accepted rectification: %(reason)s)") % {"reason": reason}
     return _record_step(
         case,
         by=by,
         action="closed",
         to_state=State.CLOSED,
-        note=conclusion,
+        note=note,
         conclusion=conclusion,
+        closed_unaccepted_reason=reason,
         closed_at=timezone.now(),
     )
 
@@ -329,8 +491,17 @@ def escalate(*, case_id, version, reason, by):
 
 # --- which steps a case offers -------------------------------------------------------------
 
-_INTERVIEW_FIRST = gettext_lazy("A red case is closed once its interview is recorded.")
-_RED_RECTIFIED_LATER = gettext_lazy("A red case is rectified after the interview.")
+_LETTER_FIRST = gettext_lazy("Send the reminder or the supervision letter first.")
+_RECORD_FIRST = gettext_lazy("Record the interview first (or move it).")
+TEXT_NEEDED = {
+    RectKind.PLAN: gettext_lazy("Write the rectification measures."),
+    RectKind.REPORT: gettext_lazy("Write what has been done."),
+    RectKind.ANSWER: gettext_lazy("Write the explanation."),
+}
+CLOSE_UNACCEPTED = gettext_lazy(
+    "No rectification of this case is accepted: give the reason for closing it anyway, or review it first."
+)
+ANSWERED_IN = (State.NOTIFIED, State.INTERVIEW_SCHEDULED, State.INTERVIEWED, State.RECTIFYING)
 
 STEPS = (
     Step(
@@ -361,10 +532,10 @@ STEPS = (
         gettext_lazy("Schedule the interview"),
         gettext_lazy("Schedule and notify the owner"),
         by_office=True,
-        states={Kind.SUPERVISION: (State.NOTIFIED, State.INTERVIEW_SCHEDULED)},
+        states={Kind.SUPERVISION: (State.NOTIFIED, State.INTERVIEW_SCHEDULED, State.RECTIFYING)},
         done=gettext_lazy("Interview scheduled; notice %(number)s sent to the owner."),
         letter_kind=Letter.Kind.INTERVIEW,
-        secondary_in=(State.INTERVIEW_SCHEDULED,),
+        secondary_in=(State.INTERVIEW_SCHEDULED, State.RECTIFYING),
         wrong_kind=gettext_lazy("Interviews follow a supervision letter (red results)."),
     ),
     Step(
@@ -377,6 +548,17 @@ STEPS = (
         done=gettext_lazy("Interview record saved."),
     ),
     Step(
+        "review",
+        review_rectification,
+        gettext_lazy("Review"),
+        gettext_lazy("Accept"),
+        by_office=True,
+        states=dict.fromkeys((Kind.REMINDER, Kind.SUPERVISION), ANSWERED_IN),
+        done=gettext_lazy("Review saved; the owner is told."),
+        waits=review_waits,
+        per_item=True,
+    ),
+    Step(
         "close",
         close_case,
         gettext_lazy("Close the case"),
@@ -384,15 +566,11 @@ STEPS = (
         by_office=True,
         states={
             Kind.REMINDER: (State.NOTIFIED, State.RECTIFYING),
-            Kind.SUPERVISION: (State.INTERVIEWED, State.RECTIFYING),
+            Kind.SUPERVISION: (State.NOTIFIED, State.INTERVIEWED, State.RECTIFYING),
         },
         done=gettext_lazy("Case closed."),
         primary=False,
-        too_early={
-            State.OPEN: gettext_lazy("Send the reminder or the supervision letter first."),
-            State.NOTIFIED: _INTERVIEW_FIRST,
-            State.INTERVIEW_SCHEDULED: _INTERVIEW_FIRST,
-        },
+        too_early={State.OPEN: _LETTER_FIRST, State.INTERVIEW_SCHEDULED: _RECORD_FIRST},
     ),
     Step(
         "escalate",
@@ -405,17 +583,40 @@ STEPS = (
         primary=False,
     ),
     Step(
-        "rectification",
-        update_rectification,
-        gettext_lazy("Rectification"),
-        gettext_lazy("Save the rectification"),
+        "plan",
+        submit_plan,
+        gettext_lazy("Rectification plan"),
+        gettext_lazy("Submit the plan"),
         by_office=False,
-        states={
-            Kind.REMINDER: (State.NOTIFIED, State.RECTIFYING),
-            Kind.SUPERVISION: (State.INTERVIEWED, State.RECTIFYING),
-        },
-        done=gettext_lazy("Rectification saved; the inspector sees it on the case."),
-        too_early={State.NOTIFIED: _RED_RECTIFIED_LATER, State.INTERVIEW_SCHEDULED: _RED_RECTIFIED_LATER},
+        states={Kind.SUPERVISION: ANSWERED_IN},
+        done=gettext_lazy("Plan submitted; the inspector reviews it."),
+        wrong_kind=gettext_lazy("A reminder is answered with an explanation, not a plan."),
+        too_early={State.OPEN: _LETTER_FIRST},
+        waits=plan_waits,
+    ),
+    Step(
+        "report",
+        submit_report,
+        gettext_lazy("Rectification report"),
+        gettext_lazy("Submit the report"),
+        by_office=False,
+        states={Kind.SUPERVISION: ANSWERED_IN},
+        done=gettext_lazy("Report submitted; the inspector reviews it."),
+        wrong_kind=gettext_lazy("A reminder is answered with an explanation, not a report."),
+        too_early={State.OPEN: _LETTER_FIRST},
+        waits=report_waits,
+    ),
+    Step(
+        "answer",
+        submit_answer,
+        gettext_lazy("Answer the reminder"),
+        gettext_lazy("Submit the answer"),
+        by_office=False,
+        states={Kind.REMINDER: (State.NOTIFIED, State.RECTIFYING)},
+        done=gettext_lazy("Answer submitted; the inspector reviews it."),
+        wrong_kind=gettext_lazy("A red case is answered with a rectification plan and reports."),
+        too_early={State.OPEN: _LETTER_FIRST},
+        waits=answer_waits,
     ),
 )
 STEPS_BY_NAME = {step.name: step for step in STEPS}

@@ -70,6 +70,10 @@ STILL_RECTIFYING = {("主要产品产量计划完成", 4), ("出口订单拓展"
 LETTER_DAY = 2
 INTERVIEW_DAY = 7
 RECTIFIED_DAY = {FollowUp.Kind.REMINDER: 8, FollowUp.Kind.SUPERVISION: 14}
+# The inspector reviews the plan or the answer; a red case's report follows, and is reviewed.
+REVIEWED_DAY = {FollowUp.Kind.REMINDER: 10, FollowUp.Kind.SUPERVISION: 17}
+REPORTED_DAY = 22
+REPORT_REVIEWED_DAY = 25
 CLOSED_DAY = {FollowUp.Kind.REMINDER: 13, FollowUp.Kind.SUPERVISION: 27}
 ESCALATION_DAY = 14
 # A rating is amended this many days before the demo's today.
@@ -208,7 +212,7 @@ def _follow_up(meeting, today, people):
             inspector,
             escalate=key in ESCALATED,
             keep_rectifying=key in STILL_RECTIFYING,
-            # Most owners answer a reminder with a plan; a few yellow gaps close on the reminder alone.
+            # Most owners answer a reminder; a few yellow gaps close on the reminder alone (with a reason).
             plan=case.kind == FollowUp.Kind.SUPERVISION or index % 3 != 2 or key in STILL_RECTIFYING,
             # Owners acknowledge (签收) their letters the next day; one in four has not yet.
             acknowledge=index % 4 != 1,
@@ -251,11 +255,27 @@ def _work(case, meeting, today, inspector, *, escalate, keep_rectifying, plan, a
         if not (when := day(RECTIFIED_DAY[kind])):
             return
         with as_on(when):
-            case = _rectify(case, done=not keep_rectifying)
+            case = _answer(case)
+        if not (when := day(REVIEWED_DAY[kind])) or (keep_rectifying and kind == FollowUp.Kind.REMINDER):
+            return
+        with as_on(when):
+            case = _accept_latest(case, inspector)
+        if kind == FollowUp.Kind.SUPERVISION:
+            if not (when := day(REPORTED_DAY)):
+                return
+            with as_on(when):
+                case = _report(case, done=not keep_rectifying)
+            if keep_rectifying or not (when := day(REPORT_REVIEWED_DAY)):
+                return
+            with as_on(when):
+                case = _accept_latest(case, inspector)
     if keep_rectifying or not (when := day(CLOSED_DAY[kind])):
         return
     with as_on(when):
-        cases.close_case(case_id=case.pk, version=case.version, conclusion=_conclusion(case), by=inspector)
+        reason = "" if plan else f"第{case.rating.meeting.stage.number}阶段差距较小，经提醒后已跟上进度，无需书面说明。"
+        cases.close_case(
+            case_id=case.pk, version=case.version, conclusion=_conclusion(case), reason=reason, by=inspector
+        )
 
 
 def _schedule_interview(case, meeting, inspector):
@@ -282,23 +302,44 @@ def _interview_record(task):
     )
 
 
-def _rectify(case, *, done):
-    """The owner writes the rectification plan and how far it has got."""
+def _answer(case):
+    """The owner answers: a red case's rectification plan, a yellow case's explanation."""
     task = case.rating.task
+    gap = shortfall(task.title)
     if case.kind == FollowUp.Kind.SUPERVISION:
-        plan = (
-            f"针对“{shortfall(task.title)}”：倒排工期、挂图作战，逐周明确节点和责任人，"
-            "分管领导每周调度一次，每月向纪检监察部报送整改进展。"
+        return cases.submit_plan(
+            case_id=case.pk,
+            version=case.version,
+            text=f"针对“{gap}”：倒排工期、挂图作战，逐周明确节点和责任人，分管领导每周调度一次，"
+            "每月向纪检监察部报送整改进展。",
+            responsible=task.owner.name,
+            target_date=clock.today() + datetime.timedelta(days=30),
+            by=task.owner,
         )
-    else:
-        plan = f"针对“{shortfall(task.title)}”制定追赶计划，每两周向分管领导报告进度。"
-    progress = (
+    return cases.submit_answer(
+        case_id=case.pk,
+        version=case.version,
+        text=f"本阶段主要差距：{gap}。",
+        catch_up="制定追赶计划，每两周向分管领导报告进度。",
+        by=task.owner,
+    )
+
+
+def _report(case, *, done):
+    """The owner reports how far the rectification has got."""
+    text = (
         "整改措施已全部落实，本阶段进度缺口已补齐。"
         if done
         else "整改措施正在落实，进度缺口尚未补齐，已申请延至下阶段末完成。"
     )
-    return cases.update_rectification(
-        case_id=case.pk, version=case.version, plan=plan, progress=progress, by=task.owner
+    return cases.submit_report(case_id=case.pk, version=case.version, text=text, by=case.rating.task.owner)
+
+
+def _accept_latest(case, inspector):
+    """The inspector accepts what awaits review."""
+    item = case.rectifications.filter(state="submitted").latest("pk")
+    return cases.review_rectification(
+        case_id=case.pk, version=case.version, rectification=item.pk, decision="accept", comment="", by=inspector
     )
 
 

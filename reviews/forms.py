@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from lightboard.forms import score_field, version_field
 from lightboard.roles import Role
 from tasks import forms as tasks_forms
+from tasks.evidence import EVIDENCE_MAX_BYTES, EVIDENCE_MAX_FILES, check_evidence_file
 from tasks.models import User
 
 
@@ -121,14 +122,68 @@ class InterviewRecordForm(CaseVersionForm):
     )
 
 
-class RectificationForm(CaseVersionForm):
-    plan = forms.CharField(
-        label=_("Rectification plan"),
+class PlanForm(CaseVersionForm):
+    text = forms.CharField(
+        label=_("Rectification measures"),
         widget=forms.Textarea(attrs={"rows": 4}),
-        error_messages=_needed(_("Write the rectification plan.")),
+        error_messages=_needed(_("Write the rectification measures.")),
     )
-    progress = forms.CharField(
-        label=_("Rectification progress"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    responsible = forms.CharField(
+        label=_("Person responsible"), max_length=100, error_messages=_needed(_("Name the person responsible."))
+    )
+    target_date = forms.DateField(
+        label=_("Target date"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages=_needed(_("Give the target date, today or later.")),
+    )
+
+
+class ReportForm(CaseVersionForm):
+    text = forms.CharField(
+        label=_("What has been done"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages=_needed(_("Write what has been done.")),
+    )
+    files = tasks_forms.MultipleFileField(
+        label=_("Evidence files"),
+        required=False,
+        help_text=_("PDF, Word, Excel, PowerPoint, PNG or JPEG; at most %(count)s files of %(size)s MB each.")
+        % {"count": EVIDENCE_MAX_FILES, "size": EVIDENCE_MAX_BYTES // (1024 * 1024)},
+    )
+
+    def clean_files(self):
+        files = self.cleaned_data["files"]
+        if len(files) > EVIDENCE_MAX_FILES:
+            raise forms.ValidationError(_("At most %(count)s files at a time.") % {"count": EVIDENCE_MAX_FILES})
+        problems = [message for message in map(check_evidence_file, files) if message]
+        if problems:
+            raise forms.ValidationError(problems)
+        return files
+
+
+class AnswerForm(CaseVersionForm):
+    text = forms.CharField(
+        label=_("Explanation"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages=_needed(_("Write the explanation.")),
+    )
+    catch_up = forms.CharField(
+        label=_("Catch-up measure"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages=_needed(_("Write the catch-up measure.")),
+    )
+
+
+class ReviewForm(CaseVersionForm):
+    """The inspector's decision on one rectification: the button pressed says which."""
+
+    rectification = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    decision = forms.ChoiceField(choices=[("accept", _("Accept")), ("return", _("Return"))], widget=forms.HiddenInput)
+    comment = forms.CharField(
+        label=_("Comment"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Required when returning: say what is missing."),
     )
 
 
@@ -138,6 +193,17 @@ class CloseCaseForm(CaseVersionForm):
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages=_needed(_("Write the conclusion.")),
     )
+    reason = forms.CharField(
+        label=_("Reason for closing without accepted rectification"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Only when no rectification of the case is accepted."),
+    )
+
+    def __init__(self, *args, rectified=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if rectified:
+            del self.fields["reason"]
 
 
 class EscalateForm(CaseVersionForm):
@@ -154,7 +220,10 @@ CASE_STEP_FORMS = {
     "supervision": LetterForm,
     "interview": InterviewForm,
     "record": InterviewRecordForm,
-    "rectification": RectificationForm,
+    "plan": PlanForm,
+    "report": ReportForm,
+    "answer": AnswerForm,
+    "review": ReviewForm,
     "close": CloseCaseForm,
     "escalate": EscalateForm,
 }

@@ -72,3 +72,7 @@ def letter_link(letter):
 def record_sending(letter, notifications):
     """Remember which messages the letter went out as (whom it reached, and who read it)."""
     letter.notifications.add(*notifications)
+
+
+def case_link(case):
+    return reverse("reviews:case", kwargs={"case_id": case.pk})

@@ -156,10 +156,10 @@ class FollowUp(Versioned):
     interview_place = models.CharField(_("interview place"), max_length=100, blank=True)
     interview_participants = models.CharField(_("interview participants"), max_length=300, blank=True)
     interview_record = models.TextField(_("interview record"), blank=True)
-    rectification_plan = models.TextField(_("rectification plan"), blank=True)
-    rectification_progress = models.TextField(_("rectification progress"), blank=True)
     escalation_reason = models.TextField(_("reason for accountability"), blank=True)
     conclusion = models.TextField(_("conclusion"), blank=True)
+    # Closed although no rectification was accepted: the inspector's reason, on the record.
+    closed_unaccepted_reason = models.TextField(_("reason for closing without accepted rectification"), blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
@@ -185,6 +185,9 @@ class CaseEvent(models.Model):
         ESCALATED = "escalated", _("Escalated to accountability")
         AMENDED = "amended", _("Changed by a rating amendment")
         ACKNOWLEDGED = "letter acknowledged", _("Letter acknowledged")
+        RECTIFICATION_SUBMITTED = "rectification submitted", _("Rectification submitted")
+        RECTIFICATION_ACCEPTED = "rectification accepted", _("Rectification accepted")
+        RECTIFICATION_RETURNED = "rectification returned", _("Rectification returned")
 
     case = models.ForeignKey(FollowUp, on_delete=models.CASCADE, related_name="events", verbose_name=_("case"))
     at = models.DateTimeField(_("at"), auto_now_add=True)
@@ -203,6 +206,76 @@ class CaseEvent(models.Model):
 
     def __str__(self):
         return f"{self.case_id} {self.action}"
+
+
+class Rectification(models.Model):
+    """The owner's answer to a case, reviewed by the inspector: for a red case a rectification
+    plan (整改方案) and later reports with evidence (整改报告); for a yellow one an explanation
+    with the catch-up measure (情况说明). A returned one stays on record; resubmitting writes a
+    new one."""
+
+    class Kind(models.TextChoices):
+        PLAN = "plan", _("Rectification plan")
+        REPORT = "report", _("Rectification report")
+        ANSWER = "answer", _("Explanation and catch-up measure")
+
+    class State(models.TextChoices):
+        SUBMITTED = "submitted", _("Awaiting review")
+        ACCEPTED = "accepted", _("Accepted")
+        RETURNED = "returned", _("Returned")
+
+    case = models.ForeignKey(FollowUp, on_delete=models.CASCADE, related_name="rectifications", verbose_name=_("case"))
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind)
+    # A plan's measures, a report's account of what was done, an answer's explanation.
+    text = models.TextField(_("content"))
+    catch_up = models.TextField(_("catch-up measure"), blank=True)
+    responsible = models.CharField(_("person responsible"), max_length=100, blank=True)
+    target_date = models.DateField(_("target date"), null=True, blank=True)
+    state = models.CharField(_("state"), max_length=10, choices=State, default=State.SUBMITTED)
+    submitted_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("submitted by"))
+    submitted_at = models.DateTimeField(_("submitted at"), auto_now_add=True)
+    reviewed_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("reviewed by")
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    review_comment = models.TextField(_("inspector's comment"), blank=True)
+
+    class Meta:
+        ordering = ["submitted_at", "id"]
+        verbose_name = _("rectification")
+        verbose_name_plural = _("rectifications")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "kind"], condition=Q(state="submitted"), name="one_rectification_of_a_kind_in_review"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} · {self.case_id}"
+
+
+def rectification_file_path(instance, filename):
+    return f"rectification/{instance.rectification.case_id}/{instance.rectification_id}/{filename}"
+
+
+class RectificationFile(models.Model):
+    """Evidence of a rectification report. Served only through an access-checked view."""
+
+    rectification = models.ForeignKey(
+        Rectification, on_delete=models.CASCADE, related_name="files", verbose_name=_("rectification")
+    )
+    file = models.FileField(_("file"), upload_to=rectification_file_path)
+    original_name = models.CharField(_("file name"), max_length=200)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+        verbose_name = _("rectification evidence")
+        verbose_name_plural = _("rectification evidence")
+
+    def __str__(self):
+        return self.original_name
 
 
 class LetterCounter(models.Model):

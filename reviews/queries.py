@@ -4,7 +4,7 @@ meeting mode and the minutes read, each in a fixed number of queries."""
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Case, Count, OuterRef, Subquery, Value, When
+from django.db.models import Case, Count, OuterRef, Q, Subquery, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
@@ -393,6 +393,7 @@ def follow_up_queue(
         )
         .annotate(
             red_first=Case(When(rating__colour="red", then=Value(0)), default=Value(1)),
+            awaiting_review=Count("rectifications", filter=Q(rectifications__state="submitted")),
             unacknowledged_since=Subquery(
                 access.letters_awaiting_acknowledgement()
                 .filter(case=OuterRef("pk"))

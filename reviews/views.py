@@ -19,7 +19,7 @@ from tasks.queries import current_year
 from . import access, cases, documents, excel, queries, services
 from .forms import CASE_STEP_FORMS, AdjustForm, AmendForm, RatingForm, ReturnForm, ScheduleForm
 from .letters import default_text, letter_text
-from .models import FollowUp, Rating, ReviewMeeting
+from .models import FollowUp, Rating, Rectification, RectificationFile, ReviewMeeting
 
 
 def _int_or_none(value):
@@ -321,23 +321,43 @@ def followups(request):
     return render(request, "reviews/followups.html", context)
 
 
-def _step_form(step, case, data=None):
-    """The form of a step of the case: its version, and a letter's text to read and edit."""
-    initial = {"version": case.version, "text": default_text(step.letter_kind, case)}
-    return CASE_STEP_FORMS[step.name](data, initial=initial, auto_id=f"{step.name}-%s")
+def _step_form(step, case, data=None, files=None, item_id=None):
+    """The form of a step of the case: its version, a letter's text to read and edit, and for
+    a step on one rectification, which one."""
+    initial, options = {"version": case.version}, {}
+    if step.letter_kind:
+        initial["text"] = default_text(step.letter_kind, case)
+    if step.name == "close":
+        options["rectified"] = cases.is_rectified(case)
+    auto_id = f"{step.name}-%s" if item_id is None else f"{step.name}-{item_id}-%s"
+    if item_id is not None:
+        initial["rectification"] = item_id
+    return CASE_STEP_FORMS[step.name](data, files, initial=initial, auto_id=auto_id, **options)
 
 
 @login_required
 def case_detail(request, case_id):
-    """A case with the steps this user may take now, each with its form."""
+    """A case with the steps this user may take now, each with its form; the rectifications
+    awaiting review each carry the inspector's accept/return form."""
     case = access.get_case_for_user(request.user, case_id)
     steps = cases.available_steps(case, request.user)
-    forms = {step.name: _step_form(step, case) for step in steps}
+    forms = {step.name: _step_form(step, case) for step in steps if not step.per_item}
+    reviews = {}
+    if any(step.name == "review" for step in steps):
+        reviews = {
+            item.pk: _step_form(cases.STEPS_BY_NAME["review"], case, item_id=item.pk)
+            for item in case.rectifications.all()
+            if item.state == Rectification.State.SUBMITTED
+        }
     if request.method == "POST":
         step = cases.STEPS_BY_NAME.get(request.POST.get("action"))
         if step is None:
             raise Http404
-        form = forms[step.name] = _step_form(step, case, request.POST)
+        if step.per_item:
+            item_id = _int_or_none(request.POST.get("rectification"))
+            form = reviews[item_id] = _step_form(step, case, request.POST, item_id=item_id)
+        else:
+            form = forms[step.name] = _step_form(step, case, request.POST, request.FILES)
         if form.is_valid():
             try:
                 taken = step.service(case_id=case.pk, by=request.user, **form.cleaned_data)
@@ -352,11 +372,24 @@ def case_detail(request, case_id):
         "reviews/case.html",
         {
             "case": case,
-            "steps": [(step, forms[step.name], step.is_primary(case)) for step in steps],
+            "steps": [(step, forms[step.name], step.is_primary(case)) for step in steps if not step.per_item],
+            "reviews": reviews,
             "may_work_cases": access.may_work_cases(request.user),
         },
         status=400 if request.method == "POST" else 200,
     )
+
+
+@login_required
+def rectification_file(request, file_id):
+    """An evidence file of a rectification, for those who may see its case."""
+    evidence = get_object_or_404(RectificationFile.objects.select_related("rectification"), pk=file_id)
+    access.get_case_for_user(request.user, evidence.rectification.case_id)
+    try:
+        handle = evidence.file.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    return FileResponse(handle, as_attachment=True, filename=evidence.original_name)
 
 
 @login_required

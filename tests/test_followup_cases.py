@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import formats, timezone, translation
 
 from lightboard.roles import Role
@@ -20,6 +21,14 @@ from tests.factories import KeyTaskFactory
 from tests.reviews_fixtures import close, english, interview_time, open_meeting, rate, rating_of, stage_of, typed
 
 pytestmark = pytest.mark.django_db
+
+
+def in_two_weeks():
+    return timezone.localdate() + datetime.timedelta(days=14)
+
+
+def pdf_upload(name="投产报告.pdf"):
+    return SimpleUploadedFile(name, b"%PDF-1.4 test evidence", content_type="application/pdf")
 
 
 @pytest.fixture
@@ -151,22 +160,44 @@ def test_yellow_case_from_reminder_to_close(client, case_of, inspector, staff_a,
     assert audit.subject_id == case.pk
     assert audit.before == {"state": "open"} and audit.after == {"state": "notified"}
 
-    # The department's staff (not only the owner) write the rectification.
-    response = act(as_user(client, colleague_a), case, "rectification", plan="月底前完成大修", progress="已完成60%")
+    # The department's staff (not only the owner) answer the reminder, for the owner.
+    response = act(as_user(client, colleague_a), case, "answer", text="备件晚到两周", catch_up="增加夜班，月底前完成")
     assert response.status_code == 302
     case.refresh_from_db()
     assert case.state == FollowUp.State.RECTIFYING
-    assert case.rectification_plan == "月底前完成大修"
-    assert case.rectification_progress == "已完成60%"
+    answer = case.rectifications.get()
+    assert (answer.kind, answer.state, answer.submitted_by) == ("answer", "submitted", colleague_a)
+    assert (answer.text, answer.catch_up) == ("备件晚到两周", "增加夜班，月底前完成")
     assert case.inspector == inspector  # a staff member's step does not take the case over
+    told = Notification.objects.get(kind="rectification_submitted")
+    assert told.recipient == inspector and told.link == case_url(case)
 
-    # The owner updates the progress; the case stays rectifying.
-    assert (
-        act(as_user(client, staff_a), case, "rectification", plan="月底前完成大修", progress="已完成90%").status_code
-        == 302
-    )
-    case.refresh_from_db()
-    assert case.state == FollowUp.State.RECTIFYING and case.rectification_progress == "已完成90%"
+    # Nothing more to submit while it awaits review.
+    before = snapshot(case)
+    response = act(as_user(client, staff_a), case, "answer", text="再说明", catch_up="措施")
+    assert response.status_code == 400
+    assert "awaiting the inspector&#x27;s review" in errors_of(response)
+    assert snapshot(case) == before
+
+    # The inspector returns it with a comment; the owner and the colleague who wrote it are told.
+    response = act(as_user(client, inspector), case, "review", rectification=answer.pk, decision="return",
+                   comment="请写明每周的追赶节点")  # fmt: skip
+    assert response.status_code == 302
+    answer.refresh_from_db()
+    assert (answer.state, answer.reviewed_by, answer.review_comment) == ("returned", inspector, "请写明每周的追赶节点")
+    returned = Notification.objects.filter(kind="rectification_returned")
+    assert sorted(returned.values_list("recipient__username", flat=True)) == ["colleague_a", "staff_a"]
+    assert all(n.body == "请写明每周的追赶节点" for n in returned)
+
+    # The owner answers again: a new answer; the returned one stays on record.
+    response = act(as_user(client, staff_a), case, "answer", text="备件晚到两周", catch_up="每周六加班，第3周末完成")
+    assert response.status_code == 302
+    latest = case.rectifications.latest("pk")
+    assert latest.pk != answer.pk and latest.state == "submitted"
+    response = act(as_user(client, inspector), case, "review", rectification=latest.pk, decision="accept")
+    assert response.status_code == 302
+    latest.refresh_from_db()
+    assert latest.state == "accepted"
 
     before = timezone.now()
     response = act(as_user(client, inspector), case, "close", conclusion="整改到位，予以销号")
@@ -174,16 +205,20 @@ def test_yellow_case_from_reminder_to_close(client, case_of, inspector, staff_a,
     case.refresh_from_db()
     assert case.state == FollowUp.State.CLOSED
     assert case.conclusion == "整改到位，予以销号"
+    assert case.closed_unaccepted_reason == ""
     assert case.closed_at is not None and case.closed_at >= before
 
     steps = list(CaseEvent.objects.filter(case=case).values_list("action", "actor__username", "to_state"))
     assert steps == [
         ("reminder sent", "inspector", "notified"),
-        ("rectification updated", "colleague_a", "rectifying"),
-        ("rectification updated", "staff_a", "rectifying"),
+        ("rectification submitted", "colleague_a", "rectifying"),
+        ("rectification returned", "inspector", "rectifying"),
+        ("rectification submitted", "staff_a", "rectifying"),
+        ("rectification accepted", "inspector", "rectifying"),
         ("closed", "inspector", "closed"),
     ]
-    assert AuditEntry.objects.filter(action__startswith="case:", subject_id=case.pk).count() == 4
+    assert "colleague_a" in CaseEvent.objects.filter(case=case)[1].note  # "by colleague_a for staff_a"
+    assert AuditEntry.objects.filter(action__startswith="case:", subject_id=case.pk).count() == 6
 
     page = client.get(case_url(case))
     assert state_on_page(page) == "closed"
@@ -205,12 +240,14 @@ def test_red_case_from_supervision_letter_to_close(client, case_of, inspector, s
         "staff_a",
     ]
 
-    # The owner answers only after the interview.
-    before = snapshot(case)
-    response = act(as_user(client, staff_a), case, "rectification", plan="先整改")
-    assert response.status_code == 400
-    assert "after the interview" in errors_of(response)
-    assert snapshot(case) == before
+    # The owner answers with the plan at once; the interview can still follow.
+    response = act(as_user(client, staff_a), case, "plan", text="两周内完成设备调试并投产", responsible="staff_a",
+                   target_date=(timezone.localdate() + datetime.timedelta(days=14)).isoformat())  # fmt: skip
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.state == FollowUp.State.RECTIFYING
+    plan = case.rectifications.get()
+    assert (plan.kind, plan.responsible) == ("plan", "staff_a")
 
     client = as_user(client, inspector)
     when = interview_time()
@@ -234,26 +271,37 @@ def test_red_case_from_supervision_letter_to_close(client, case_of, inspector, s
     case.refresh_from_db()
     assert case.state == FollowUp.State.INTERVIEWED
     assert case.interview_record == "当面指出问题，负责人作出说明"
+    assert act(client, case, "review", rectification=plan.pk, decision="accept").status_code == 302
 
-    assert (
-        act(as_user(client, staff_a), case, "rectification", plan="两周内投产", progress="设备已到货").status_code
-        == 302
-    )
-    case.refresh_from_db()
-    assert case.state == FollowUp.State.RECTIFYING
+    # Accepting the plan is not enough to close (销号): that waits for an accepted report.
+    before = snapshot(case)
+    response = act(client, case, "close", conclusion="已投产，销号")
+    assert response.status_code == 400
+    assert "No rectification of this case is accepted" in errors_of(response)
+    assert snapshot(case) == before
+
+    response = act(as_user(client, staff_a), case, "report", text="已投产，首批产品合格", files=[pdf_upload()])
+    assert response.status_code == 302
+    report = case.rectifications.get(kind="report")
+    assert [f.original_name for f in report.files.all()] == ["投产报告.pdf"]
+    response = act(as_user(client, inspector), case, "review", rectification=report.pk, decision="accept")
+    assert response.status_code == 302
 
     assert act(as_user(client, inspector), case, "close", conclusion="已投产，销号").status_code == 302
     case.refresh_from_db()
     assert case.state == FollowUp.State.CLOSED and case.closed_at is not None
     assert list(CaseEvent.objects.filter(case=case).values_list("action", flat=True)) == [
         "supervision letter issued",
+        "rectification submitted",
         "interview scheduled",
         "interview recorded",
-        "rectification updated",
+        "rectification accepted",
+        "rectification submitted",
+        "rectification accepted",
         "closed",
     ]
     assert all(e.actor_id for e in CaseEvent.objects.filter(case=case))
-    assert AuditEntry.objects.filter(action__startswith="case:", subject_id=case.pk).count() == 5
+    assert AuditEntry.objects.filter(action__startswith="case:", subject_id=case.pk).count() == 8
 
 
 def test_rescheduling_the_interview_keeps_the_notice_number_and_tells_the_owner_again(case_of, inspector, staff_a):
@@ -299,7 +347,9 @@ def advance(case, state, inspector, owner):
         ),
         (
             FollowUp.State.RECTIFYING,
-            lambda v: cases.update_rectification(case_id=case.pk, version=v, plan="计划", progress="", by=owner),
+            lambda v: cases.submit_plan(
+                case_id=case.pk, version=v, text="计划", responsible="责任人", target_date=in_two_weeks(), by=owner
+            ),
         ),
     ]
     order = ["open"] + [reached for reached, _step in steps]
@@ -360,7 +410,10 @@ WRONG_ORDER = [
     ("yellow", "notified", "reminder", {}, "does not apply now"),
     ("red", "notified", "supervision", {}, "does not apply now"),
     ("red", "notified", "record", {"record": "记录"}, "does not apply now"),
-    ("red", "notified", "close", {"conclusion": "结案"}, "once its interview is recorded"),
+    ("red", "notified", "close", {"conclusion": "结案"}, "No rectification of this case is accepted"),
+    ("yellow", "notified", "plan", {"text": "计划", "responsible": "甲", "target_date": "2026-12-31"}, "not a plan"),
+    ("red", "notified", "answer", {"text": "说明", "catch_up": "措施"}, "rectification plan and reports"),
+    ("red", "notified", "report", {"text": "报告"}, "Submit the rectification plan first"),
     ("yellow", "closed", "escalate", {"reason": "问责"}, "does not apply now"),
     ("yellow", "closed", "close", {"conclusion": "再结一次"}, "does not apply now"),
     ("red", "escalated", "close", {"conclusion": "结案"}, "does not apply now"),
@@ -379,34 +432,55 @@ def test_a_step_in_the_wrong_order_is_refused_with_a_message(
             cases.issue_supervision_letter(case_id=case.pk, version=case.version, by=inspector)
     elif state == "closed":
         cases.send_reminder(case_id=case.pk, version=case.version, by=inspector)
-        cases.close_case(case_id=case.pk, version=case.version + 1, conclusion="销号", by=inspector)
+        cases.close_case(case_id=case.pk, version=case.version + 1, conclusion="销号", reason="差距已补", by=inspector)
     elif state == "escalated":
         cases.escalate(case_id=case.pk, version=case.version, reason="问责", by=inspector)
     before = snapshot(case)
     assert before[0] == state
 
-    response = act(as_user(client, inspector), case, action, **data)
+    step = cases.STEPS_BY_NAME[action]
+    response = act(as_user(client, inspector if step.by_office else staff_a), case, action, **data)
     assert response.status_code == 400
     assert message in errors_of(response)
     assert snapshot(case) == before
 
 
-def test_an_owner_cannot_rectify_an_open_or_closed_case(client, case_of, inspector, staff_a):
+def test_an_owner_cannot_answer_an_open_or_closed_case(client, case_of, inspector, staff_a):
     case = case_of("yellow")
     before = snapshot(case)
-    response = act(as_user(client, staff_a), case, "rectification", plan="计划")
+    response = act(as_user(client, staff_a), case, "answer", text="说明", catch_up="措施")
+    assert response.status_code == 400
+    assert "reminder or the supervision letter first" in errors_of(response)
+    assert snapshot(case) == before
+    case = bring(case, "closed", inspector, staff_a)
+    before = snapshot(case)
+    response = act(as_user(client, staff_a), case, "answer", text="说明", catch_up="措施")
     assert response.status_code == 400
     assert "does not apply now" in errors_of(response)
     assert snapshot(case) == before
 
 
-def test_a_rectification_needs_a_plan(client, case_of, inspector, staff_a):
-    case = case_of("yellow")
-    cases.send_reminder(case_id=case.pk, version=case.version, by=inspector)
+@pytest.mark.parametrize(
+    ("action", "data", "field"),
+    [
+        ("answer", {"text": "  ", "catch_up": "措施"}, "Write the explanation."),
+        ("answer", {"text": "说明", "catch_up": " "}, "Write the catch-up measure."),
+        ("plan", {"text": "计划", "responsible": "", "target_date": "2026-12-31"}, "Name the person responsible."),
+        ("plan", {"text": "计划", "responsible": "甲", "target_date": "2020-01-01"}, "today or later"),
+        ("plan", {"text": "计划", "responsible": "甲", "target_date": "someday"}, "Enter a valid date"),
+        ("plan", {"text": " ", "responsible": "甲", "target_date": "2026-12-31"}, "Write the rectification measures."),
+    ],
+)
+def test_a_rectification_with_a_missing_part_changes_nothing(client, case_of, inspector, staff_a, action, data, field):
+    case = bring(case_of("yellow" if action == "answer" else "red"), "notified", inspector, staff_a)
+    if data.get("target_date") == "2026-12-31":
+        data = {**data, "target_date": in_two_weeks().isoformat()}
     before = snapshot(case)
-    response = act(as_user(client, staff_a), case, "rectification", plan="  ", progress="进展")
+    response = act(as_user(client, staff_a), case, action, **data)
     assert response.status_code == 400
+    assert field in errors_of(response)
     assert snapshot(case) == before
+    assert not case.rectifications.exists()
 
 
 @pytest.mark.parametrize("when", ["2020-05-20T09:30", "9999-05-20T09:30", "yesterday", "an hour ago", "in two years"])
@@ -448,7 +522,7 @@ def test_a_stale_version_is_refused_with_who_changed_it_and_when(client, case_of
     before = snapshot(case)
 
     response = as_user(client, staff_a).post(
-        case_url(case), {"action": "rectification", "version": stale_version, "plan": "计划"}
+        case_url(case), {"action": "answer", "version": stale_version, "text": "说明", "catch_up": "措施"}
     )
     assert response.status_code == 400
     case.refresh_from_db()
@@ -516,7 +590,7 @@ def test_only_the_owner_and_the_departments_staff_write_the_rectification(client
     case = case_of("yellow")
     cases.send_reminder(case_id=case.pk, version=case.version, by=inspector)
     before = snapshot(case)
-    response = act(as_user(client, request.getfixturevalue(who)), case, "rectification", plan="计划")
+    response = act(as_user(client, request.getfixturevalue(who)), case, "answer", text="说明", catch_up="措施")
     # Another department's staff do not even see the case.
     assert response.status_code == (404 if who == "staff_b" else 403)
     assert snapshot(case) == before
@@ -564,12 +638,12 @@ def test_a_cases_letters_are_visible_to_whoever_may_see_the_case(client, request
 def test_the_case_page_shows_the_inspector_steps_only_to_inspectors(client, case_of, staff_a, inspector):
     case = case_of("yellow")
     html = as_user(client, staff_a).get(case_url(case)).content.decode()
-    assert 'id="step-reminder"' not in html and 'id="step-rectification"' not in html
+    assert 'id="step-reminder"' not in html and 'id="step-answer"' not in html
     html = as_user(client, inspector).get(case_url(case)).content.decode()
     assert 'id="step-reminder"' in html and 'id="step-escalate"' in html
     cases.send_reminder(case_id=case.pk, version=case.version, by=inspector)
     html = as_user(client, staff_a).get(case_url(case)).content.decode()
-    assert 'id="step-rectification"' in html and 'id="step-close"' not in html
+    assert 'id="step-answer"' in html and 'id="step-close"' not in html
 
 
 def bring(case, state, inspector, owner):
@@ -582,9 +656,9 @@ def bring(case, state, inspector, owner):
         cases.send_reminder(case_id=case.pk, version=case.version, by=inspector)
         case.refresh_from_db()
         if state == "rectifying":
-            cases.update_rectification(case_id=case.pk, version=case.version, plan="计划", progress="", by=owner)
+            cases.submit_answer(case_id=case.pk, version=case.version, text="说明", catch_up="措施", by=owner)
         elif state == "closed":
-            cases.close_case(case_id=case.pk, version=case.version, conclusion="销号", by=inspector)
+            cases.close_case(case_id=case.pk, version=case.version, conclusion="销号", reason="差距已补", by=inspector)
     case.refresh_from_db()
     assert case.state == state
     return case
@@ -594,15 +668,18 @@ def bring(case, state, inspector, owner):
 # other, and each step's service refuses every other moment (the wrong-order tests above).
 STEPS_BY_STATE = [
     ("yellow", "open", ["reminder", "escalate"], []),
-    ("yellow", "notified", ["close", "escalate"], ["rectification"]),
-    ("yellow", "rectifying", ["close", "escalate"], ["rectification"]),
+    ("yellow", "notified", ["close", "escalate"], ["answer"]),
+    # The answer awaits review: the inspector reviews it (beside it, not as a card); nothing
+    # more for the owner to submit meanwhile.
+    ("yellow", "rectifying", ["review", "close", "escalate"], []),
     ("yellow", "closed", [], []),
     ("yellow", "escalated", [], []),
     ("red", "open", ["supervision", "escalate"], []),
-    ("red", "notified", ["interview", "escalate"], []),
-    ("red", "interview_scheduled", ["interview", "record", "escalate"], []),
-    ("red", "interviewed", ["close", "escalate"], ["rectification"]),
-    ("red", "rectifying", ["close", "escalate"], ["rectification"]),
+    ("red", "notified", ["interview", "close", "escalate"], ["plan"]),
+    ("red", "interview_scheduled", ["interview", "record", "escalate"], ["plan"]),
+    ("red", "interviewed", ["close", "escalate"], ["plan"]),
+    # The plan awaits review; the owner may already report on it.
+    ("red", "rectifying", ["interview", "review", "close", "escalate"], ["report"]),
 ]
 
 
@@ -617,7 +694,9 @@ def test_each_side_is_offered_exactly_the_steps_of_the_cases_state(
     case = bring(case_of(key), state, inspector, staff_a)
     assert [step.name for step in cases.available_steps(case, inspector)] == office
     assert [step.name for step in cases.available_steps(case, staff_a)] == owner_side
-    assert offered(as_user(client, inspector).get(case_url(case))) == office
+    page = as_user(client, inspector).get(case_url(case))
+    assert offered(page) == [name for name in office if name != "review"]
+    assert ('name="decision" value="return"' in page.content.decode()) == ("review" in office)
     assert offered(as_user(client, colleague_a).get(case_url(case))) == owner_side
     for onlooker in (leader_a, leadership):
         assert offered(as_user(client, onlooker).get(case_url(case))) == []
@@ -644,8 +723,11 @@ STEP_FIELDS = {
         "participants": "",
     },
     "record": {"record": "记录"},
-    "rectification": {"plan": "计划", "progress": ""},
-    "close": {"conclusion": "结案"},
+    "plan": {"text": "计划", "responsible": "责任人", "target_date": datetime.date(2099, 1, 1)},
+    "report": {"text": "报告"},
+    "answer": {"text": "说明", "catch_up": "措施"},
+    "review": {"rectification": 0, "decision": "accept", "comment": ""},
+    "close": {"conclusion": "结案", "reason": "理由"},
     "escalate": {"reason": "问责"},
 }
 

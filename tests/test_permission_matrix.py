@@ -15,7 +15,7 @@ from django.utils import timezone
 from lightboard.roles import Role
 from reviews import cases
 from reviews import services as review_services
-from reviews.models import FollowUp, Letter
+from reviews.models import FollowUp, Letter, RectificationFile
 from tasks.models import Evidence, SelfAssessment
 from tests.conftest import make_user
 from tests.factories import KeyTaskFactory, make_list
@@ -81,6 +81,7 @@ EXPECTED = {
     "reviews:letter": row(404, staff_a=200, leader_a=200, leadership=200, inspector=200),
     "reviews:letter_docx": row(404, staff_a=200, leader_a=200, leadership=200, inspector=200),
     "reviews:letter_pdf": row(404, staff_a=200, leader_a=200, leadership=200, inspector=200),
+    "reviews:rectification_file": row(404, staff_a=200, leader_a=200, leadership=200, inspector=200),
     "inbox:index": row(200),
     "inbox:count": row(200),
     "inbox:preferences": row(200),
@@ -148,6 +149,16 @@ def world(
     case = FollowUp.objects.get()
     cases.issue_supervision_letter(case_id=case.pk, version=case.version, by=inspector)
     letter = Letter.objects.get(kind="supervision")
+    case.refresh_from_db()
+    cases.submit_plan(
+        case_id=case.pk, version=case.version, text="计划", responsible="甲",
+        target_date=datetime.date(2099, 1, 1), by=staff_a,
+    )  # fmt: skip
+    case.refresh_from_db()
+    cases.submit_report(
+        case_id=case.pk, version=case.version, text="报告", files=[ContentFile(b"%PDF-1.4 x", name="r.pdf")],
+        by=staff_a,
+    )  # fmt: skip
     users = {
         STAFF_A: staff_a, STAFF_B: staff_b, LEADER_A: leader_a, LEADER_B: leader_b, LEADERSHIP: leadership,
         INSPECTOR: inspector, ADMIN: administrator,
@@ -158,6 +169,7 @@ def world(
         "year": 2026,
         "code": department_a.code,
         "evidence_id": evidence.pk,
+        "file_id": RectificationFile.objects.get().pk,
         "assessment_id": assessment.pk,
         "meeting_id": meeting.pk,
         "rating_id": case.rating_id,

@@ -225,7 +225,11 @@ class TestTheDemoYear:
         assert red.filter(state="closed").count() >= 8
         assert all(case.conclusion for case in red.filter(state="closed"))
         assert red.exclude(interview_record="").count() == red.count()
-        assert red.exclude(rectification_plan="").filter(state="closed").exists()
+        # Closed red cases were closed on an accepted rectification report (销号), none by exception.
+        for case in red.filter(state="closed"):
+            assert case.rectifications.filter(kind="plan", state="accepted").exists()
+            assert case.rectifications.filter(kind="report", state="accepted").exists()
+            assert case.closed_unaccepted_reason == ""
         escalated = red.filter(state="escalated")
         assert escalated.count() == 1
         assert escalated.get().serious and escalated.get().escalation_reason
@@ -237,11 +241,12 @@ class TestTheDemoYear:
             "supervision letter issued",
             "interview scheduled",
             "interview recorded",
-            "rectification updated",
+            "rectification submitted",
+            "rectification accepted",
             "closed",
             "escalated",
         } <= actions
-        rectified = CaseEvent.objects.filter(case__in=red, action="rectification updated").select_related(
+        rectified = CaseEvent.objects.filter(case__in=red, action="rectification submitted").select_related(
             "case__rating__task"
         )
         assert all(event.actor_id == event.case.rating.task.owner_id for event in rectified)
@@ -254,8 +259,13 @@ class TestTheDemoYear:
         assert not yellow.filter(state="open").exists()
         assert Letter.objects.filter(case__in=yellow, kind="reminder").count() == yellow.count()
         assert yellow.filter(state="closed").count() >= yellow.count() - 2
-        assert yellow.exclude(rectification_plan="").filter(state="closed").exists()
-        assert yellow.filter(rectification_plan="", state="closed").exists()  # closed on the reminder
+        answered = yellow.filter(state="closed", rectifications__kind="answer", rectifications__state="accepted")
+        assert answered.exists()
+        assert not answered.exclude(closed_unaccepted_reason="").exists()
+        # Closed on the reminder alone: with the inspector's reason on the record.
+        on_reminder = yellow.filter(state="closed", rectifications__isnull=True)
+        assert on_reminder.exists()
+        assert not on_reminder.filter(closed_unaccepted_reason="").exists()
 
     def test_a_few_recent_cases_are_still_open_and_one_or_two_overdue(self, demo_year):
         from reviews.models import FollowUp

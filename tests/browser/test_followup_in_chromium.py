@@ -2,7 +2,8 @@
 
 - the inspector opens the case from the follow-up queue, reads the supervision letter's text
   before issuing it (函件正文), edits it, issues it and is told the letter's number; schedules
-  the interview, records it (only then may the case be closed) and closes the case;
+  the interview (the case cannot close while it is pending), records it and closes the case
+  with the reason for closing it without an accepted rectification;
 - the owner finds the letter and the interview notice in the inbox (消息): listing the inbox
   marks nothing read, opening a message (its subject is a button) marks it read and shows the
   letter with the inspector's words, 全部标为已读 clears the rest;
@@ -58,7 +59,7 @@ def test_inspector_works_a_red_case_and_the_owner_reads_the_letter_and_the_notic
     page.locator("#cases").get_by_role("link", name=TASK).click()
     expect(page.get_by_role("heading", name=re.compile(TASK))).to_be_visible()
     expect(page.locator("#case-state")).to_have_text("待处理")
-    # Closing waits for the interview: before the letter, only issuing it (and escalating).
+    # Before the letter, only issuing it (and escalating): nothing to close yet.
     expect(page.get_by_role("button", name="结案")).to_have_count(0)
     text = page.get_by_label("函件正文")
     expect(text).to_have_value(re.compile(f"“{TASK}”.*45.0%"))
@@ -68,7 +69,6 @@ def test_inspector_works_a_red_case_and_the_owner_reads_the_letter_and_the_notic
     expect(flash(page, f"已向责任人和部门发出督办函 {supervision_number}。")).to_be_visible()
     expect(page.locator("#case-state")).to_have_text("已通知")
     expect(page.get_by_role("link", name=f"督办函 {supervision_number}")).to_be_visible()
-    expect(page.get_by_role("button", name="结案")).to_have_count(0)
     screenshot(page, "inspector-letter-issued")
 
     page.get_by_label("约谈时间").fill(typed(interview_time(days=2)))
@@ -84,6 +84,10 @@ def test_inspector_works_a_red_case_and_the_owner_reads_the_letter_and_the_notic
     expect(flash(page, "约谈记录已保存。")).to_be_visible()
     expect(page.locator("#case-state")).to_have_text("已约谈")
     page.get_by_label("结论").fill("整改措施已落实，结案。")
+    # No rectification was accepted: closing says why, on the record.
+    page.get_by_role("button", name="结案").click()
+    expect(page.locator(".field-reason .field-error")).to_contain_text("本案整改尚未审核通过")
+    page.get_by_label("未经整改审核通过即结案的理由").fill("约谈后任务已按集团决定调整，不再整改。")
     screenshot(page, "inspector-closes-the-case")
     page.get_by_role("button", name="结案").click()
     expect(flash(page, "已结案。")).to_be_visible()
