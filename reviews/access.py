@@ -148,3 +148,15 @@ def get_letter_for_user(user, letter_id):
     if letter.case is not None and not can_see_case(user, letter.case):
         raise Http404
     return letter
+
+
+# --- a case's discussion (a thread of its task's, tasks.access.register_thread_kind) --------
+
+
+def case_thread(case):
+    return f"case:{case.pk}"
+
+
+def may_see_case_thread(user, case_id):
+    case = FollowUp.objects.select_related("rating__task__department").filter(pk=case_id).first()
+    return case is not None and can_see_case(user, case)

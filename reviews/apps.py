@@ -8,15 +8,23 @@ class ReviewsConfig(AppConfig):
 
     def ready(self):
         """Tell the tasks app, through its public hooks, what this app adds to a task's page:
-        the results of each stage and the names of the actions it records on the history."""
+        the results of each stage, the names of the actions it records on the history, and the
+        discussions of its cases (who reads them, where they are shown)."""
+        from django.urls import reverse
+
         from lightboard.lights import LABELS
+        from tasks.access import register_thread_kind
         from tasks.audit import register_history_names
         from tasks.results import register_result_source
 
+        from .access import may_see_case_thread
         from .models import CaseEvent, FollowUp, ReviewMeeting
         from .queries import stage_results
 
         register_result_source(stage_results)
+        register_thread_kind(
+            "case", may_see=may_see_case_thread, url=lambda case_id: reverse("reviews:case", args=[case_id])
+        )
         register_history_names(
             actions={
                 "confirm self-assessment": _("Self-assessment confirmed"),

@@ -27,10 +27,11 @@ from django.utils import timezone
 
 from lightboard import clock
 from lightboard.lights import light_of
+from tasks import services as task_services
 from tasks.demo import demo_task, shortfall
 from tasks.models import AuditEntry, SelfAssessment, StageTarget, User
 
-from . import cases, services
+from . import access, cases, services
 from .models import Confirmation, FollowUp, Rating, ReviewMeeting
 
 PLACE = "集团总部三楼会议室"
@@ -106,6 +107,7 @@ def load_review_demo(year, today=None):
                 _hold(meeting, people["leadership"])
             _follow_up(meeting, today, people)
             _amend(meeting, today, people)
+            _discuss(meeting, people)
     # The latest stage: the other divisions are confirmed; the demo leader's wait in the queue.
     _confirm_all(latest, exclude_leader="leader")
     if not ReviewMeeting.objects.filter(stage=latest).exists():
@@ -275,6 +277,35 @@ def _work(case, meeting, today, inspector, *, escalate, keep_rectifying, plan, a
         reason = "" if plan else f"第{case.rating.meeting.stage.number}阶段差距较小，经提醒后已跟上进度，无需书面说明。"
         cases.close_case(
             case_id=case.pk, version=case.version, conclusion=_conclusion(case), reason=reason, by=inspector
+        )
+
+
+def _discuss(meeting, people):
+    """After the meeting: the chair gives an instruction (批示) on its first red task, which the
+    next meeting's minutes list; on each red case still open the inspector @mentions the owner
+    in the case's discussion and the owner answers."""
+    reds = meeting.ratings.filter(colour=Rating.Colour.RED).select_related("task__owner").order_by("task_id")
+    first = reds.first()
+    if first is not None:
+        task = first.task
+        task_services.post_comment(
+            task=task,
+            by=people["leadership"],
+            text=f"请{task.owner.name}同志高度重视：{shortfall(task.title)}，下次例会前报告整改进展。",
+            instruction=True,
+        )
+    still_open = FollowUp.objects.filter(rating__in=reds).exclude(state__in=cases.CLOSED_STATES)
+    for case in still_open.select_related("rating__task__owner"):
+        owner = case.rating.task.owner
+        thread = access.case_thread(case)
+        task_services.post_comment(
+            task=case.rating.task,
+            thread=thread,
+            by=people["inspector"],
+            text=f"@{owner.username} 请按督办函要求按期报送整改报告，并附佐证材料。",
+        )
+        task_services.post_comment(
+            task=case.rating.task, thread=thread, by=owner, text="收到。本周内报送整改报告和现场照片。"
         )
 
 

@@ -2,6 +2,7 @@
 
 import io
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
@@ -57,7 +58,20 @@ def minutes_workbook(minutes):
             commended,
             [rating.task.department.name, rating.task.title, str(rating.task.owner), float(rating.final_score)],
         )
-    for sheet in (follow, commended):
+    instructions = workbook.create_sheet(_("Instructions"))
+    append_row(instructions, [_("Department"), _("Task"), _("Instruction"), _("Given by"), _("Date")])
+    for comment in minutes.instructions:
+        append_row(
+            instructions,
+            [
+                comment.task.department.name,
+                comment.task.title,
+                comment.text,
+                str(comment.author),
+                timezone.localdate(comment.instructed_at).isoformat(),
+            ],
+        )
+    for sheet in (follow, commended, instructions):
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         sheet.freeze_panes = "A2"

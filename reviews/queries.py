@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from lightboard.lights import COLOUR_KEYS, MISSING, light_of
+from tasks import queries as task_queries
 from tasks.models import Department, KeyTask, SelfAssessment, StageTarget
 from tasks.results import CaseLink, StageResult
 
@@ -327,11 +328,13 @@ class Minutes:
     follow_up: list
     commended: list
     amendments: list
+    instructions: list
 
 
 def minutes(meeting):
     """The meeting minutes (会议纪要): attendees, counts by colour, every red and yellow task
-    with its decision, and the commendation list of green ones."""
+    with its decision, the commendation list of green ones, and the leadership's instructions
+    (批示) on the year's tasks since the previous meeting closed."""
     ratings = list(
         Rating.objects.filter(meeting=meeting)
         .select_related("task__department", "task__owner")
@@ -346,6 +349,19 @@ def minutes(meeting):
         follow_up=sorted((r for r in ratings if r.colour in order), key=lambda r: order[r.colour]),
         commended=[r for r in ratings if r.colour == "green"],
         amendments=[(r, a) for r in ratings for a in r.amendments.all()],
+        instructions=task_queries.instructions_given(
+            meeting.stage.year, after=previous_close(meeting), until=meeting.closed_at
+        ),
+    )
+
+
+def previous_close(meeting):
+    """When the meeting before this one (of any year) closed, or None."""
+    return (
+        ReviewMeeting.objects.filter(state=ReviewMeeting.State.CLOSED, closed_at__lt=meeting.closed_at)
+        .order_by("-closed_at")
+        .values_list("closed_at", flat=True)
+        .first()
     )
 
 

@@ -13,6 +13,8 @@ from lightboard import clock
 from lightboard.forms import show_service_error
 from lightboard.lights import light_of
 from lightboard.roles import READ_ALL_ROLES, Role, role_required
+from tasks import discussion
+from tasks import queries as task_queries
 from tasks.models import Department, SelfAssessment, User
 from tasks.queries import current_year
 
@@ -349,7 +351,12 @@ def case_detail(request, case_id):
             for item in case.rectifications.all()
             if item.state == Rectification.State.SUBMITTED
         }
-    if request.method == "POST":
+    comment_form = None
+    if request.method == "POST" and request.POST.get("action") == "comment":
+        comment_form, done = discussion.take_comment(request, case.rating.task, thread=access.case_thread(case))
+        if done:
+            return done
+    elif request.method == "POST":
         step = cases.STEPS_BY_NAME.get(request.POST.get("action"))
         if step is None:
             raise Http404
@@ -375,6 +382,8 @@ def case_detail(request, case_id):
             "steps": [(step, forms[step.name], step.is_primary(case)) for step in steps if not step.per_item],
             "reviews": reviews,
             "may_work_cases": access.may_work_cases(request.user),
+            "instructions": task_queries.task_instructions(case.rating.task),
+            **discussion.discussion(request, case.rating.task, access.case_thread(case), form=comment_form),
         },
         status=400 if request.method == "POST" else 200,
     )

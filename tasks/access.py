@@ -3,6 +3,7 @@ or change them. Other apps build their rules on these (a division leader's confi
 answers a follow-up case)."""
 
 from django.http import Http404
+from django.urls import reverse
 
 from lightboard.roles import Role, can_read_all, has_role
 
@@ -79,3 +80,50 @@ def get_department_for_user(user, code):
     if can_read_all(user) or can_work_on(user, department):
         return department
     raise Http404
+
+
+# --- discussions ----------------------------------------------------------------------------
+
+_THREAD_KINDS = {}
+
+
+def register_thread_kind(kind, *, may_see, url):
+    """An app built on tasks names a kind of discussion of a task ("case" for "case:12"):
+    `may_see(user, ident)` says who may read it (besides seeing the task), `url(ident)` is the page
+    it is shown on. Called from the app's AppConfig.ready()."""
+    _THREAD_KINDS[kind] = (may_see, url)
+
+
+def _thread_parts(thread):
+    kind, _sep, ident = thread.partition(":")
+    if kind not in _THREAD_KINDS or not ident.isdigit():
+        raise Http404
+    return _THREAD_KINDS[kind], int(ident)
+
+
+def may_see_thread(user, task, thread):
+    """A task's own discussion is read by whoever sees the task; another (a case's) also asks
+    the app that registered it."""
+    if not visible_tasks(user).filter(pk=task.pk).exists():
+        return False
+    if not thread:
+        return True
+    (may_see, _url), ident = _thread_parts(thread)
+    return may_see(user, ident)
+
+
+def thread_url(task, thread):
+    """The page a discussion is shown on."""
+    if not thread:
+        return reverse("tasks:detail", kwargs={"task_id": task.pk})
+    (_may_see, url), ident = _thread_parts(thread)
+    return url(ident)
+
+
+def may_instruct(user):
+    """Members of the leadership group mark a comment as an instruction (领导批示)."""
+    return has_role(user, Role.LEADERSHIP)
+
+
+def may_edit_comment(user, comment):
+    return comment.author_id == user.pk

@@ -122,3 +122,27 @@ class ReturnForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": _("Say what needs to change.")},
     )
+
+
+class CommentForm(forms.Form):
+    text = forms.CharField(
+        label=_("Your comment"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Write @ and a name (@陈志远) to tell that person."),
+        error_messages={"required": _("Write the comment.")},
+    )
+    instruction = forms.BooleanField(label=_("Give it as an instruction (批示)"), required=False)
+
+    def __init__(self, *args, may_instruct=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not may_instruct:
+            del self.fields["instruction"]
+
+
+class CommentEditForm(forms.Form):
+    text = forms.CharField(
+        label=_("Text of the comment"),
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("The earlier text stays in the comment's history."),
+        error_messages={"required": _("Write the comment.")},
+    )

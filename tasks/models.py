@@ -355,6 +355,8 @@ class AuditEntry(models.Model):
         SAVE_SELF_ASSESSMENT = "save self-assessment", _("Self-assessment saved")
         SUBMIT_SELF_ASSESSMENT = "submit self-assessment", _("Self-assessment submitted")
         REMOVE_EVIDENCE = "remove evidence", _("Evidence file removed")
+        EDIT_COMMENT = "edit comment", _("Comment edited")
+        INSTRUCTION = "instruction", _("Instruction (批示) given")
 
     at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
@@ -380,3 +382,52 @@ class AuditEntry(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action}"
+
+
+class Comment(models.Model):
+    """A remark in the discussion of a task, or of one of its follow-up cases: `thread` names
+    which ("" is the task's own; an app built on tasks names its threads, e.g. "case:12"). A
+    member of the leadership group may mark a comment as an instruction (批示). A comment is
+    never edited silently: each edit keeps the earlier text as a revision."""
+
+    task = models.ForeignKey(KeyTask, on_delete=models.CASCADE, related_name="comments", verbose_name=_("task"))
+    thread = models.CharField(_("discussion"), max_length=40, blank=True)
+    author = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("author"))
+    text = models.TextField(_("text"))
+    created_at = models.DateTimeField(_("written at"), auto_now_add=True)
+    edited_at = models.DateTimeField(_("edited at"), null=True, blank=True)
+    mentioned = models.ManyToManyField(User, related_name="+", blank=True, verbose_name=_("mentioned"))
+    is_instruction = models.BooleanField(_("instruction (批示)"), default=False)
+    instructed_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("marked by")
+    )
+    instructed_at = models.DateTimeField(_("marked at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("comment")
+        verbose_name_plural = _("comments")
+        indexes = [
+            models.Index(fields=["task", "thread"]),
+            models.Index(fields=["is_instruction", "instructed_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.author}: {self.text[:40]}"
+
+
+class CommentRevision(models.Model):
+    """The text a comment had before an edit."""
+
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="revisions", verbose_name=_("comment"))
+    text = models.TextField(_("earlier text"))
+    written_at = models.DateTimeField(_("written at"))
+    replaced_at = models.DateTimeField(_("replaced at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["written_at", "id"]
+        verbose_name = _("earlier version of a comment")
+        verbose_name_plural = _("earlier versions of comments")
+
+    def __str__(self):
+        return f"{self.comment_id} @ {self.written_at:%Y-%m-%d %H:%M}"

@@ -9,7 +9,7 @@ from lightboard.lights import stage_standing
 from lightboard.roles import Role
 
 from .access import department_ids_of, may_self_assess
-from .models import AssessmentYear, Department, KeyTask, SelfAssessment, StageTarget, TaskList, User
+from .models import AssessmentYear, Comment, Department, KeyTask, SelfAssessment, StageTarget, TaskList, User
 from .results import NO_RESULT, stage_results
 
 
@@ -197,3 +197,34 @@ def task_list_overview(year):
         }
         for department in Department.objects.select_related("division_leader").order_by("code")
     ]
+
+
+# --- discussions -------------------------------------------------------------------------
+
+
+def _comments():
+    return Comment.objects.select_related("author", "instructed_by").prefetch_related("revisions")
+
+
+def thread_comments(task, thread=""):
+    """A discussion of the task, oldest first, with earlier versions of edited comments. Three
+    queries however many comments."""
+    return list(_comments().filter(task=task, thread=thread))
+
+
+def task_instructions(task):
+    """The instructions (批示) on a task from any of its discussions, newest first."""
+    return list(
+        Comment.objects.filter(task=task, is_instruction=True)
+        .select_related("author", "instructed_by")
+        .order_by("-instructed_at", "-id")
+    )
+
+
+def instructions_given(year, *, after, until):
+    """The instructions (批示) on the year's tasks marked after `after` (None: from the start) up
+    to `until`, in the order given, with their tasks. One query."""
+    given = Comment.objects.filter(is_instruction=True, task__year=year, instructed_at__lte=until)
+    if after is not None:
+        given = given.filter(instructed_at__gt=after)
+    return list(given.select_related("author", "instructed_by", "task__department").order_by("instructed_at", "id"))

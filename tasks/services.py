@@ -2,10 +2,12 @@
 
 import calendar
 import datetime
+import re
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,12 +24,15 @@ from .evidence import EVIDENCE_MAX_FILES, check_evidence_file
 from .models import (
     STAGES_PER_YEAR,
     AssessmentYear,
+    Comment,
+    CommentRevision,
     Evidence,
     KeyTask,
     SelfAssessment,
     Stage,
     StageTarget,
     TaskList,
+    User,
 )
 
 # A stage's self-assessment is due this many days after it ends; the leadership group
@@ -445,3 +450,118 @@ def remove_evidence(*, evidence, by, version):
         after={"evidence": []},
     )
     transaction.on_commit(lambda: file.storage.delete(file.name))
+
+
+# --- discussions: comments, @mentions and the leadership's instructions (批示) ---------------
+
+COMMENT_MAX_LENGTH = 4000
+# "@" and a username or a full name, up to a space or punctuation: "@陈志远，请关注" names 陈志远.
+MENTION = re.compile(r"@([^\s@,.;:!?()，。、；：！？（）“”]+)")
+
+
+def mentioned_users(text):
+    """The active users a text names with @username or @full name."""
+    names = set(MENTION.findall(text))
+    if not names:
+        return []
+    return list(User.objects.filter(is_active=True).filter(Q(username__in=names) | Q(name__in=names)))
+
+
+def _comment_text(text):
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({"text": _("Write the comment.")})
+    if len(text) > COMMENT_MAX_LENGTH:
+        raise ValidationError({"text": _("Keep a comment under %(count)s characters.") % {"count": COMMENT_MAX_LENGTH}})
+    return text
+
+
+def _tell_mentioned(comment, people, by):
+    """Notify those named who may read the discussion; return those who may not (not told)."""
+    told, not_told = [], []
+    for user in people:
+        if user.pk == by.pk or comment.mentioned.filter(pk=user.pk).exists():
+            continue
+        (told if access.may_see_thread(user, comment.task, comment.thread) else not_told).append(user)
+    if told:
+        comment.mentioned.add(*told)
+        notify_many(
+            recipients=told,
+            kind="comment_mention",
+            subject=_("%(who)s mentioned you: %(task)s") % {"who": by, "task": comment.task.title},
+            body=comment.text[:500],
+            link=f"{access.thread_url(comment.task, comment.thread)}#comment-{comment.pk}",
+            key=lambda user: f"comment:{comment.pk}:{user.pk}",
+        )
+    return not_told
+
+
+def _tell_of_instruction(comment, by):
+    """An instruction (批示) goes to the task's owner and the staff of its department."""
+    task = comment.task
+    notify_many(
+        recipients=[user for user in queries.owner_and_staff(task) if user.pk != by.pk],
+        kind="instruction",
+        subject=_("Instruction from %(who)s: %(task)s") % {"who": by, "task": task.title},
+        body=comment.text[:500],
+        link=f"{access.thread_url(task, comment.thread)}#comment-{comment.pk}",
+        key=lambda user: f"instruction:{comment.pk}:{user.pk}",
+    )
+
+
+def _mark_instruction(comment, by):
+    comment.is_instruction, comment.instructed_by, comment.instructed_at = True, by, timezone.now()
+    comment.save(update_fields=["is_instruction", "instructed_by", "instructed_at"])
+    record_audit(actor=by, action="instruction", subject=comment, task=comment.task, after={"text": comment.text})
+    _tell_of_instruction(comment, by)
+
+
+@transaction.atomic
+def post_comment(*, task, by, text, thread="", instruction=False):
+    """Add a comment to a discussion of the task; those it @mentions are told. A member of the
+    leadership group may give it as an instruction (批示). Returns the comment, with
+    `not_told`: the people named who may not read the discussion."""
+    if not access.may_see_thread(by, task, thread):
+        raise PermissionDenied
+    if instruction and not access.may_instruct(by):
+        raise PermissionDenied
+    comment = Comment.objects.create(task=task, thread=thread, author=by, text=_comment_text(text))
+    if instruction:
+        _mark_instruction(comment, by)
+    comment.not_told = _tell_mentioned(comment, mentioned_users(comment.text), by)
+    return comment
+
+
+@transaction.atomic
+def edit_comment(*, comment_id, by, text):
+    """The author changes their comment; the earlier text is kept as a revision, the change is
+    on the task's history, and anyone newly @mentioned is told."""
+    comment = Comment.objects.select_for_update().select_related("task").get(pk=comment_id)
+    if not access.may_edit_comment(by, comment) or not access.may_see_thread(by, comment.task, comment.thread):
+        raise PermissionDenied
+    text = _comment_text(text)
+    if text == comment.text:
+        comment.not_told = []
+        return comment
+    written_at = comment.edited_at or comment.created_at
+    CommentRevision.objects.create(comment=comment, text=comment.text, written_at=written_at)
+    record_audit(
+        actor=by, action="edit comment", subject=comment, task=comment.task, before={"text": comment.text},
+        after={"text": text},
+    )  # fmt: skip
+    comment.text, comment.edited_at = text, timezone.now()
+    comment.save(update_fields=["text", "edited_at"])
+    comment.not_told = _tell_mentioned(comment, mentioned_users(text), by)
+    return comment
+
+
+@transaction.atomic
+def mark_instruction(*, comment_id, by):
+    """A member of the leadership group marks a comment as an instruction (批示)."""
+    comment = Comment.objects.select_for_update().select_related("task").get(pk=comment_id)
+    if not access.may_instruct(by) or not access.may_see_thread(by, comment.task, comment.thread):
+        raise PermissionDenied
+    if comment.is_instruction:
+        raise ValidationError(_("This comment is already an instruction."))
+    _mark_instruction(comment, by)
+    return comment

@@ -28,5 +28,7 @@ urlpatterns = [
     path("lists/<int:year>/<slug:code>/", include(list_urls)),
     path("<int:task_id>/", include(task_urls)),
     path("evidence/<int:evidence_id>/", views.evidence_download, name="evidence"),
+    path("comments/<int:comment_id>/edit/", views.comment_edit, name="comment_edit"),
+    path("comments/<int:comment_id>/instruct/", views.comment_instruct, name="comment_instruct"),
     path("evidence/<int:evidence_id>/remove/", views.evidence_remove, name="evidence_remove"),
 ]

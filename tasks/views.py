@@ -14,9 +14,9 @@ from lightboard.forms import show_service_error
 from lightboard.lights import light_of
 from lightboard.roles import READ_ALL_ROLES, Role, can_read_all, role_required
 
-from . import access, audit, excel, queries, services
-from .forms import ReturnForm, SelfAssessmentForm, TaskForm
-from .models import AssessmentYear, Evidence, SelfAssessment, Stage, TaskList
+from . import access, audit, discussion, excel, queries, services
+from .forms import CommentEditForm, ReturnForm, SelfAssessmentForm, TaskForm
+from .models import AssessmentYear, Comment, Evidence, SelfAssessment, Stage, TaskList
 
 XLSX = excel.XLSX_CONTENT_TYPE
 
@@ -46,7 +46,14 @@ def my_tasks(request):
 
 @login_required
 def task_detail(request, task_id):
+    """A task with its stages, the leadership's instructions, its discussion and its history;
+    POST adds a comment to the discussion."""
     task = access.get_task_for_user(request.user, task_id)
+    form = None
+    if request.method == "POST":
+        form, done = discussion.take_comment(request, task)
+        if done:
+            return done
     return render(
         request,
         "tasks/task_detail.html",
@@ -57,8 +64,57 @@ def task_detail(request, task_id):
             "stages": _with_may_assess(request.user, task, queries.task_stage_details(task)),
             "history": audit.task_history(task),
             "can_work_on": access.can_work_on(request.user, task.department),
+            "instructions": queries.task_instructions(task),
+            **discussion.discussion(request, task, form=form),
         },
+        status=400 if request.method == "POST" else 200,
     )
+
+
+def _comment_for_user(user, comment_id):
+    """A comment of a discussion the user may read, else 404."""
+    comment = get_object_or_404(Comment.objects.select_related("task", "author"), pk=comment_id)
+    if not access.may_see_thread(user, comment.task, comment.thread):
+        raise Http404
+    return comment
+
+
+@login_required
+def comment_edit(request, comment_id):
+    """The author edits a comment; the earlier text stays in its history."""
+    comment = _comment_for_user(request.user, comment_id)
+    if not access.may_edit_comment(request.user, comment):
+        raise PermissionDenied
+    form = CommentEditForm(request.POST or None, initial={"text": comment.text})
+    if request.method == "POST" and form.is_valid():
+        try:
+            comment = services.edit_comment(comment_id=comment.pk, by=request.user, text=form.cleaned_data["text"])
+        except ValidationError as error:
+            show_service_error(error, form=form)
+        else:
+            messages.success(request, _("Comment changed; the earlier text is in its history."))
+            discussion.tell_outcome_of_mentions(request, comment)
+            return redirect(f"{access.thread_url(comment.task, comment.thread)}#comment-{comment.pk}")
+    return render(
+        request,
+        "tasks/comment_edit.html",
+        {"comment": comment, "form": form, "back": access.thread_url(comment.task, comment.thread)},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@require_POST
+@login_required
+def comment_instruct(request, comment_id):
+    """A member of the leadership group marks a comment as an instruction (批示)."""
+    comment = _comment_for_user(request.user, comment_id)
+    try:
+        services.mark_instruction(comment_id=comment.pk, by=request.user)
+    except ValidationError as error:
+        show_service_error(error, request=request)
+    else:
+        messages.success(request, _("Instruction recorded; the owner and the department are told."))
+    return redirect(f"{access.thread_url(comment.task, comment.thread)}#comment-{comment.pk}")
 
 
 def _with_may_assess(user, task, rows):

@@ -16,6 +16,7 @@ from lightboard.roles import Role
 from reviews import cases
 from reviews import services as review_services
 from reviews.models import FollowUp, Letter, RectificationFile
+from tasks import services as task_services
 from tasks.models import Evidence, SelfAssessment
 from tests.conftest import make_user
 from tests.factories import KeyTaskFactory, make_list
@@ -65,6 +66,9 @@ EXPECTED = {
     "tasks:light_preview": row(404, staff_a=200, **READERS),
     "tasks:evidence": row(404, staff_a=200, **READERS),
     "tasks:evidence_remove": dict.fromkeys(ROLES, 405),
+    # The comment is staff_a's, in the task's own discussion: only its author edits it.
+    "tasks:comment_edit": row(403, staff_a=200, staff_b=404, administrator=404),
+    "tasks:comment_instruct": dict.fromkeys(ROLES, 405),
     "reviews:confirmations": only([LEADER_A, LEADER_B]),
     "reviews:confirmation": row(403, leader_a=200, leader_b=404),
     "reviews:meetings": only([LEADERSHIP]),
@@ -159,6 +163,7 @@ def world(
         case_id=case.pk, version=case.version, text="报告", files=[ContentFile(b"%PDF-1.4 x", name="r.pdf")],
         by=staff_a,
     )  # fmt: skip
+    comment = task_services.post_comment(task=task, by=staff_a, text="进度说明")
     users = {
         STAFF_A: staff_a, STAFF_B: staff_b, LEADER_A: leader_a, LEADER_B: leader_b, LEADERSHIP: leadership,
         INSPECTOR: inspector, ADMIN: administrator,
@@ -170,6 +175,7 @@ def world(
         "code": department_a.code,
         "evidence_id": evidence.pk,
         "file_id": RectificationFile.objects.get().pk,
+        "comment_id": comment.pk,
         "assessment_id": assessment.pk,
         "meeting_id": meeting.pk,
         "rating_id": case.rating_id,

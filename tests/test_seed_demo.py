@@ -267,6 +267,20 @@ class TestTheDemoYear:
         assert on_reminder.exists()
         assert not on_reminder.filter(closed_unaccepted_reason="").exists()
 
+    def test_the_leadership_instructed_and_the_next_minutes_list_it(self, demo_year):
+        from reviews.models import FollowUp, ReviewMeeting
+        from reviews.queries import minutes
+        from tasks.models import Comment
+
+        closed = list(ReviewMeeting.objects.filter(state="closed").order_by("closed_at"))
+        assert Comment.objects.filter(is_instruction=True).count() >= len(closed) - 1
+        # Each meeting after the first lists the instruction given after the one before.
+        assert all(minutes(meeting).instructions for meeting in closed[1:])
+        # The open red cases are being discussed: the inspector asked, the owner answered.
+        for case in FollowUp.objects.filter(kind="supervision").exclude(state__in=["closed", "escalated"]):
+            authors = list(Comment.objects.filter(thread=f"case:{case.pk}").values_list("author__username", flat=True))
+            assert authors[:1] == ["inspector"] and len(authors) == 2
+
     def test_a_few_recent_cases_are_still_open_and_one_or_two_overdue(self, demo_year):
         from reviews.models import FollowUp
 

@@ -11,6 +11,7 @@ from django.test import Client
 from django.utils import formats, timezone
 
 from reviews.models import Confirmation, FollowUp, Rating, ReviewMeeting
+from tasks import services
 from tasks.models import AuditEntry, Evidence, SelfAssessment
 from tests.factories import KeyTaskFactory
 
@@ -360,19 +361,28 @@ def test_a_missing_evidence_file_answers_404_not_500(client, staff_a, task, sett
 
 @pytest.mark.parametrize("stages_assessed", [1, 6])
 def test_the_task_page_uses_a_fixed_number_of_queries(
-    client, staff_a, leader_a, task, year, django_assert_max_num_queries, stages_assessed
+    client, staff_a, leader_a, leadership, task, year, django_assert_max_num_queries, stages_assessed
 ):
-    """Each assessed stage also confirmed, rated red at a closed meeting and followed up."""
+    """Each assessed stage also confirmed, rated red at a closed meeting and followed up, and
+    discussed: five comments per stage, one edited, one an instruction (批示)."""
     for stage in year.stages.order_by("number")[:stages_assessed]:
         assessment = SelfAssessment.objects.create(task=task, stage=stage, completion=70, state="confirmed")
         Confirmation.objects.create(assessment=assessment, score=50, confirmed_by=leader_a)
         meeting = ReviewMeeting.objects.create(stage=stage, date=stage.meeting_date, state="closed")
         rating = Rating.objects.create(meeting=meeting, task=task, final_score=50, colour="red")
         FollowUp.objects.create(rating=rating, kind="supervision", due_date=stage.meeting_date)
+        for number in range(5):
+            comment = services.post_comment(task=task, by=leader_a, text=f"第{stage.number}阶段意见{number}")
+            if number == 0:
+                services.edit_comment(comment_id=comment.pk, by=leader_a, text=f"第{stage.number}阶段意见（改）")
+        services.post_comment(task=task, by=leadership, text=f"第{stage.number}阶段批示", instruction=True)
     client.force_login(staff_a)
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(20):
         html = client.get(f"/tasks/{task.pk}/").content.decode()
     assert html.count("督办") >= stages_assessed
+    assert html.count('class="comment"') == 5 * stages_assessed
+    # At the top, in the discussion, and on the history (given as an instruction).
+    assert html.count("阶段批示") == 3 * stages_assessed
 
 
 def test_submitting_with_a_bad_score_and_no_account_names_both_at_once(client, staff_a, task):
