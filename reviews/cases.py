@@ -189,13 +189,14 @@ def _record_step(case, *, by, action, to_state=None, note="", **fields):
         fields["inspector"] = by
     bump(case, version=case.version, by=by, **fields)
     CaseEvent.objects.create(case=case, actor=by, action=action, from_state=before, to_state=case.state, note=note)
+    moved = before != case.state
     record_audit(
         actor=by,
         action=f"case: {action}",
         subject=case,
         task_id=case.rating.task_id,
-        before={"state": before},
-        after={"state": case.state},
+        before={"state": before} if moved else {},
+        after={"state": case.state} if moved else {},
         reason=note,
     )
     return case

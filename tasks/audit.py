@@ -70,6 +70,7 @@ class _HistoryNames:
             "account": _("What was done"),
             "state": _("State"),
             "evidence": _("Evidence files"),
+            "text": _("Text of the comment"),
         }
         self.states = {**dict(SelfAssessment.State.choices), **dict(TaskList.State.choices)}
         self.values = {}
