@@ -19,6 +19,7 @@ SCREENS = [
     Screen("tasks:lists", _("Task lists"), frozenset({Role.STAFF}) | READ_ALL_ROLES),
     Screen("reviews:confirmations", _("Confirmations"), frozenset({Role.DIVISION_LEADER})),
     Screen("reviews:meetings", _("Review meetings"), frozenset({Role.LEADERSHIP})),
+    Screen("tasks:changes", _("Change requests"), frozenset({Role.LEADERSHIP})),
     Screen("reviews:followups", _("Follow-up"), frozenset({Role.INSPECTOR})),
     Screen("reports:overview", _("Reports"), READ_ALL_ROLES),
     Screen("inbox:index", _("Inbox"), EVERYONE),

@@ -108,6 +108,7 @@ def load_review_demo(year, today=None):
             _follow_up(meeting, today, people)
             _amend(meeting, today, people)
             _discuss(meeting, people)
+            _request_changes(meeting, people, approve=stage != held[-1])
     # The latest stage: the other divisions are confirmed; the demo leader's wait in the queue.
     _confirm_all(latest, exclude_leader="leader")
     if not ReviewMeeting.objects.filter(stage=latest).exists():
@@ -307,6 +308,29 @@ def _discuss(meeting, people):
         task_services.post_comment(
             task=case.rating.task, thread=thread, by=owner, text="收到。本周内报送整改报告和现场照片。"
         )
+
+
+def _request_changes(meeting, people, *, approve):
+    """After the meeting the owner of its first yellow task asks to change the next stage's
+    target: approved after the earlier meetings (the next minutes list it), awaiting the
+    leadership group after the latest."""
+    yellow = meeting.ratings.filter(colour=Rating.Colour.YELLOW).select_related("task__owner")
+    rating = yellow.order_by("task_id").first()
+    next_stage = meeting.stage.year.stages.filter(number=meeting.stage.number + 1).first()
+    if rating is None or next_stage is None or rating.task.change_requests.exists():
+        return
+    task = rating.task
+    current = StageTarget.objects.filter(task=task, stage=next_stage).values_list("description", flat=True).first()
+    request = task_services.request_change(
+        task=task,
+        by=task.owner,
+        kind="target",
+        stage=next_stage,
+        new_text=f"{current or task.title}（其中受外部条件影响部分顺延至下一阶段）",
+        reason=f"{shortfall(task.title)}，外部条件短期内无法改变，申请调整第{next_stage.number}阶段目标。",
+    )
+    if approve:
+        task_services.decide_change(request_id=request.pk, by=people["leadership"], approve=True, comment="同意调整。")
 
 
 def _schedule_interview(case, meeting, inspector):

@@ -71,7 +71,21 @@ def minutes_workbook(minutes):
                 timezone.localdate(comment.instructed_at).isoformat(),
             ],
         )
-    for sheet in (follow, commended, instructions):
+    changes = workbook.create_sheet(_("Changes"))
+    append_row(changes, [_("Task"), _("What to change"), _("Before"), _("After"), _("Reason"), _("Decided by")])
+    for item in minutes.changes:
+        append_row(
+            changes,
+            [
+                item.task.title,
+                str(item.get_kind_display()) + (f" · {item.stage}" if item.stage else ""),
+                str(item.before or ""),
+                str(item.after or ""),
+                item.reason,
+                str(item.decided_by),
+            ],
+        )
+    for sheet in (follow, commended, instructions, changes):
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         sheet.freeze_panes = "A2"

@@ -329,12 +329,13 @@ class Minutes:
     commended: list
     amendments: list
     instructions: list
+    changes: list
 
 
 def minutes(meeting):
     """The meeting minutes (会议纪要): attendees, counts by colour, every red and yellow task
     with its decision, the commendation list of green ones, and the leadership's instructions
-    (批示) on the year's tasks since the previous meeting closed."""
+    (批示) and the changes it approved to the year's tasks since the previous meeting closed."""
     ratings = list(
         Rating.objects.filter(meeting=meeting)
         .select_related("task__department", "task__owner")
@@ -342,6 +343,7 @@ def minutes(meeting):
         .order_by("task__department__code", "task_id")
     )
     order = {"red": 0, "yellow": 1}
+    since = previous_close(meeting)
     return Minutes(
         meeting=meeting,
         attendees=list(meeting.attendees.order_by("username")),
@@ -349,9 +351,8 @@ def minutes(meeting):
         follow_up=sorted((r for r in ratings if r.colour in order), key=lambda r: order[r.colour]),
         commended=[r for r in ratings if r.colour == "green"],
         amendments=[(r, a) for r in ratings for a in r.amendments.all()],
-        instructions=task_queries.instructions_given(
-            meeting.stage.year, after=previous_close(meeting), until=meeting.closed_at
-        ),
+        instructions=task_queries.instructions_given(meeting.stage.year, after=since, until=meeting.closed_at),
+        changes=task_queries.changes_approved(meeting.stage.year, after=since, until=meeting.closed_at),
     )
 
 

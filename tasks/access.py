@@ -127,3 +127,12 @@ def may_instruct(user):
 
 def may_edit_comment(user, comment):
     return comment.author_id == user.pk
+
+
+def may_decide_changes(user):
+    """The leadership group approves or rejects change requests (deadline, targets, standard)."""
+    return has_role(user, Role.LEADERSHIP)
+
+
+def may_request_change(user, task):
+    return task.owner_id == user.pk or can_work_on(user, task.department)

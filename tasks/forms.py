@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from lightboard.forms import NumberField, score_field, version_field
 
 from .evidence import EVIDENCE_MAX_BYTES, EVIDENCE_MAX_FILES, check_evidence_file
-from .models import STAGES_PER_YEAR, Department, User
+from .models import STAGES_PER_YEAR, ChangeRequest, Department, User
 from .services import submission_errors
 
 
@@ -145,4 +145,45 @@ class CommentEditForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 5}),
         help_text=_("The earlier text stays in the comment's history."),
         error_messages={"required": _("Write the comment.")},
+    )
+
+
+class ChangeRequestForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("What to change"),
+        choices=ChangeRequest.Kind.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose what to change.")},
+    )
+    new_deadline = forms.DateField(
+        label=_("New deadline"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    stage = forms.ModelChoiceField(label=_("Stage"), queryset=None, required=False, empty_label=_("Choose the stage"))
+    new_text = forms.CharField(
+        label=_("New text"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("The new stage target or completion standard."),
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Give the reason for the change.")},
+    )
+
+    def __init__(self, *args, task, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["stage"].queryset = task.year.stages.order_by("number")
+
+
+class ChangeDecisionForm(forms.Form):
+    """The leadership's decision on one change request: the button pressed says which."""
+
+    request = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    decision = forms.ChoiceField(choices=[("approve", _("Approve")), ("reject", _("Reject"))])
+    comment = forms.CharField(
+        label=_("Comment"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Required when rejecting."),
     )

@@ -431,3 +431,56 @@ class CommentRevision(models.Model):
 
     def __str__(self):
         return f"{self.comment_id} @ {self.written_at:%Y-%m-%d %H:%M}"
+
+
+class ChangeRequest(models.Model):
+    """A request to change a task of an approved list: extend its deadline, or change a stage
+    target or the completion standard, with a reason. The leadership group approves or rejects
+    it; an approved one changes the task and stays as the record of the change: what it was,
+    what it became, who asked, who decided and why."""
+
+    class Kind(models.TextChoices):
+        DEADLINE = "deadline", _("Deadline extension")
+        TARGET = "target", _("Change of a stage target")
+        STANDARD = "standard", _("Change of the completion standard")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Awaiting the leadership group")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    task = models.ForeignKey(KeyTask, on_delete=models.CASCADE, related_name="change_requests", verbose_name=_("task"))
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind)
+    stage = models.ForeignKey(
+        Stage, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("stage")
+    )
+    old_deadline = models.DateField(_("deadline before"), null=True, blank=True)
+    new_deadline = models.DateField(_("requested deadline"), null=True, blank=True)
+    old_text = models.TextField(_("text before"), blank=True)
+    new_text = models.TextField(_("requested text"), blank=True)
+    reason = models.TextField(_("reason"))
+    state = models.CharField(_("state"), max_length=10, choices=State, default=State.PENDING)
+    requested_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("requested by"))
+    requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    decided_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("decided by")
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_comment = models.TextField(_("comment on the decision"), blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        verbose_name = _("change request")
+        verbose_name_plural = _("change requests")
+        indexes = [models.Index(fields=["state", "decided_at"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} · {self.task}"
+
+    @property
+    def before(self):
+        return self.old_deadline if self.kind == self.Kind.DEADLINE else self.old_text
+
+    @property
+    def after(self):
+        return self.new_deadline if self.kind == self.Kind.DEADLINE else self.new_text

@@ -9,7 +9,17 @@ from lightboard.lights import stage_standing
 from lightboard.roles import Role
 
 from .access import department_ids_of, may_self_assess
-from .models import AssessmentYear, Comment, Department, KeyTask, SelfAssessment, StageTarget, TaskList, User
+from .models import (
+    AssessmentYear,
+    ChangeRequest,
+    Comment,
+    Department,
+    KeyTask,
+    SelfAssessment,
+    StageTarget,
+    TaskList,
+    User,
+)
 from .results import NO_RESULT, stage_results
 
 
@@ -228,3 +238,35 @@ def instructions_given(year, *, after, until):
     if after is not None:
         given = given.filter(instructed_at__gt=after)
     return list(given.select_related("author", "instructed_by", "task__department").order_by("instructed_at", "id"))
+
+
+# --- change requests -----------------------------------------------------------------------
+
+
+def _change_requests():
+    return ChangeRequest.objects.select_related(
+        "task__department", "task__owner", "stage", "requested_by", "decided_by"
+    )
+
+
+def task_change_requests(task):
+    """Every change request of the task, newest first: the approved ones keep what it was."""
+    return list(_change_requests().filter(task=task))
+
+
+def pending_change_requests():
+    """The requests awaiting the leadership group, oldest first. One query."""
+    return list(_change_requests().filter(state=ChangeRequest.State.PENDING).order_by("requested_at", "id"))
+
+
+def recent_change_decisions(limit=20):
+    return list(_change_requests().exclude(state=ChangeRequest.State.PENDING).order_by("-decided_at", "-id")[:limit])
+
+
+def changes_approved(year, *, after, until):
+    """The changes to the year's tasks approved after `after` (None: from the start) up to
+    `until`, in the order decided. One query."""
+    approved = _change_requests().filter(state=ChangeRequest.State.APPROVED, task__year=year, decided_at__lte=until)
+    if after is not None:
+        approved = approved.filter(decided_at__gt=after)
+    return list(approved.order_by("decided_at", "id"))

@@ -9,11 +9,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from lightboard import clock
 from lightboard.lights import parse_score
+from lightboard.roles import Role
 from lightboard.text import one_line
 from lightboard.versioning import bump, check_version
 from outbox.services import notify_many
@@ -24,6 +25,7 @@ from .evidence import EVIDENCE_MAX_FILES, check_evidence_file
 from .models import (
     STAGES_PER_YEAR,
     AssessmentYear,
+    ChangeRequest,
     Comment,
     CommentRevision,
     Evidence,
@@ -243,6 +245,23 @@ def validate_task_fields(*, task_list, title, standard, owner, deadline, weight,
     return errors
 
 
+def _changes_needing_approval(task, *, deadline, standard, targets):
+    """On an approved list the deadline, the completion standard and the stage targets change
+    only through a change request the leadership group approves: field errors for any of them
+    changed here."""
+    message = _("The list is approved: request this change, and the leadership group decides.")
+    errors = {}
+    if deadline != task.deadline:
+        errors["deadline"] = message
+    if _clean_text(standard) != task.standard:
+        errors["standard"] = message
+    current = {t.stage.number: t.description for t in task.targets.select_related("stage")}
+    for number, description in targets.items():
+        if _clean_text(description) != current.get(number, ""):
+            errors[f"target_{number}"] = message
+    return errors
+
+
 def _clean_text(value):
     """Trimmed text with one kind of line ending, whether it came from a browser or Excel."""
     return (value or "").replace("\r\n", "\n").replace("\r", "\n").strip()
@@ -286,6 +305,10 @@ def save_task(
     )  # fmt: skip
     if errors:
         raise ValidationError(errors)
+    if task is not None and locked.state == TaskList.State.APPROVED:
+        guarded = _changes_needing_approval(task, deadline=deadline, standard=standard, targets=targets)
+        if guarded:
+            raise ValidationError(guarded)
 
     stages = {stage.number: stage for stage in task_list.year.stages.all()}
     if task is None:
@@ -565,3 +588,124 @@ def mark_instruction(*, comment_id, by):
         raise ValidationError(_("This comment is already an instruction."))
     _mark_instruction(comment, by)
     return comment
+
+
+# --- change requests: deadline extensions and changed targets, decided by the leadership ------
+
+
+def _leadership():
+    return User.objects.filter(is_active=True, groups__name=Role.LEADERSHIP.value).distinct()
+
+
+@transaction.atomic
+def request_change(*, task, by, kind, reason, new_deadline=None, stage=None, new_text=""):
+    """The owner or the department's staff ask to extend the deadline of a task of an approved
+    list, or to change one of its stage targets or its completion standard, with a reason. The
+    leadership group is told. One request of a kind (per stage) waits at a time."""
+    if not access.may_request_change(by, task):
+        raise PermissionDenied
+    task = KeyTask.objects.select_for_update().select_related("year", "department").get(pk=task.pk)
+    task_list = TaskList.objects.filter(year=task.year, department=task.department).first()
+    if task_list is None or task_list.state != TaskList.State.APPROVED:
+        raise ValidationError(_("The list is not approved yet: change the task itself."))
+    Kind = ChangeRequest.Kind
+    request = ChangeRequest(task=task, kind=kind, requested_by=by, reason=(reason or "").strip())
+    errors = {}
+    if kind == Kind.DEADLINE:
+        request.old_deadline, request.new_deadline = task.deadline, new_deadline
+        if new_deadline is None:
+            errors["new_deadline"] = _("Give the new deadline.")
+        elif new_deadline <= task.deadline:
+            errors["new_deadline"] = _("An extension moves the deadline later than %(date)s.") % {
+                "date": formats.date_format(task.deadline, "DATE_FORMAT")
+            }
+        elif new_deadline.year != task.year.year:
+            errors["new_deadline"] = _("The deadline must fall within %(year)s.") % {"year": task.year.year}
+    elif kind in (Kind.TARGET, Kind.STANDARD):
+        if kind == Kind.TARGET and (stage is None or stage.year_id != task.year_id):
+            errors["stage"] = _("Choose the stage whose target changes.")
+        else:
+            request.stage = stage
+            request.old_text = (
+                task.standard
+                if kind == Kind.STANDARD
+                else StageTarget.objects.filter(task=task, stage=stage).values_list("description", flat=True).first()
+                or ""
+            )
+        request.new_text = _clean_text(new_text)
+        if not request.new_text:
+            errors["new_text"] = _("Write the new text.")
+        elif request.new_text == request.old_text:
+            errors["new_text"] = _("The new text is the same as the current one.")
+    else:
+        errors["kind"] = _("Choose what to change.")
+    if not request.reason:
+        errors["reason"] = _("Give the reason for the change.")
+    if errors:
+        raise ValidationError(errors)
+    waiting = ChangeRequest.objects.filter(task=task, kind=kind, stage=request.stage, state=ChangeRequest.State.PENDING)
+    if waiting.exists():
+        raise ValidationError(_("A request of this kind is already awaiting the leadership group."))
+    request.save()
+    record_audit(
+        actor=by, action="request change", subject=request, task=task,
+        before={request.kind: request.before}, after={request.kind: request.after}, reason=request.reason,
+    )  # fmt: skip
+    notify_many(
+        recipients=_leadership(),
+        kind="change_requested",
+        subject=_("%(what)s requested: %(task)s") % {"what": request.get_kind_display(), "task": task.title},
+        body=request.reason,
+        link=reverse("tasks:changes"),
+        key=lambda user: f"change-requested:{request.pk}:{user.pk}",
+    )
+    return request
+
+
+@transaction.atomic
+def decide_change(*, request_id, by, approve, comment=""):
+    """A member of the leadership group approves a change request, which changes the task (the
+    earlier value stays on the request and the history), or rejects it with a comment. Whoever
+    asked and the owner are told."""
+    if not access.may_decide_changes(by):
+        raise PermissionDenied
+    request = (
+        ChangeRequest.objects.select_for_update().select_related("task", "stage", "requested_by").get(pk=request_id)
+    )
+    if request.state != ChangeRequest.State.PENDING:
+        raise ValidationError(_("This request was already %(state)s.") % {"state": request.get_state_display()})
+    comment = (comment or "").strip()
+    if not approve and not comment:
+        raise ValidationError({"comment": _("Say why the request is rejected.")})
+    task = KeyTask.objects.select_for_update().get(pk=request.task_id)
+    Kind = ChangeRequest.Kind
+    if approve:
+        if request.kind == Kind.DEADLINE:
+            request.old_deadline, task.deadline = task.deadline, request.new_deadline
+            task.save(update_fields=["deadline"])
+        elif request.kind == Kind.STANDARD:
+            request.old_text, task.standard = task.standard, request.new_text
+            task.save(update_fields=["standard"])
+        else:
+            target, _created = StageTarget.objects.get_or_create(task=task, stage=request.stage)
+            request.old_text, target.description = target.description, request.new_text
+            target.save(update_fields=["description"])
+    request.state = ChangeRequest.State.APPROVED if approve else ChangeRequest.State.REJECTED
+    request.decided_by, request.decided_at, request.decision_comment = by, timezone.now(), comment
+    request.save()
+    record_audit(
+        actor=by, action="approve change" if approve else "reject change", subject=request, task=task,
+        before={request.kind: request.before} if approve else {},
+        after={request.kind: request.after} if approve else {},
+        reason=comment or request.reason,
+    )  # fmt: skip
+    words = {"what": request.get_kind_display(), "task": task.title}
+    notify_many(
+        recipients={request.requested_by, task.owner},
+        kind="change_decided",
+        subject=(_("Approved: %(what)s, %(task)s") if approve else _("Rejected: %(what)s, %(task)s")) % words,
+        body=comment,
+        link=reverse("tasks:detail", kwargs={"task_id": task.pk}),
+        key=lambda user: f"change-decided:{request.pk}:{user.pk}",
+    )
+    return request

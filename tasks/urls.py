@@ -18,6 +18,7 @@ list_urls = [
 task_urls = [
     path("", views.task_detail, name="detail"),
     path("edit/", views.task_edit, name="edit"),
+    path("change/", views.change_request, name="change_request"),
     path("stages/<int:number>/assess/", views.assess, name="assess"),
     path("light/", views.light_preview, name="light_preview"),
 ]
@@ -25,6 +26,7 @@ task_urls = [
 urlpatterns = [
     path("mine/", views.my_tasks, name="mine"),
     path("lists/", views.list_index, name="lists"),
+    path("changes/", views.changes, name="changes"),
     path("lists/<int:year>/<slug:code>/", include(list_urls)),
     path("<int:task_id>/", include(task_urls)),
     path("evidence/<int:evidence_id>/", views.evidence_download, name="evidence"),

@@ -15,8 +15,8 @@ from lightboard.lights import light_of
 from lightboard.roles import READ_ALL_ROLES, Role, can_read_all, role_required
 
 from . import access, audit, discussion, excel, queries, services
-from .forms import CommentEditForm, ReturnForm, SelfAssessmentForm, TaskForm
-from .models import AssessmentYear, Comment, Evidence, SelfAssessment, Stage, TaskList
+from .forms import ChangeDecisionForm, ChangeRequestForm, CommentEditForm, ReturnForm, SelfAssessmentForm, TaskForm
+from .models import AssessmentYear, ChangeRequest, Comment, Evidence, SelfAssessment, Stage, TaskList
 
 XLSX = excel.XLSX_CONTENT_TYPE
 
@@ -54,17 +54,21 @@ def task_detail(request, task_id):
         form, done = discussion.take_comment(request, task)
         if done:
             return done
+    task_list = TaskList.objects.filter(year=task.year, department=task.department).first()
+    approved = task_list is not None and task_list.state == TaskList.State.APPROVED
     return render(
         request,
         "tasks/task_detail.html",
         {
             "task": task,
-            "task_list": TaskList.objects.filter(year=task.year, department=task.department).first(),
+            "task_list": task_list,
             "cooperating": task.cooperating_departments.all(),
             "stages": _with_may_assess(request.user, task, queries.task_stage_details(task)),
             "history": audit.task_history(task),
             "can_work_on": access.can_work_on(request.user, task.department),
             "instructions": queries.task_instructions(task),
+            "change_requests": queries.task_change_requests(task),
+            "may_request_change": approved and access.may_request_change(request.user, task),
             **discussion.discussion(request, task, form=form),
         },
         status=400 if request.method == "POST" else 200,
@@ -115,6 +119,69 @@ def comment_instruct(request, comment_id):
     else:
         messages.success(request, _("Instruction recorded; the owner and the department are told."))
     return redirect(f"{access.thread_url(comment.task, comment.thread)}#comment-{comment.pk}")
+
+
+@login_required
+def change_request(request, task_id):
+    """The owner or the department's staff ask the leadership group to change an approved task."""
+    task = access.get_task_for_user(request.user, task_id)
+    if not access.may_request_change(request.user, task):
+        raise PermissionDenied
+    form = ChangeRequestForm(request.POST or None, task=task)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.request_change(task=task, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            show_service_error(error, form=form)
+        else:
+            messages.success(request, _("Change request sent to the leadership group."))
+            return redirect("tasks:detail", task_id=task.pk)
+    return render(
+        request,
+        "tasks/change_request.html",
+        {"task": task, "form": form, "targets": {t.stage_id: t.description for t in task.targets.all()}},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@role_required(Role.LEADERSHIP)
+def changes(request):
+    """The change requests awaiting the leadership group, each with its approve/reject form;
+    the latest decisions below."""
+    pending = queries.pending_change_requests()
+    forms = {
+        item.pk: ChangeDecisionForm(initial={"request": item.pk}, auto_id=f"change-{item.pk}-%s") for item in pending
+    }
+    if request.method == "POST":
+        item_id = request.POST.get("request", "")
+        if not item_id.isdigit():
+            raise Http404
+        form = forms[int(item_id)] = ChangeDecisionForm(request.POST, auto_id=f"change-{item_id}-%s")
+        if form.is_valid():
+            try:
+                decided = services.decide_change(
+                    request_id=form.cleaned_data["request"],
+                    by=request.user,
+                    approve=form.cleaned_data["decision"] == "approve",
+                    comment=form.cleaned_data["comment"],
+                )
+            except ChangeRequest.DoesNotExist:
+                raise Http404 from None
+            except ValidationError as error:
+                show_service_error(error, form=form, request=request)
+            else:
+                messages.success(
+                    request,
+                    (_("Approved: %(task)s") if decided.state == "approved" else _("Rejected: %(task)s"))
+                    % {"task": decided.task.title},
+                )
+                return redirect("tasks:changes")
+    return render(
+        request,
+        "tasks/changes.html",
+        {"pending": [(item, forms.get(item.pk)) for item in pending], "decided": queries.recent_change_decisions()},
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 def _with_may_assess(user, task, rows):

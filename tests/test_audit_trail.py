@@ -32,7 +32,7 @@ def test_one_cycle_records_every_change_with_its_actor_and_values(
     targets = {n: f"目标{n}" for n in range(1, 7)}
     task = services.save_task(
         task_list=task_list, by=staff_a, title="设备完好率提升", standard="完好率98%", owner=staff_a,
-        deadline=datetime.date(2026, 12, 31), weight=1, targets=targets,
+        deadline=datetime.date(2026, 11, 30), weight=1, targets=targets,
     )  # fmt: skip
     assert last("create task").actor == staff_a
     services.submit_task_list(task_list=task_list, by=staff_a)
@@ -40,11 +40,24 @@ def test_one_cycle_records_every_change_with_its_actor_and_values(
     assert (last("approve list").actor, last("approve list").after) == (leader_a, {"state": "approved"})
     services.save_task(
         task_list=task_list, by=staff_a, task=task, title=task.title, standard=task.standard, owner=staff_a,
-        deadline=datetime.date(2026, 11, 30), weight=1, targets=targets, reason="提前完成",
+        deadline=task.deadline, weight=2, targets=targets, reason="集团调整权重",
     )  # fmt: skip
     change = last("change task")
-    assert change.before == {"deadline": "2026-12-31"} and change.after == {"deadline": "2026-11-30"}
-    assert change.reason == "提前完成"
+    assert change.before == {"weight": 1} and change.after == {"weight": 2}
+    assert change.reason == "集团调整权重"
+    # Its deadline changes by a request the leadership group approves: both are recorded.
+    request = services.request_change(
+        task=task, by=staff_a, kind="deadline", new_deadline=datetime.date(2026, 12, 31), reason="设备延迟到货"
+    )
+    asked = last("request change")
+    assert (asked.actor, asked.after, asked.reason) == (staff_a, {"deadline": "2026-12-31"}, "设备延迟到货")
+    services.decide_change(request_id=request.pk, by=leadership, approve=True)
+    approved = last("approve change")
+    assert (approved.actor, approved.before, approved.after) == (
+        leadership,
+        {"deadline": "2026-11-30"},
+        {"deadline": "2026-12-31"},
+    )
 
     # The department self-assesses; the leader adjusts with a reason.
     stage = year.stages.get(number=4)

@@ -223,7 +223,7 @@ def test_the_minutes_excel_holds_the_same(group_client, leadership, complete, ta
     assert response.status_code == 200
     assert "attachment" in response["Content-Disposition"]
     workbook = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
-    assert workbook.sheetnames == ["Summary", "Red and yellow", "Commendation list", "Instructions"]
+    assert workbook.sheetnames == ["Summary", "Red and yellow", "Commendation list", "Instructions", "Changes"]
     summary = {row[0]: row[1] for row in workbook["Summary"].iter_rows(values_only=True)}
     assert summary["Place"] == "二楼会议室"
     assert summary["Attendees"] == "leadership、王副总"

@@ -28,7 +28,7 @@ EXPECTED = {
     ),
     "leadership": (
         "/reviews/meetings/",
-        {"/reviews/meetings/", "/tasks/lists/", "/reports/", "/inbox/"},
+        {"/reviews/meetings/", "/tasks/changes/", "/tasks/lists/", "/reports/", "/inbox/"},
     ),
     "inspector": (
         "/reviews/followups/",

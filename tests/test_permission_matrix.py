@@ -69,6 +69,10 @@ EXPECTED = {
     # The comment is staff_a's, in the task's own discussion: only its author edits it.
     "tasks:comment_edit": row(403, staff_a=200, staff_b=404, administrator=404),
     "tasks:comment_instruct": dict.fromkeys(ROLES, 405),
+    # The list of the matrix's task is a draft: requests are for approved lists, but the form
+    # opens for the owner's side (and says so when sent).
+    "tasks:change_request": row(403, staff_a=200, staff_b=404, administrator=404),
+    "tasks:changes": only([LEADERSHIP]),
     "reviews:confirmations": only([LEADER_A, LEADER_B]),
     "reviews:confirmation": row(403, leader_a=200, leader_b=404),
     "reviews:meetings": only([LEADERSHIP]),

@@ -281,6 +281,16 @@ class TestTheDemoYear:
             authors = list(Comment.objects.filter(thread=f"case:{case.pk}").values_list("author__username", flat=True))
             assert authors[:1] == ["inspector"] and len(authors) == 2
 
+    def test_changes_were_approved_and_one_awaits_the_leadership(self, demo_year):
+        from reviews.models import ReviewMeeting
+        from reviews.queries import minutes
+        from tasks.models import ChangeRequest
+
+        assert ChangeRequest.objects.filter(state="approved").count() >= 2
+        assert ChangeRequest.objects.filter(state="pending").count() == 1
+        closed = list(ReviewMeeting.objects.filter(state="closed").order_by("closed_at"))
+        assert all(minutes(meeting).changes for meeting in closed[1:])
+
     def test_a_few_recent_cases_are_still_open_and_one_or_two_overdue(self, demo_year):
         from reviews.models import FollowUp
 

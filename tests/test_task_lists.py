@@ -126,27 +126,46 @@ def test_only_the_departments_own_leader_approves(client, year, department_a, st
 
 
 def test_an_approved_task_changes_only_with_a_reason_shown_on_the_task_page(client, year, department_a, staff_a):
-    task = KeyTaskFactory(year=year, department=department_a, owner=staff_a, title="生产设备完好率提升")
-    make_list(year, department_a, TaskList.State.APPROVED)
     client.force_login(staff_a)
-    response = client.post(f"/tasks/{task.pk}/edit/", task_form(staff_a, deadline="2026-10-31"))
+    assert client.post(list_url(department_a, "new/"), task_form(staff_a)).status_code == 302
+    task = KeyTask.objects.get()
+    TaskList.objects.filter(department=department_a).update(state=TaskList.State.APPROVED)
+    response = client.post(f"/tasks/{task.pk}/edit/", task_form(staff_a, weight="2"))
     assert response.status_code == 400
     assert "清单已审定：请说明修改原因。" in response.content.decode()
     task.refresh_from_db()
-    assert str(task.deadline) == "2026-12-31"
+    assert task.weight == Decimal("1.5")
 
-    response = client.post(
-        f"/tasks/{task.pk}/edit/",
-        task_form(staff_a, deadline="2026-10-31", reason="集团要求提前完成"),
-    )
+    response = client.post(f"/tasks/{task.pk}/edit/", task_form(staff_a, weight="2", reason="集团调整权重"))
     assert response.status_code == 302
     task.refresh_from_db()
-    assert str(task.deadline) == "2026-10-31"
+    assert task.weight == Decimal("2")
     entry = AuditEntry.objects.get(action="change task")
-    assert entry.actor == staff_a and entry.reason == "集团要求提前完成"
-    assert entry.before["deadline"] == "2026-12-31" and entry.after["deadline"] == "2026-10-31"
+    assert entry.actor == staff_a and entry.reason == "集团调整权重"
+    assert Decimal(entry.before["weight"]) == Decimal("1.5") and Decimal(entry.after["weight"]) == 2
     history = client.get(f"/tasks/{task.pk}/").content.decode().split('id="history"')[1]
-    assert "集团要求提前完成" in history and "2026-10-31" in history
+    assert "集团调整权重" in history
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"deadline": "2026-10-31"}, {"standard": "主要设备完好率达到99%"}, {"target_3": "第3阶段：完成50%"}],
+)
+def test_an_approved_tasks_deadline_standard_and_targets_change_only_by_request(
+    client, year, department_a, staff_a, change
+):
+    client.force_login(staff_a)
+    client.post(list_url(department_a, "new/"), task_form(staff_a))
+    task = KeyTask.objects.get()
+    TaskList.objects.filter(department=department_a).update(state=TaskList.State.APPROVED)
+    response = client.post(f"/tasks/{task.pk}/edit/", task_form(staff_a, reason="集团要求", **change))
+    assert response.status_code == 400
+    field = next(iter(change))
+    form_field = response.content.decode().split(f'class="field field-{field}"')[1].split('class="field ')[0]
+    assert "清单已审定：请提出变更申请，由领导小组审批。" in form_field
+    assert not AuditEntry.objects.filter(action="change task").exists()
+    page = client.get(f"/tasks/{task.pk}/").content.decode()
+    assert f'href="/tasks/{task.pk}/change/"' in page
 
 
 def test_everyone_who_reads_all_lists_can_read_any_list(
