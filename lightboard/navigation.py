@@ -21,6 +21,7 @@ SCREENS = [
     Screen("reviews:meetings", _("Review meetings"), frozenset({Role.LEADERSHIP})),
     Screen("tasks:changes", _("Change requests"), frozenset({Role.LEADERSHIP})),
     Screen("reviews:followups", _("Follow-up"), frozenset({Role.INSPECTOR})),
+    Screen("reviews:accountability", _("Accountability register"), frozenset({Role.INSPECTOR, Role.LEADERSHIP})),
     Screen("reports:overview", _("Reports"), READ_ALL_ROLES),
     Screen("inbox:index", _("Inbox"), EVERYONE),
     Screen("admin:index", _("Administration"), frozenset({Role.ADMINISTRATOR})),

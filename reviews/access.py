@@ -60,6 +60,16 @@ def may_work_cases(user):
     return has_role(user, Role.INSPECTOR)
 
 
+def may_decide_exemptions(user):
+    """The leadership group approves or refuses an exemption from accountability (容错免责)."""
+    return has_role(user, Role.LEADERSHIP)
+
+
+def may_read_register(user):
+    """The accountability register is the office's and the leadership group's."""
+    return has_role(user, Role.INSPECTOR, Role.LEADERSHIP)
+
+
 def can_answer_case(user, case):
     """The owner or staff of the task's department write the rectification."""
     task = case.rating.task

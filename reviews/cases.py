@@ -24,15 +24,17 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from lightboard import clock
+from lightboard.roles import Role
 from lightboard.versioning import bump, check_version
-from outbox.services import notify
+from outbox.services import notify, notify_many
 from tasks.audit import record_audit
 from tasks.evidence import EVIDENCE_MAX_FILES, check_evidence_file
+from tasks.models import User
 from tasks.queries import owner_and_staff
 
 from . import access
 from .letters import case_link, default_text, issue_letter, letter_link, record_sending
-from .models import CaseEvent, FollowUp, Letter, Rating, Rectification, RectificationFile
+from .models import Accountability, CaseEvent, FollowUp, Letter, Rating, Rectification, RectificationFile
 
 State = FollowUp.State
 Kind = FollowUp.Kind
@@ -59,10 +61,19 @@ def red_at_previous_meeting(stage, task_ids=None):
     return set(reds.values_list("task_id", flat=True))
 
 
-def serious_reason(rating, year, previous_reds=None):
+def held_to_account(person_ids):
+    """Of these people, those the accountability register holds a case against (of any year,
+    exempted ones aside). One query."""
+    entries = Accountability.objects.filter(person_id__in=person_ids).exclude(state=Accountability.State.EXEMPTED)
+    return set(entries.values_list("person_id", flat=True))
+
+
+def serious_reason(rating, year, previous_reds=None, accountable=None):
     """Why a case is serious, or "": the final score is below the year's serious threshold,
-    or (when the year says so) the task was red at the previous meeting too. Pass
-    `previous_reds` (from red_at_previous_meeting) when judging many ratings at once."""
+    or (when the year says so) the task was red at the previous meeting too, or its owner is on
+    the accountability register (any year, exemptions aside). Pass `previous_reds` (from
+    red_at_previous_meeting) and `accountable` (from held_to_account) when judging many
+    ratings at once."""
     if rating.colour not in (Rating.Colour.RED, Rating.Colour.YELLOW):
         return ""
     if rating.final_score is not None and rating.final_score < year.serious_below:
@@ -72,6 +83,11 @@ def serious_reason(rating, year, previous_reds=None):
             previous_reds = red_at_previous_meeting(rating.meeting.stage, [rating.task_id])
         if rating.task_id in previous_reds:
             return _("Red at the previous meeting too.")
+    owner_id = rating.task.owner_id
+    if accountable is None:
+        accountable = held_to_account([owner_id])
+    if owner_id in accountable:
+        return _("The owner is on the accountability register.")
     return ""
 
 
@@ -80,10 +96,10 @@ def kind_for(rating):
     return Kind.SUPERVISION if rating.colour == Rating.Colour.RED else Kind.REMINDER
 
 
-def new_case(rating, today, previous_reds=None):
+def new_case(rating, today, previous_reds=None, accountable=None):
     """The (unsaved) case a yellow or red rating opens on `today`."""
     kind = kind_for(rating)
-    reason = serious_reason(rating, rating.meeting.stage.year, previous_reds)
+    reason = serious_reason(rating, rating.meeting.stage.year, previous_reds, accountable)
     return FollowUp(
         rating=rating,
         kind=kind,
@@ -96,12 +112,15 @@ def new_case(rating, today, previous_reds=None):
 def open_cases(meeting, today):
     """A case for every yellow and red rating of a meeting that is closing, in a fixed number
     of queries. Returns how many ratings are followed up."""
-    to_follow = meeting.ratings.filter(colour__in=[Rating.Colour.YELLOW, Rating.Colour.RED]).select_related(
-        "meeting__stage__year"
+    to_follow = list(
+        meeting.ratings.filter(colour__in=[Rating.Colour.YELLOW, Rating.Colour.RED]).select_related(
+            "meeting__stage__year", "task"
+        )
     )
     previous_reds = red_at_previous_meeting(meeting.stage)
+    accountable = held_to_account({rating.task.owner_id for rating in to_follow})
     created = FollowUp.objects.bulk_create(
-        [new_case(rating, today, previous_reds) for rating in to_follow], ignore_conflicts=True
+        [new_case(rating, today, previous_reds, accountable) for rating in to_follow], ignore_conflicts=True
     )
     return len(created)
 
@@ -130,6 +149,7 @@ class Step:
     waits: Callable | None = None
     # Shown beside each item it acts on (a rectification to review), not as a card of its own.
     per_item: bool = False
+    by_leadership: bool = False  # taken by the leadership group (an exemption's decision)
 
     def applies_to(self, case):
         return case.state in self.states.get(case.kind, ()) and not (self.waits and self.waits(case))
@@ -143,6 +163,8 @@ class Step:
         return str(self.done) % {"number": letter.number if letter else ""}
 
     def may_take(self, user, case):
+        if self.by_leadership:
+            return access.may_decide_exemptions(user)
         return access.may_work_cases(user) if self.by_office else access.can_answer_case(user, case)
 
     def refusal(self, case):
@@ -485,9 +507,101 @@ def escalate(*, case_id, version, reason, by):
     """Start the accountability procedure (启动问责程序) with a reason."""
     case = _begin("escalate", case_id=case_id, version=version, by=by)
     reason = _required(reason, "reason", _("Give the reason for accountability."))
+    task = case.rating.task
+    Accountability.objects.create(
+        case=case, person=task.owner, year=case.rating.meeting.stage.year.year, reason=reason, proposed_by=by
+    )
     return _record_step(
         case, by=by, action="escalated", to_state=State.ESCALATED, note=reason, escalation_reason=reason
     )
+
+
+# --- accountability (问责) and fault tolerance (容错纠错) -------------------------------------
+
+
+def _register_entry(case):
+    return Accountability.objects.select_for_update().get(case=case)
+
+
+def accountability_waits(case, *states):
+    entry = Accountability.objects.filter(case=case).first()
+    if entry is None or entry.state not in states:
+        return _("The accountability of this case is %(state)s.") % {
+            "state": entry.get_state_display() if entry else "—"
+        }
+    return ""
+
+
+@transaction.atomic
+def decide_accountability(*, case_id, version, by, decision):
+    """The office records the accountability decided (e.g. 通报批评) on the register."""
+    case = _begin("decide", case_id=case_id, version=version, by=by)
+    decision = _required(decision, "decision", _("Write the decision."))
+    entry = _register_entry(case)
+    entry.state, entry.decision = Accountability.State.DECIDED, decision
+    entry.decided_by, entry.decided_at = by, timezone.now()
+    entry.save()
+    return _record_step(case, by=by, action="accountability decided", note=decision)
+
+
+@transaction.atomic
+def request_exemption(*, case_id, version, by, objective_cause, reason):
+    """The office asks the leadership group to waive the accountability under the
+    fault-tolerance rules (容错纠错): an objective cause, and why it excuses the result."""
+    case = _begin("exempt", case_id=case_id, version=version, by=by)
+    objective_cause = _required(objective_cause, "objective_cause", _("Describe the objective cause."))
+    reason = _required(reason, "reason", _("Give the reason for the exemption."))
+    entry = _register_entry(case)
+    entry.state = Accountability.State.EXEMPTION_REQUESTED
+    entry.objective_cause, entry.exemption_reason, entry.exemption_requested_by = objective_cause, reason, by
+    entry.save()
+    task = case.rating.task
+    leadership = User.objects.filter(is_active=True, groups__name=Role.LEADERSHIP.value).distinct()
+    notify_many(
+        recipients=leadership,
+        kind="exemption_requested",
+        subject=_("Exemption (容错) asked for: %(task)s") % {"task": task.title},
+        body=f"{objective_cause}\n{reason}",
+        link=case_link(case),
+        key=lambda user: f"exemption-requested:{entry.pk}:{case.version}:{user.pk}",
+    )
+    return _record_step(case, by=by, action="exemption requested", note=f"{objective_cause}; {reason}")
+
+
+def _exemption_decided(case, by, *, approved, comment):
+    entry = _register_entry(case)
+    entry.state = Accountability.State.EXEMPTED if approved else Accountability.State.PROPOSED
+    entry.exemption_decided_by, entry.exemption_decided_at, entry.exemption_comment = by, timezone.now(), comment
+    entry.save()
+    task = case.rating.task
+    words = {"task": task.title}
+    subject = (_("Exemption approved: %(task)s") if approved else _("Exemption refused: %(task)s")) % words
+    notify_many(
+        recipients={task.owner, *([case.inspector] if case.inspector_id else [])},
+        kind="exemption_decided",
+        subject=subject,
+        body=comment,
+        link=case_link(case),
+        key=lambda user: f"exemption-decided:{entry.pk}:{case.version}:{user.pk}",
+    )
+    action = "exemption approved" if approved else "exemption refused"
+    return _record_step(case, by=by, action=action, note=comment)
+
+
+@transaction.atomic
+def approve_exemption(*, case_id, version, by, comment=""):
+    """The leadership group waives the accountability: the light stays red, the register
+    keeps the case as exempted, with the cause and the reason."""
+    case = _begin("approve_exemption", case_id=case_id, version=version, by=by)
+    return _exemption_decided(case, by, approved=True, comment=(comment or "").strip())
+
+
+@transaction.atomic
+def refuse_exemption(*, case_id, version, by, comment):
+    """The leadership group refuses the exemption, saying why; the accountability goes on."""
+    case = _begin("refuse_exemption", case_id=case_id, version=version, by=by)
+    comment = _required(comment, "comment", _("Say why the exemption is refused."))
+    return _exemption_decided(case, by, approved=False, comment=comment)
 
 
 # --- which steps a case offers -------------------------------------------------------------
@@ -618,6 +732,50 @@ STEPS = (
         wrong_kind=gettext_lazy("A red case is answered with a rectification plan and reports."),
         too_early={State.OPEN: _LETTER_FIRST},
         waits=answer_waits,
+    ),
+    Step(
+        "decide",
+        decide_accountability,
+        gettext_lazy("Record the accountability decided"),
+        gettext_lazy("Record the decision"),
+        by_office=True,
+        states=dict.fromkeys((Kind.REMINDER, Kind.SUPERVISION), (State.ESCALATED,)),
+        done=gettext_lazy("Decision recorded on the accountability register."),
+        waits=lambda case: accountability_waits(case, Accountability.State.PROPOSED),
+    ),
+    Step(
+        "exempt",
+        request_exemption,
+        gettext_lazy("Fault tolerance (容错纠错)"),
+        gettext_lazy("Ask the leadership group to exempt"),
+        by_office=True,
+        states=dict.fromkeys((Kind.REMINDER, Kind.SUPERVISION), (State.ESCALATED,)),
+        done=gettext_lazy("Exemption asked for; the leadership group decides."),
+        primary=False,
+        waits=lambda case: accountability_waits(case, Accountability.State.PROPOSED),
+    ),
+    Step(
+        "approve_exemption",
+        approve_exemption,
+        gettext_lazy("Approve the exemption (容错免责)"),
+        gettext_lazy("Approve the exemption"),
+        by_office=False,
+        by_leadership=True,
+        states=dict.fromkeys((Kind.REMINDER, Kind.SUPERVISION), (State.ESCALATED,)),
+        done=gettext_lazy("Exemption approved: the light stays red, the accountability is waived."),
+        waits=lambda case: accountability_waits(case, Accountability.State.EXEMPTION_REQUESTED),
+    ),
+    Step(
+        "refuse_exemption",
+        refuse_exemption,
+        gettext_lazy("Refuse the exemption"),
+        gettext_lazy("Refuse the exemption"),
+        by_office=False,
+        by_leadership=True,
+        states=dict.fromkeys((Kind.REMINDER, Kind.SUPERVISION), (State.ESCALATED,)),
+        done=gettext_lazy("Exemption refused; the accountability goes on."),
+        primary=False,
+        waits=lambda case: accountability_waits(case, Accountability.State.EXEMPTION_REQUESTED),
     ),
 )
 STEPS_BY_NAME = {step.name: step for step in STEPS}

@@ -252,7 +252,14 @@ def _work(case, meeting, today, inspector, *, escalate, keep_rectifying, plan, a
         if escalate:
             if when := day(ESCALATION_DAY):
                 with as_on(when):
-                    cases.escalate(case_id=case.pk, version=case.version, reason=_escalation_reason(case), by=inspector)
+                    case = cases.escalate(
+                        case_id=case.pk, version=case.version, reason=_escalation_reason(case), by=inspector
+                    )
+            if when := day(ESCALATION_DAY + 7):
+                with as_on(when):
+                    cases.decide_accountability(
+                        case_id=case.pk, version=case.version, decision="经研究，对责任人予以通报批评。", by=inspector
+                    )
             return
     if plan:
         if not (when := day(RECTIFIED_DAY[kind])):

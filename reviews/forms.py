@@ -214,6 +214,43 @@ class EscalateForm(CaseVersionForm):
     )
 
 
+class AccountabilityDecisionForm(CaseVersionForm):
+    decision = forms.CharField(
+        label=_("Accountability decided"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("E.g. 通报批评, 诫勉谈话: as decided under the group's rules."),
+        error_messages=_needed(_("Write the decision.")),
+    )
+
+
+class ExemptionForm(CaseVersionForm):
+    objective_cause = forms.CharField(
+        label=_("Objective cause"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages=_needed(_("Describe the objective cause.")),
+    )
+    reason = forms.CharField(
+        label=_("Reason for the exemption"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Under the fault-tolerance rules (容错纠错): why the cause excuses the result."),
+        error_messages=_needed(_("Give the reason for the exemption.")),
+    )
+
+
+class ExemptionApprovalForm(CaseVersionForm):
+    comment = forms.CharField(
+        label=_("Comment of the leadership group"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class ExemptionRefusalForm(CaseVersionForm):
+    comment = forms.CharField(
+        label=_("Why the exemption is refused"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages=_needed(_("Say why the exemption is refused.")),
+    )
+
+
 # The form of each step of a follow-up case (reviews.cases.STEPS); its fields are the step's.
 CASE_STEP_FORMS = {
     "reminder": LetterForm,
@@ -224,6 +261,10 @@ CASE_STEP_FORMS = {
     "report": ReportForm,
     "answer": AnswerForm,
     "review": ReviewForm,
+    "decide": AccountabilityDecisionForm,
+    "exempt": ExemptionForm,
+    "approve_exemption": ExemptionApprovalForm,
+    "refuse_exemption": ExemptionRefusalForm,
     "close": CloseCaseForm,
     "escalate": EscalateForm,
 }

@@ -188,6 +188,10 @@ class CaseEvent(models.Model):
         RECTIFICATION_SUBMITTED = "rectification submitted", _("Rectification submitted")
         RECTIFICATION_ACCEPTED = "rectification accepted", _("Rectification accepted")
         RECTIFICATION_RETURNED = "rectification returned", _("Rectification returned")
+        ACCOUNTABILITY_DECIDED = "accountability decided", _("Accountability decided")
+        EXEMPTION_REQUESTED = "exemption requested", _("Exemption (容错) requested")
+        EXEMPTION_APPROVED = "exemption approved", _("Exemption (容错) approved")
+        EXEMPTION_REFUSED = "exemption refused", _("Exemption (容错) refused")
 
     case = models.ForeignKey(FollowUp, on_delete=models.CASCADE, related_name="events", verbose_name=_("case"))
     at = models.DateTimeField(_("at"), auto_now_add=True)
@@ -206,6 +210,55 @@ class CaseEvent(models.Model):
 
     def __str__(self):
         return f"{self.case_id} {self.action}"
+
+
+class Accountability(models.Model):
+    """An entry of the accountability register (问责台账): a case escalated to accountability,
+    against the task's owner at the time. The office records the decision taken, or asks for
+    an exemption under the fault-tolerance rules (容错纠错: an objective cause and a reason),
+    which the leadership group approves or refuses; an exempted case keeps its red light and
+    stays on the register as exempted."""
+
+    class State(models.TextChoices):
+        PROPOSED = "proposed", _("Proposed")
+        EXEMPTION_REQUESTED = "exemption_requested", _("Exemption awaiting the leadership group")
+        EXEMPTED = "exempted", _("Exempted (容错免责)")
+        DECIDED = "decided", _("Decided")
+
+    case = models.OneToOneField(
+        FollowUp, on_delete=models.CASCADE, related_name="accountability", verbose_name=_("case")
+    )
+    person = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="accountabilities", verbose_name=_("person held to account")
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    reason = models.TextField(_("reason for accountability"))
+    proposed_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("proposed by"))
+    proposed_at = models.DateTimeField(_("proposed at"), auto_now_add=True)
+    state = models.CharField(_("state"), max_length=20, choices=State, default=State.PROPOSED)
+    decision = models.TextField(_("decision"), blank=True)
+    decided_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("decided by")
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    objective_cause = models.TextField(_("objective cause"), blank=True)
+    exemption_reason = models.TextField(_("reason for the exemption"), blank=True)
+    exemption_requested_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("exemption asked by")
+    )
+    exemption_decided_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("exemption decided by")
+    )
+    exemption_decided_at = models.DateTimeField(_("exemption decided at"), null=True, blank=True)
+    exemption_comment = models.TextField(_("leadership's comment on the exemption"), blank=True)
+
+    class Meta:
+        ordering = ["-proposed_at", "-id"]
+        verbose_name = _("accountability")
+        verbose_name_plural = _("accountability register")
+
+    def __str__(self):
+        return f"{self.person} · {self.year} · {self.get_state_display()}"
 
 
 class Rectification(models.Model):

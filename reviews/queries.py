@@ -15,7 +15,7 @@ from tasks.results import CaseLink, StageResult
 
 from . import access
 from .cases import CLOSED_STATES
-from .models import Confirmation, FollowUp, Letter, Rating, ReviewMeeting
+from .models import Accountability, Confirmation, FollowUp, Letter, Rating, ReviewMeeting
 
 BOARD_KEYS = (*COLOUR_KEYS, MISSING)
 DISCUSSION_ORDER = {"red": 0, "yellow": 1, MISSING: 2}
@@ -458,3 +458,27 @@ def latest_commendation_for(letter):
 def letter_recipients(letter):
     """The messages a letter went out as, with their recipients: who has it, who has read it."""
     return list(letter.notifications.select_related("recipient").order_by("recipient__username", "pk"))
+
+
+# --- the accountability register ------------------------------------------------------------
+
+
+def accountability_register(person_id=None):
+    """Every accountability case across the years, newest first, or one person's; with the
+    counts per state. Two queries."""
+    entries = Accountability.objects.select_related(
+        "person", "case__rating__task__department", "case__rating__meeting__stage__year", "decided_by",
+        "exemption_decided_by",
+    )  # fmt: skip
+    if person_id:
+        entries = entries.filter(person_id=person_id)
+    entries = list(entries)
+    return {"entries": entries, "counts": Counter(entry.state for entry in entries)}
+
+
+def register_of(person, *, excluding_case=None):
+    """The person's entries on the accountability register (any year), newest first."""
+    entries = Accountability.objects.filter(person=person).select_related("case__rating__meeting__stage__year")
+    if excluding_case is not None:
+        entries = entries.exclude(case=excluding_case)
+    return list(entries)

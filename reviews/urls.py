@@ -17,6 +17,7 @@ urlpatterns = [
     path("ratings/<int:rating_id>/amend/", views.amend, name="amend"),
     path("followups/", views.followups, name="followups"),
     path("followups/<int:case_id>/", views.case_detail, name="case"),
+    path("accountability/", views.accountability_register, name="accountability"),
     path("rectification-files/<int:file_id>/", views.rectification_file, name="rectification_file"),
     path("letters/<int:letter_id>/", views.letter_detail, name="letter"),
     path("letters/<int:letter_id>.docx", views.letter_docx, name="letter_docx"),

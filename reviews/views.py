@@ -2,7 +2,7 @@ import io
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -21,7 +21,7 @@ from tasks.queries import current_year
 from . import access, cases, documents, excel, queries, services
 from .forms import CASE_STEP_FORMS, AdjustForm, AmendForm, RatingForm, ReturnForm, ScheduleForm
 from .letters import default_text, letter_text
-from .models import FollowUp, Rating, Rectification, RectificationFile, ReviewMeeting
+from .models import Accountability, FollowUp, Rating, Rectification, RectificationFile, ReviewMeeting
 
 
 def _int_or_none(value):
@@ -383,10 +383,28 @@ def case_detail(request, case_id):
             "reviews": reviews,
             "may_work_cases": access.may_work_cases(request.user),
             "instructions": task_queries.task_instructions(case.rating.task),
+            "accountability": Accountability.objects.filter(case=case)
+            .select_related("decided_by", "exemption_requested_by", "exemption_decided_by")
+            .first(),
+            "register": queries.register_of(case.rating.task.owner, excluding_case=case)
+            if access.may_read_register(request.user)
+            else None,
             **discussion.discussion(request, case.rating.task, access.case_thread(case), form=comment_form),
         },
         status=400 if request.method == "POST" else 200,
     )
+
+
+@login_required
+def accountability_register(request):
+    """The accountability register (问责台账): every case escalated, across the years."""
+    if not access.may_read_register(request.user):
+        raise PermissionDenied
+    person_id = _int_or_none(request.GET.get("person"))
+    context = queries.accountability_register(person_id)
+    context["person"] = User.objects.filter(pk=person_id).first() if person_id else None
+    context["states"] = Accountability.State.choices
+    return render(request, "reviews/accountability.html", context)
 
 
 @login_required

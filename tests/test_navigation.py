@@ -28,11 +28,11 @@ EXPECTED = {
     ),
     "leadership": (
         "/reviews/meetings/",
-        {"/reviews/meetings/", "/tasks/changes/", "/tasks/lists/", "/reports/", "/inbox/"},
+        {"/reviews/meetings/", "/tasks/changes/", "/reviews/accountability/", "/tasks/lists/", "/reports/", "/inbox/"},
     ),
     "inspector": (
         "/reviews/followups/",
-        {"/reviews/followups/", "/tasks/lists/", "/reports/", "/inbox/"},
+        {"/reviews/followups/", "/reviews/accountability/", "/tasks/lists/", "/reports/", "/inbox/"},
     ),
     "administrator": ("/admin/", {"/admin/", "/inbox/"}),
 }

@@ -85,6 +85,7 @@ EXPECTED = {
     "reviews:minutes_xlsx": only([LEADER_A, LEADER_B, LEADERSHIP, INSPECTOR]),
     "reviews:amend": only([LEADERSHIP]),
     "reviews:followups": only([INSPECTOR]),
+    "reviews:accountability": only([INSPECTOR, LEADERSHIP]),
     "reviews:case": row(404, staff_a=200, leader_a=200, leadership=200, inspector=200),
     "reviews:letter": row(404, staff_a=200, leader_a=200, leadership=200, inspector=200),
     "reviews:letter_docx": row(404, staff_a=200, leader_a=200, leadership=200, inspector=200),

@@ -233,6 +233,11 @@ class TestTheDemoYear:
         escalated = red.filter(state="escalated")
         assert escalated.count() == 1
         assert escalated.get().serious and escalated.get().escalation_reason
+        # On the accountability register, with the decision taken.
+        assert (escalated.get().accountability.state, escalated.get().accountability.person) == (
+            "decided",
+            escalated.get().rating.task.owner,
+        )
         # The steps are recorded as case events by the inspector, and the owner wrote the plan.
         inspector = User.objects.get(username="inspector")
         assert set(red.values_list("inspector", flat=True)) == {inspector.pk}
