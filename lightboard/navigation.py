@@ -24,6 +24,7 @@ SCREENS = [
     Screen("reviews:accountability", _("Accountability register"), frozenset({Role.INSPECTOR, Role.LEADERSHIP})),
     Screen("reports:overview", _("Reports"), READ_ALL_ROLES),
     Screen("inbox:index", _("Inbox"), EVERYONE),
+    Screen("tasks:deputies", _("Deputies"), frozenset({Role.DIVISION_LEADER, Role.INSPECTOR})),
     Screen("admin:index", _("Administration"), frozenset({Role.ADMINISTRATOR})),
 ]
 

@@ -9,7 +9,7 @@ from lightboard.roles import Role, has_role
 from tasks.access import can_work_on, leads, led_departments
 from tasks.models import SelfAssessment
 
-from .models import FollowUp, Letter, Rectification
+from .models import CaseEvent, FollowUp, Letter, Rectification
 
 
 def require(allowed):
@@ -126,7 +126,7 @@ def get_case_for_user(user, case_id):
         case = (
             FollowUp.objects.select_related(*CASE_RELATIONS)
             .prefetch_related(
-                "events__actor",
+                Prefetch("events", CaseEvent.objects.select_related("actor", "on_behalf_of")),
                 "letters",
                 Prefetch(
                     "rectifications",

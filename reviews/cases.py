@@ -27,6 +27,7 @@ from lightboard import clock
 from lightboard.roles import Role
 from lightboard.versioning import bump, check_version
 from outbox.services import notify, notify_many
+from tasks import access as task_access
 from tasks.audit import record_audit
 from tasks.evidence import EVIDENCE_MAX_FILES, check_evidence_file
 from tasks.models import User
@@ -191,7 +192,9 @@ def _begin(step_name, *, case_id, version, by):
     step = STEPS_BY_NAME[step_name]
     case = (
         FollowUp.objects.select_for_update(of=("self",))
-        .select_related("rating__task__owner", "rating__task__department", "rating__meeting__stage__year", "updated_by")
+        .select_related(
+            "rating__task__owner", "rating__task__department", "rating__meeting__stage__year", "updated_by", "inspector"
+        )
         .get(pk=case_id)
     )
     access.require(step.may_take(by, case))
@@ -209,10 +212,15 @@ def _record_step(case, *, by, action, to_state=None, note="", **fields):
         fields["state"] = to_state
     if case.inspector_id is None and access.may_work_cases(by):
         fields["inspector"] = by
+    # A deputy inspector's step on the absent inspector's case is recorded as for them.
+    standing_in = task_access.on_behalf_of(by, case.inspector, Role.INSPECTOR) if case.inspector_id else None
     bump(case, version=case.version, by=by, **fields)
-    CaseEvent.objects.create(case=case, actor=by, action=action, from_state=before, to_state=case.state, note=note)
+    CaseEvent.objects.create(
+        case=case, actor=by, on_behalf_of=standing_in, action=action, from_state=before, to_state=case.state, note=note
+    )
     moved = before != case.state
     record_audit(
+        on_behalf_of=standing_in,
         actor=by,
         action=f"case: {action}",
         subject=case,

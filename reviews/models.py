@@ -16,6 +16,10 @@ class Confirmation(models.Model):
     score = models.DecimalField(_("confirmed score"), max_digits=4, decimal_places=1)
     reason = models.TextField(_("reason for the adjustment"), blank=True)
     confirmed_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("confirmed by"))
+    # Confirmed by a deputy (代理): the division leader they stood in for.
+    confirmed_for = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("confirmed for")
+    )
     confirmed_at = models.DateTimeField(_("confirmed at"), auto_now_add=True)
 
     class Meta:
@@ -199,6 +203,10 @@ class CaseEvent(models.Model):
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("by")
     )
     action = models.CharField(_("action"), max_length=40, choices=Action)
+    # Taken by a deputy (代理): the inspector they stood in for.
+    on_behalf_of = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("for")
+    )
     from_state = models.CharField(_("state before"), max_length=30, blank=True)
     to_state = models.CharField(_("state after"), max_length=30, blank=True)
     note = models.TextField(_("note"), blank=True)

@@ -96,7 +96,7 @@ def confirmation_queue(user, page=1, per_page=QUEUE_PAGE_SIZE):
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
     assessments = list(
-        waiting.select_related("task__department", "task__owner", "task__year", "stage__year")
+        waiting.select_related("task__department__division_leader", "task__owner", "task__year", "stage__year")
         .prefetch_related("evidence")
         .order_by("stage__year__year", "stage__number", "submitted_at", "id")[(page - 1) * per_page : page * per_page]
     )
@@ -386,7 +386,7 @@ class FollowUpQueue:
 
 
 def follow_up_queue(
-    *, today, colour="", department_id=None, state="", inspector_id=None, page=1, per_page=CASE_PAGE_SIZE
+    *, today, colour="", department_id=None, state="", inspector_ids=None, page=1, per_page=CASE_PAGE_SIZE
 ):
     """Open cases (or those of one state), red before yellow, then by due date, a page at a
     time; the counts at the top are of all open cases whatever the filters. Four queries
@@ -399,8 +399,8 @@ def follow_up_queue(
         cases = cases.filter(rating__colour=colour)
     if department_id:
         cases = cases.filter(rating__task__department_id=department_id)
-    if inspector_id:
-        cases = cases.filter(inspector_id=inspector_id)
+    if inspector_ids:
+        cases = cases.filter(inspector_id__in=inspector_ids)
     total = cases.count()
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)

@@ -10,8 +10,10 @@ from django.utils.translation import gettext as _
 
 from lightboard import clock
 from lightboard.lights import label_of, light_of, parse_score
+from lightboard.roles import Role
 from lightboard.versioning import bump, check_version
 from outbox.services import Message, notify, notify_each, notify_many
+from tasks import access as task_access
 from tasks.audit import changes, record_audit
 from tasks.models import KeyTask, SelfAssessment, User
 from tasks.queries import owner_and_staff
@@ -29,7 +31,7 @@ def _locked_assessment(assessment_id, by, version):
     assessment = (
         access.assessments_of_led_departments(by)
         .select_for_update(of=("self",))
-        .select_related("task__department", "task__year", "task__owner", "stage", "updated_by")
+        .select_related("task__department__division_leader", "task__year", "task__owner", "stage", "updated_by")
         .get(pk=assessment_id)
     )
     check_version(assessment, version)
@@ -38,10 +40,19 @@ def _locked_assessment(assessment_id, by, version):
     return assessment
 
 
+def _standing_in_for(by, assessment):
+    """The division leader a deputy confirms or returns for, or None for the leader's own act."""
+    return task_access.on_behalf_of(by, assessment.task.department.division_leader, Role.DIVISION_LEADER)
+
+
 def _confirm(assessment, *, score, reason, by):
     bump(assessment, version=assessment.version, by=by, state=SelfAssessment.State.CONFIRMED)
-    Confirmation.objects.create(assessment=assessment, score=score, reason=reason, confirmed_by=by)
+    leader = _standing_in_for(by, assessment)
+    Confirmation.objects.create(
+        assessment=assessment, score=score, reason=reason, confirmed_by=by, confirmed_for=leader
+    )
     record_audit(
+        on_behalf_of=leader,
         actor=by,
         action="confirm self-assessment" if score == assessment.completion else "adjust self-assessment",
         subject=assessment,
@@ -109,6 +120,7 @@ def return_assessment(*, assessment_id, version, comment, by):
         returned_by=by,
     )
     record_audit(
+        on_behalf_of=_standing_in_for(by, assessment),
         actor=by,
         action="return self-assessment",
         subject=assessment,

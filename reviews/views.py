@@ -13,6 +13,7 @@ from lightboard import clock
 from lightboard.forms import show_service_error
 from lightboard.lights import light_of
 from lightboard.roles import READ_ALL_ROLES, Role, role_required
+from tasks import access as task_access
 from tasks import discussion
 from tasks import queries as task_queries
 from tasks.models import Department, SelfAssessment, User
@@ -305,15 +306,23 @@ def followups(request):
         "colour": colour if colour in ("red", "yellow") else "",
         "state": state if state in FollowUp.State.values else "",
         "department_id": _int_or_none(request.GET.get("department")),
-        "inspector_id": _int_or_none(request.GET.get("inspector")),
+        "inspector_id": "mine"
+        if request.GET.get("inspector") == "mine"
+        else _int_or_none(request.GET.get("inspector")),
         "states": FollowUp.State.choices,
     }
+    # "Mine": the cases of the inspector and of those they stand in for today (代理).
+    inspector_ids = None
+    if context["inspector_id"] == "mine":
+        inspector_ids = {request.user.pk, *task_access.acting_for(request.user, Role.INSPECTOR)}
+    elif context["inspector_id"]:
+        inspector_ids = {context["inspector_id"]}
     context["queue"] = queries.follow_up_queue(
         today=clock.today(),
         colour=context["colour"],
         department_id=context["department_id"],
         state=context["state"],
-        inspector_id=context["inspector_id"],
+        inspector_ids=inspector_ids,
         page=_int_or_none(request.GET.get("page")) or 1,
     )
     if request.htmx:

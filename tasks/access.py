@@ -2,12 +2,14 @@
 or change them. Other apps build their rules on these (a division leader's confirmations, who
 answers a follow-up case)."""
 
+from django.db.models import Q
 from django.http import Http404
 from django.urls import reverse
 
+from lightboard import clock
 from lightboard.roles import Role, can_read_all, has_role
 
-from .models import Department, KeyTask
+from .models import Department, Deputy, KeyTask
 
 
 def department_ids_of(user):
@@ -53,8 +55,12 @@ def may_self_assess(user, task, stage, assessment, today):
 
 
 def leads(user, department):
-    """The user is the division leader in charge of the department (分管领导)."""
-    return has_role(user, Role.DIVISION_LEADER) and department.division_leader_id == user.pk
+    """The user is the division leader in charge of the department (分管领导), or stands in
+    for them today (代理)."""
+    if not has_role(user, Role.DIVISION_LEADER):
+        return False
+    leader_id = department.division_leader_id
+    return leader_id == user.pk or leader_id in acting_for(user, Role.DIVISION_LEADER)
 
 
 def leader_of(department):
@@ -64,11 +70,37 @@ def leader_of(department):
     return leader if leader is not None and leader.is_active else None
 
 
+def acting_for(user, role):
+    """The people `user` stands in for today in `role` (代理), read once per request."""
+    cache = user.__dict__.setdefault("_lightboard_acting_for", {})
+    if role not in cache:
+        today = clock.today()
+        cache[role] = frozenset(
+            Deputy.objects.filter(deputy_id=user.pk, role=role, starts__lte=today, ends__gte=today).values_list(
+                "principal_id", flat=True
+            )
+        )
+    return cache[role]
+
+
+def on_behalf_of(user, principal, role):
+    """The person an action of `user` is taken for: `principal` when the user stands in for
+    them today, else None (the user's own action)."""
+    if principal is None or principal.pk == user.pk or principal.pk not in acting_for(user, role):
+        return None
+    return principal
+
+
+def may_name_deputies(user):
+    return has_role(user, *Deputy.ROLES)
+
+
 def led_departments(user):
     """The departments the user leads as division leader, as a queryset to filter by."""
     if not has_role(user, Role.DIVISION_LEADER):
         return Department.objects.none()
-    return Department.objects.filter(division_leader_id=user.pk)
+    standing_in = acting_for(user, Role.DIVISION_LEADER)
+    return Department.objects.filter(Q(division_leader_id=user.pk) | Q(division_leader_id__in=standing_in))
 
 
 def get_department_for_user(user, code):

@@ -29,11 +29,14 @@ def _plain(value):
     return str(value)
 
 
-def record_audit(*, actor, action, subject, task=None, task_id=None, before=None, after=None, reason=""):
-    """Write one audit entry: who did `action` to `subject`, the changed values and why.
-    Call it inside the transaction that makes the change."""
+def record_audit(
+    *, actor, action, subject, task=None, task_id=None, before=None, after=None, reason="", on_behalf_of=None
+):
+    """Write one audit entry: who did `action` to `subject` (for whom, when a deputy), the
+    changed values and why. Call it inside the transaction that makes the change."""
     return AuditEntry.objects.create(
         actor=actor,
+        on_behalf_of=on_behalf_of,
         action=action,
         subject_type=subject._meta.model_name,
         subject_id=subject.pk,
@@ -115,7 +118,7 @@ class HistoryRow:
 def task_history(task):
     """The task's recorded changes, newest first, named in the reader's language (one query)."""
     rows = []
-    for entry in AuditEntry.objects.filter(task=task).select_related("actor").order_by("-at", "-id"):
+    for entry in AuditEntry.objects.filter(task=task).select_related("actor", "on_behalf_of").order_by("-at", "-id"):
         keys = list(dict.fromkeys([*entry.before, *entry.after]))
         rows.append(
             HistoryRow(

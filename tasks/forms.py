@@ -187,3 +187,31 @@ class ChangeDecisionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Required when rejecting."),
     )
+
+
+class DeputyForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=())
+    deputy = forms.ModelChoiceField(
+        label=_("Deputy"),
+        queryset=User.objects.none(),
+        empty_label=_("Choose the deputy"),
+        error_messages={
+            "required": _("Choose someone else of the same role."),
+            "invalid_choice": _("Choose someone else of the same role."),
+        },
+    )
+    starts = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    ends = forms.DateField(label=_("Until"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, user, roles, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = [(role.value, role.label) for role in roles]
+        if len(roles) == 1:
+            self.fields["role"].initial = roles[0].value
+            self.fields["role"].widget = forms.HiddenInput()
+        self.fields["deputy"].queryset = (
+            User.objects.filter(is_active=True, groups__name__in=[role.value for role in roles])
+            .exclude(pk=user.pk)
+            .distinct()
+            .order_by("username")
+        )

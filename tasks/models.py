@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from lightboard.colour import DEFAULT_GREEN_ABOVE, DEFAULT_RED_BELOW, validate_thresholds
+from lightboard.roles import Role
 from lightboard.versioning import Versioned
 
 STAGES_PER_YEAR = 6
@@ -373,6 +374,10 @@ class AuditEntry(models.Model):
     before = models.JSONField(_("before"), default=dict, blank=True)
     after = models.JSONField(_("after"), default=dict, blank=True)
     reason = models.TextField(_("reason"), blank=True)
+    # A deputy's action (代理): the person the actor stood in for.
+    on_behalf_of = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("for")
+    )
 
     class Meta:
         ordering = ["-at", "-id"]
@@ -484,3 +489,32 @@ class ChangeRequest(models.Model):
     @property
     def after(self):
         return self.new_deadline if self.kind == self.Kind.DEADLINE else self.new_text
+
+
+class Deputy(models.Model):
+    """Someone standing in for an absent division leader or inspector from one day to another
+    (代理): meanwhile the deputy's queue includes the absent person's items, and each action
+    the deputy takes for them is recorded as "by the deputy for them". The deputy holds the
+    same role; outside the dates the absent person's items are not theirs."""
+
+    ROLES = (Role.DIVISION_LEADER, Role.INSPECTOR)
+
+    principal = models.ForeignKey(User, on_delete=models.CASCADE, related_name="deputies", verbose_name=_("absent"))
+    deputy = models.ForeignKey(User, on_delete=models.CASCADE, related_name="standing_in", verbose_name=_("deputy"))
+    role = models.CharField(_("role"), max_length=30, choices=[(role.value, role.label) for role in ROLES])
+    starts = models.DateField(_("from"))
+    ends = models.DateField(_("until"))
+    created_at = models.DateTimeField(_("named at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-starts", "-id"]
+        verbose_name = _("deputy")
+        verbose_name_plural = _("deputies")
+        constraints = [
+            models.CheckConstraint(condition=Q(ends__gte=models.F("starts")), name="deputy_ends_after_it_starts"),
+            models.CheckConstraint(condition=~Q(principal=models.F("deputy")), name="deputy_is_someone_else"),
+        ]
+        indexes = [models.Index(fields=["deputy", "role", "starts", "ends"])]
+
+    def __str__(self):
+        return f"{self.deputy} → {self.principal} ({self.starts}–{self.ends})"

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from lightboard import clock
 from lightboard.lights import parse_score
-from lightboard.roles import Role
+from lightboard.roles import Role, has_role
 from lightboard.text import one_line
 from lightboard.versioning import bump, check_version
 from outbox.services import notify_many
@@ -28,6 +28,7 @@ from .models import (
     ChangeRequest,
     Comment,
     CommentRevision,
+    Deputy,
     Evidence,
     KeyTask,
     SelfAssessment,
@@ -110,9 +111,11 @@ def _change_list_state(task_list, *, by, to, allowed_from, action, comment=""):
     locked.return_comment = comment
     locked.save(update_fields=["state", "return_comment", "updated_at"])
     task_list.state, task_list.return_comment = locked.state, locked.return_comment
+    leader = task_list.department.division_leader if task_list.department.division_leader_id else None
     return record_audit(
-        actor=by, action=action, subject=locked, before={"state": before}, after={"state": to}, reason=comment
-    )
+        actor=by, action=action, subject=locked, before={"state": before}, after={"state": to}, reason=comment,
+        on_behalf_of=access.on_behalf_of(by, leader, Role.DIVISION_LEADER),
+    )  # fmt: skip
 
 
 def _tell_about_list(task_list, entry, *, recipients, kind, subject):
@@ -709,3 +712,60 @@ def decide_change(*, request_id, by, approve, comment=""):
         key=lambda user: f"change-decided:{request.pk}:{user.pk}",
     )
     return request
+
+
+# --- deputies (代理) ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def name_deputy(*, principal, deputy, role, starts, ends):
+    """A division leader or an inspector names someone of the same role to stand in for them
+    from `starts` to `ends` (today or later); the deputy is told. Ranges of one person and role
+    do not overlap."""
+    role = Role(role)
+    if role not in Deputy.ROLES or not has_role(principal, role):
+        raise PermissionDenied
+    errors = {}
+    if deputy is None or deputy.pk == principal.pk or not deputy.is_active or not has_role(deputy, role):
+        errors["deputy"] = _("Choose someone else of the same role.")
+    if starts is None or ends is None:
+        errors["ends"] = _("Give the first and the last day.")
+    elif ends < starts:
+        errors["ends"] = _("The last day comes on or after the first.")
+    elif ends < clock.today():
+        errors["ends"] = _("The last day has passed.")
+    if errors:
+        raise ValidationError(errors)
+    overlapping = Deputy.objects.select_for_update().filter(
+        principal=principal, role=role, starts__lte=ends, ends__gte=starts
+    )
+    if overlapping.exists():
+        raise ValidationError({"starts": _("Another deputy stands in for you on some of these days.")})
+    named = Deputy.objects.create(principal=principal, deputy=deputy, role=role, starts=starts, ends=ends)
+    record_audit(
+        actor=principal, action="name deputy", subject=named,
+        after={"deputy": str(deputy), "from": starts, "until": ends},
+    )  # fmt: skip
+    notify_many(
+        recipients=[deputy],
+        kind="deputy_named",
+        subject=_("You stand in for %(who)s from %(starts)s to %(ends)s")
+        % {
+            "who": principal,
+            "starts": formats.date_format(starts, "SHORT_DATE_FORMAT"),
+            "ends": formats.date_format(ends, "SHORT_DATE_FORMAT"),
+        },
+        link=reverse("reviews:confirmations" if role == Role.DIVISION_LEADER else "reviews:followups"),
+        key=lambda user: f"deputy-named:{named.pk}:{user.pk}",
+    )
+    return named
+
+
+@transaction.atomic
+def withdraw_deputy(*, deputy_id, by):
+    """The absent person takes a deputy back; what the deputy did stays recorded as for them."""
+    named = Deputy.objects.select_for_update().filter(pk=deputy_id, principal=by).first()
+    if named is None:
+        raise PermissionDenied
+    record_audit(actor=by, action="withdraw deputy", subject=named, before={"deputy": str(named.deputy)})
+    named.delete()

@@ -27,6 +27,8 @@ urlpatterns = [
     path("mine/", views.my_tasks, name="mine"),
     path("lists/", views.list_index, name="lists"),
     path("changes/", views.changes, name="changes"),
+    path("deputies/", views.deputies, name="deputies"),
+    path("deputies/<int:deputy_id>/withdraw/", views.deputy_withdraw, name="deputy_withdraw"),
     path("lists/<int:year>/<slug:code>/", include(list_urls)),
     path("<int:task_id>/", include(task_urls)),
     path("evidence/<int:evidence_id>/", views.evidence_download, name="evidence"),

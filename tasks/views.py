@@ -12,11 +12,19 @@ from django.views.decorators.http import require_GET, require_POST
 from lightboard import clock
 from lightboard.forms import show_service_error
 from lightboard.lights import light_of
-from lightboard.roles import READ_ALL_ROLES, Role, can_read_all, role_required
+from lightboard.roles import READ_ALL_ROLES, Role, can_read_all, has_role, role_required
 
 from . import access, audit, discussion, excel, queries, services
-from .forms import ChangeDecisionForm, ChangeRequestForm, CommentEditForm, ReturnForm, SelfAssessmentForm, TaskForm
-from .models import AssessmentYear, ChangeRequest, Comment, Evidence, SelfAssessment, Stage, TaskList
+from .forms import (
+    ChangeDecisionForm,
+    ChangeRequestForm,
+    CommentEditForm,
+    DeputyForm,
+    ReturnForm,
+    SelfAssessmentForm,
+    TaskForm,
+)
+from .models import AssessmentYear, ChangeRequest, Comment, Deputy, Evidence, SelfAssessment, Stage, TaskList
 
 XLSX = excel.XLSX_CONTENT_TYPE
 
@@ -182,6 +190,42 @@ def changes(request):
         {"pending": [(item, forms.get(item.pk)) for item in pending], "decided": queries.recent_change_decisions()},
         status=400 if request.method == "POST" else 200,
     )
+
+
+@login_required
+def deputies(request):
+    """A division leader or an inspector names a deputy for a date range (代理), or takes one back."""
+    if not access.may_name_deputies(request.user):
+        raise PermissionDenied
+    roles = [role for role in Deputy.ROLES if has_role(request.user, role)]
+    form = DeputyForm(request.POST or None, user=request.user, roles=roles)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.name_deputy(principal=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            show_service_error(error, form=form)
+        else:
+            messages.success(request, _("Deputy named; they are told."))
+            return redirect("tasks:deputies")
+    return render(
+        request,
+        "tasks/deputies.html",
+        {
+            "form": form,
+            "named": Deputy.objects.filter(principal=request.user).select_related("deputy"),
+            "standing_in": Deputy.objects.filter(deputy=request.user).select_related("principal"),
+            "today": clock.today(),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@require_POST
+@login_required
+def deputy_withdraw(request, deputy_id):
+    services.withdraw_deputy(deputy_id=deputy_id, by=request.user)
+    messages.success(request, _("Deputy taken back."))
+    return redirect("tasks:deputies")
 
 
 def _with_may_assess(user, task, rows):

@@ -24,7 +24,7 @@ EXPECTED = {
     "staff_a": ("/tasks/mine/", {"/tasks/mine/", "/tasks/lists/", "/inbox/"}),
     "leader_a": (
         "/reviews/confirmations/",
-        {"/reviews/confirmations/", "/tasks/lists/", "/reports/", "/inbox/"},
+        {"/reviews/confirmations/", "/tasks/lists/", "/reports/", "/inbox/", "/tasks/deputies/"},
     ),
     "leadership": (
         "/reviews/meetings/",
@@ -32,7 +32,14 @@ EXPECTED = {
     ),
     "inspector": (
         "/reviews/followups/",
-        {"/reviews/followups/", "/reviews/accountability/", "/tasks/lists/", "/reports/", "/inbox/"},
+        {
+            "/reviews/followups/",
+            "/reviews/accountability/",
+            "/tasks/lists/",
+            "/reports/",
+            "/inbox/",
+            "/tasks/deputies/",
+        },
     ),
     "administrator": ("/admin/", {"/admin/", "/inbox/"}),
 }

@@ -73,6 +73,8 @@ EXPECTED = {
     # opens for the owner's side (and says so when sent).
     "tasks:change_request": row(403, staff_a=200, staff_b=404, administrator=404),
     "tasks:changes": only([LEADERSHIP]),
+    "tasks:deputies": only([LEADER_A, LEADER_B, INSPECTOR]),
+    "tasks:deputy_withdraw": dict.fromkeys(ROLES, 405),
     "reviews:confirmations": only([LEADER_A, LEADER_B]),
     "reviews:confirmation": row(403, leader_a=200, leader_b=404),
     "reviews:meetings": only([LEADERSHIP]),
@@ -181,6 +183,7 @@ def world(
         "evidence_id": evidence.pk,
         "file_id": RectificationFile.objects.get().pk,
         "comment_id": comment.pk,
+        "deputy_id": 1,
         "assessment_id": assessment.pk,
         "meeting_id": meeting.pk,
         "rating_id": case.rating_id,
