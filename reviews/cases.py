@@ -360,7 +360,7 @@ def plan_waits(case):
 
 def report_waits(case):
     plan = _latest(case, RectKind.PLAN)
-    if plan is None or plan.state == RectState.RETURNED:
+    if plan is None or plan.state in (RectState.RETURNED, RectState.SUPERSEDED):
         return _("Submit the rectification plan first.")
     report = _latest(case, RectKind.REPORT)
     if report is not None and report.state == RectState.SUBMITTED:
@@ -402,13 +402,14 @@ def _submit(case, *, by, kind, text, files=(), stored=None, **fields):
     task = case.rating.task
     label = rectification.get_kind_display()
     if case.inspector_id:
-        notify(
-            recipient=case.inspector,
+        # The case's inspector, and whoever stands in for them today (代理).
+        notify_many(
+            recipients=[case.inspector, *task_access.deputies_of(case.inspector, Role.INSPECTOR)],
             kind="rectification_submitted",
             subject=_("%(what)s submitted: %(task)s") % {"what": label, "task": task.title},
             body=text[:500],
             link=case_link(case),
-            key=f"rectification-submitted:{rectification.pk}",
+            key=lambda user: f"rectification-submitted:{rectification.pk}:{user.pk}",
         )
     moves = case.state in (State.NOTIFIED, State.INTERVIEWED)
     note = label
@@ -458,7 +459,7 @@ def review_rectification(*, case_id, version, by, rectification, decision, comme
     owner and whoever submitted it are told."""
     case = _begin("review", case_id=case_id, version=version, by=by)
     try:
-        item = case.rectifications.select_for_update().select_related("submitted_by").get(pk=rectification)
+        item = case.rectifications.select_for_update(of=("self",)).select_related("submitted_by").get(pk=rectification)
     except Rectification.DoesNotExist:
         raise ValidationError(_("That rectification is not of this case.")) from None
     if item.state != RectState.SUBMITTED:
@@ -493,6 +494,8 @@ def close_case(*, case_id, version, conclusion, by, reason=""):
     """Close a case (销号) with a conclusion: once its rectification is accepted (a red case's
     report, a yellow case's answer), or else with the inspector's reason, on the record."""
     case = _begin("close", case_id=case_id, version=version, by=by)
+    if any(r.state == RectState.SUBMITTED for r in case.rectifications.all()):
+        raise ValidationError(_("Accept or return what awaits review before closing the case."))
     conclusion = _required(conclusion, "conclusion", _("Write the conclusion."))
     reason = "" if is_rectified(case) else _required(reason, "reason", str(CLOSE_UNACCEPTED))
     note = conclusion
@@ -532,7 +535,9 @@ def _register_entry(case):
 
 
 def accountability_waits(case, *states):
-    entry = Accountability.objects.filter(case=case).first()
+    if not hasattr(case, "_register_entry"):
+        case._register_entry = Accountability.objects.filter(case=case).first()
+    entry = case._register_entry
     if entry is None or entry.state not in states:
         return _("The accountability of this case is %(state)s.") % {
             "state": entry.get_state_display() if entry else "—"
@@ -899,6 +904,8 @@ def follow_amended_rating(rating, *, reason, by):
     kind = kind_for(rating)
     reason_now = serious_reason(rating, rating.meeting.stage.year)
     restart = case.kind != kind or case.state == State.CLOSED
+    if restart:  # answered anew: what was submitted for the earlier round stays, superseded
+        case.rectifications.exclude(state=RectState.RETURNED).update(state=RectState.SUPERSEDED)
     return _record_step(
         case,
         by=by,

@@ -67,7 +67,7 @@ def minutes_workbook(minutes):
                 comment.task.department.name,
                 comment.task.title,
                 comment.text,
-                str(comment.author),
+                str(comment.instructed_by),
                 timezone.localdate(comment.instructed_at).isoformat(),
             ],
         )

@@ -284,6 +284,8 @@ class Rectification(models.Model):
         SUBMITTED = "submitted", _("Awaiting review")
         ACCEPTED = "accepted", _("Accepted")
         RETURNED = "returned", _("Returned")
+        # The case started again (its rating was amended): answered anew, this one kept on record.
+        SUPERSEDED = "superseded", _("Superseded (the case started again)")
 
     case = models.ForeignKey(FollowUp, on_delete=models.CASCADE, related_name="rectifications", verbose_name=_("case"))
     kind = models.CharField(_("kind"), max_length=10, choices=Kind)
@@ -403,9 +405,6 @@ class Letter(models.Model):
         verbose_name_plural = _("letters")
         constraints = [
             models.UniqueConstraint(fields=["kind", "year", "sequence"], name="letter_number_unique"),
-            models.UniqueConstraint(
-                fields=["case", "kind"], condition=Q(case__isnull=False), name="one_letter_of_a_kind_per_case"
-            ),
             models.UniqueConstraint(
                 fields=["meeting", "kind"], condition=Q(meeting__isnull=False), name="one_commendation_per_meeting"
             ),

@@ -158,12 +158,26 @@ def may_instruct(user):
 
 
 def may_edit_comment(user, comment):
-    return comment.author_id == user.pk
+    """The author edits a comment; once it is an instruction (批示), only if they gave it."""
+    if comment.author_id != user.pk:
+        return False
+    return not comment.is_instruction or comment.instructed_by_id == user.pk
 
 
 def may_decide_changes(user):
     """The leadership group approves or rejects change requests (deadline, targets, standard)."""
     return has_role(user, Role.LEADERSHIP)
+
+
+def deputies_of(user, role):
+    """The people standing in for `user` today in `role`."""
+    today = clock.today()
+    return [
+        named.deputy
+        for named in Deputy.objects.filter(
+            principal_id=user.pk, role=role, starts__lte=today, ends__gte=today
+        ).select_related("deputy")
+    ]
 
 
 def may_request_change(user, task):

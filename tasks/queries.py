@@ -223,18 +223,19 @@ def thread_comments(task, thread=""):
 
 
 def task_instructions(task):
-    """The instructions (批示) on a task from any of its discussions, newest first."""
+    """The instructions (批示) in the task's own discussion, newest first (those in a case's
+    discussion stay there: not everyone who reads the task may read the case)."""
     return list(
-        Comment.objects.filter(task=task, is_instruction=True)
+        Comment.objects.filter(task=task, thread="", is_instruction=True)
         .select_related("author", "instructed_by")
         .order_by("-instructed_at", "-id")
     )
 
 
 def instructions_given(year, *, after, until):
-    """The instructions (批示) on the year's tasks marked after `after` (None: from the start) up
-    to `until`, in the order given, with their tasks. One query."""
-    given = Comment.objects.filter(is_instruction=True, task__year=year, instructed_at__lte=until)
+    """The instructions (批示) in the year's tasks' own discussions marked after `after` (None:
+    from the start) up to `until`, in the order given, with their tasks. One query."""
+    given = Comment.objects.filter(is_instruction=True, thread="", task__year=year, instructed_at__lte=until)
     if after is not None:
         given = given.filter(instructed_at__gt=after)
     return list(given.select_related("author", "instructed_by", "task__department").order_by("instructed_at", "id"))
@@ -245,7 +246,7 @@ def instructions_given(year, *, after, until):
 
 def _change_requests():
     return ChangeRequest.objects.select_related(
-        "task__department", "task__owner", "stage", "requested_by", "decided_by"
+        "task__department", "task__owner", "stage__year", "requested_by", "decided_by"
     )
 
 

@@ -525,21 +525,31 @@ def _tell_mentioned(comment, people, by):
 def _tell_of_instruction(comment, by):
     """An instruction (批示) goes to the task's owner and the staff of its department."""
     task = comment.task
+    recipients = [user for user in queries.owner_and_staff(task) if user.pk != by.pk]
     notify_many(
-        recipients=[user for user in queries.owner_and_staff(task) if user.pk != by.pk],
+        recipients=recipients,
         kind="instruction",
         subject=_("Instruction from %(who)s: %(task)s") % {"who": by, "task": task.title},
         body=comment.text[:500],
         link=f"{access.thread_url(task, comment.thread)}#comment-{comment.pk}",
         key=lambda user: f"instruction:{comment.pk}:{user.pk}",
     )
+    return {user.pk for user in recipients}
+
+
+def _history_task(comment):
+    """The task whose history shows a comment's edits and instructions: only a task's own
+    discussion (a case's is read by fewer people than its task)."""
+    return None if comment.thread else comment.task
 
 
 def _mark_instruction(comment, by):
     comment.is_instruction, comment.instructed_by, comment.instructed_at = True, by, timezone.now()
     comment.save(update_fields=["is_instruction", "instructed_by", "instructed_at"])
-    record_audit(actor=by, action="instruction", subject=comment, task=comment.task, after={"text": comment.text})
-    _tell_of_instruction(comment, by)
+    record_audit(
+        actor=by, action="instruction", subject=comment, task=_history_task(comment), after={"text": comment.text}
+    )
+    return _tell_of_instruction(comment, by)
 
 
 @transaction.atomic
@@ -552,9 +562,11 @@ def post_comment(*, task, by, text, thread="", instruction=False):
     if instruction and not access.may_instruct(by):
         raise PermissionDenied
     comment = Comment.objects.create(task=task, thread=thread, author=by, text=_comment_text(text))
+    told = set()
     if instruction:
-        _mark_instruction(comment, by)
-    comment.not_told = _tell_mentioned(comment, mentioned_users(comment.text), by)
+        told = _mark_instruction(comment, by)
+    mentioned = [user for user in mentioned_users(comment.text) if user.pk not in told]
+    comment.not_told = _tell_mentioned(comment, mentioned, by)
     return comment
 
 
@@ -562,7 +574,7 @@ def post_comment(*, task, by, text, thread="", instruction=False):
 def edit_comment(*, comment_id, by, text):
     """The author changes their comment; the earlier text is kept as a revision, the change is
     on the task's history, and anyone newly @mentioned is told."""
-    comment = Comment.objects.select_for_update().select_related("task").get(pk=comment_id)
+    comment = Comment.objects.select_for_update(of=("self",)).select_related("task").get(pk=comment_id)
     if not access.may_edit_comment(by, comment) or not access.may_see_thread(by, comment.task, comment.thread):
         raise PermissionDenied
     text = _comment_text(text)
@@ -572,7 +584,7 @@ def edit_comment(*, comment_id, by, text):
     written_at = comment.edited_at or comment.created_at
     CommentRevision.objects.create(comment=comment, text=comment.text, written_at=written_at)
     record_audit(
-        actor=by, action="edit comment", subject=comment, task=comment.task, before={"text": comment.text},
+        actor=by, action="edit comment", subject=comment, task=_history_task(comment), before={"text": comment.text},
         after={"text": text},
     )  # fmt: skip
     comment.text, comment.edited_at = text, timezone.now()
@@ -584,7 +596,7 @@ def edit_comment(*, comment_id, by, text):
 @transaction.atomic
 def mark_instruction(*, comment_id, by):
     """A member of the leadership group marks a comment as an instruction (批示)."""
-    comment = Comment.objects.select_for_update().select_related("task").get(pk=comment_id)
+    comment = Comment.objects.select_for_update(of=("self",)).select_related("task").get(pk=comment_id)
     if not access.may_instruct(by) or not access.may_see_thread(by, comment.task, comment.thread):
         raise PermissionDenied
     if comment.is_instruction:
@@ -607,7 +619,7 @@ def request_change(*, task, by, kind, reason, new_deadline=None, stage=None, new
     leadership group is told. One request of a kind (per stage) waits at a time."""
     if not access.may_request_change(by, task):
         raise PermissionDenied
-    task = KeyTask.objects.select_for_update().select_related("year", "department").get(pk=task.pk)
+    task = KeyTask.objects.select_for_update(of=("self",)).select_related("year", "department").get(pk=task.pk)
     task_list = TaskList.objects.filter(year=task.year, department=task.department).first()
     if task_list is None or task_list.state != TaskList.State.APPROVED:
         raise ValidationError(_("The list is not approved yet: change the task itself."))
@@ -673,7 +685,9 @@ def decide_change(*, request_id, by, approve, comment=""):
     if not access.may_decide_changes(by):
         raise PermissionDenied
     request = (
-        ChangeRequest.objects.select_for_update().select_related("task", "stage", "requested_by").get(pk=request_id)
+        ChangeRequest.objects.select_for_update(of=("self",))
+        .select_related("task", "stage", "requested_by")
+        .get(pk=request_id)
     )
     if request.state != ChangeRequest.State.PENDING:
         raise ValidationError(_("This request was already %(state)s.") % {"state": request.get_state_display()})
@@ -736,9 +750,8 @@ def name_deputy(*, principal, deputy, role, starts, ends):
         errors["ends"] = _("The last day has passed.")
     if errors:
         raise ValidationError(errors)
-    overlapping = Deputy.objects.select_for_update().filter(
-        principal=principal, role=role, starts__lte=ends, ends__gte=starts
-    )
+    User.objects.select_for_update().get(pk=principal.pk)  # one naming at a time per person
+    overlapping = Deputy.objects.filter(principal=principal, role=role, starts__lte=ends, ends__gte=starts)
     if overlapping.exists():
         raise ValidationError({"starts": _("Another deputy stands in for you on some of these days.")})
     named = Deputy.objects.create(principal=principal, deputy=deputy, role=role, starts=starts, ends=ends)

@@ -275,3 +275,37 @@ def test_the_case_page_the_queue_and_the_inbox_run_the_same_queries_at_two_sizes
         seen["inbox"].append(count)
     assert Notification.objects.filter(recipient=staff_a).count() > 20
     assert {name: len(set(counts)) for name, counts in seen.items()} == {"case": 1, "queue": 1, "inbox": 1}, seen
+
+
+def test_an_instruction_is_changed_only_by_whoever_gave_it(client, task, staff_a, chair):
+    comment = services.post_comment(task=task, by=staff_a, text="建议每周报一次进度")
+    services.mark_instruction(comment_id=comment.pk, by=chair)
+    client.force_login(staff_a)
+    assert client.post(f"/tasks/comments/{comment.pk}/edit/", {"text": "不用报了"}).status_code == 403
+    comment.refresh_from_db()
+    assert comment.text == "建议每周报一次进度"
+    # Shown as the instruction of whoever gave it.
+    top = page_of(client, staff_a, f"/tasks/{task.pk}/").split('id="instructions"')[1].split("</section>")[0]
+    assert "陈志远" in top
+    given = services.post_comment(task=task, by=chair, text="月底前投产", instruction=True)
+    client.force_login(chair)
+    assert client.post(f"/tasks/comments/{given.pk}/edit/", {"text": "月底前必须投产"}).status_code == 302
+
+
+def test_a_case_discussion_stays_with_the_case(client, case, task, chair, staff_a, leader_b, inspector):
+    services.post_comment(task=task, thread=f"case:{case.pk}", by=chair, text="约谈时一并问清原因", instruction=True)
+    comment = services.post_comment(task=task, thread=f"case:{case.pk}", by=inspector, text="初稿")
+    services.edit_comment(comment_id=comment.pk, by=inspector, text="改稿")
+    # Another division's leader reads the task (and the minutes) but not the case.
+    for url in (f"/tasks/{task.pk}/",):
+        html = page_of(client, leader_b, url)
+        assert "约谈时一并问清原因" not in html and "初稿" not in html and "改稿" not in html
+    assert 'id="instructions"' not in page_of(client, staff_a, f"/tasks/{task.pk}/")
+    # On the case page, for those who may see it, the instruction is marked in the discussion.
+    html = page_of(client, staff_a, f"/reviews/followups/{case.pk}/")
+    assert "约谈时一并问清原因" in html and 'class="comment instruction"' in html
+
+
+def test_an_instruction_with_a_mention_of_the_owner_tells_them_once(client, task, chair, staff_a):
+    services.post_comment(task=task, by=chair, text="@staff_a 月底前投产", instruction=True)
+    assert Notification.objects.filter(recipient=staff_a).count() == 1

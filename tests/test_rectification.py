@@ -156,7 +156,12 @@ def a_plan_report(client, staff_a, case):
 def test_closing_without_an_accepted_report_needs_a_reason_which_stays_on_record(client, red_case, staff_a, inspector):
     plan = a_plan(client, staff_a, red_case)
     post(client, inspector, red_case, "review", rectification=plan.pk, decision="accept")
-    a_plan_report(client, staff_a, red_case)  # submitted, not yet accepted
+    report = a_plan_report(client, staff_a, red_case)  # submitted, not yet reviewed
+    # What awaits review is reviewed first, whichever way the case closes.
+    response = post(client, inspector, red_case, "close", conclusion="结案", reason="不再适用")
+    assert response.status_code == 400
+    assert "Accept or return what awaits review before closing the case." in response.content.decode()
+    post(client, inspector, red_case, "review", rectification=report.pk, decision="return", comment="不完整")
     response = post(client, inspector, red_case, "close", conclusion="结案")
     assert response.status_code == 400
     assert "No rectification of this case is accepted" in response.content.decode()
@@ -213,3 +218,41 @@ def test_the_queue_shows_what_awaits_the_inspectors_review(client, red_case, sta
     assert "2 to review" in client.get("/reviews/followups/").content.decode()
     post(client, inspector, red_case, "review", rectification=plan.pk, decision="accept")
     assert "1 to review" in client.get("/reviews/followups/").content.decode()
+
+
+def test_a_case_started_again_by_an_amendment_is_answered_anew(client, red_case, staff_a, inspector, leadership):
+    from reviews import services as review_services
+    from reviews.models import Rating
+
+    plan = a_plan(client, staff_a, red_case)
+    post(client, inspector, red_case, "review", rectification=plan.pk, decision="accept")
+    report = a_plan_report(client, staff_a, red_case)
+    post(client, inspector, red_case, "review", rectification=report.pk, decision="accept")
+    assert post(client, inspector, red_case, "close", conclusion="销号").status_code == 302
+    rating = Rating.objects.get(pk=red_case.rating_id)
+    review_services.amend_rating(
+        rating_id=rating.pk, version=rating.version, final_score=40, reason="复核", by=leadership
+    )
+    red_case.refresh_from_db()
+    assert red_case.state == "open"
+    assert set(red_case.rectifications.values_list("state", flat=True)) == {"superseded"}
+    assert not cases.is_rectified(red_case)
+    # A new round, a new numbered letter: the earlier one stays with the case.
+    red_case = cases.issue_supervision_letter(case_id=red_case.pk, version=red_case.version, by=inspector)
+    assert list(red_case.letters.values_list("sequence", flat=True)) == [2, 1]
+    # The earlier round's accepted plan does not count: a new plan first, then a new report.
+    assert [step.name for step in cases.available_steps(red_case, staff_a)] == ["plan"]
+
+
+def test_a_deputy_inspector_hears_of_a_submission_on_the_absent_inspectors_case(
+    client, red_case, staff_a, inspector, second_inspector, settings
+):
+    from tasks.models import Deputy
+
+    today = timezone.localdate()
+    Deputy.objects.create(
+        principal=inspector, deputy=second_inspector, role="discipline_inspector", starts=today, ends=today
+    )
+    a_plan(client, staff_a, red_case)
+    told = Notification.objects.filter(kind="rectification_submitted")
+    assert sorted(told.values_list("recipient__username", flat=True)) == ["inspector", "inspector2"]
