@@ -349,13 +349,28 @@ def is_rectified(case):
     return any(r.kind == CLOSES_ON[case.kind] and r.state == RectState.ACCEPTED for r in case.rectifications.all())
 
 
-def plan_waits(case):
-    plan = _latest(case, RectKind.PLAN)
-    if plan is not None and plan.state == RectState.SUBMITTED:
-        return _("The rectification plan is awaiting the inspector's review.")
-    if plan is not None and plan.state == RectState.ACCEPTED:
-        return _("The rectification plan is accepted; report on its progress.")
-    return ""
+def _one_at_a_time(kind, in_review, accepted):
+    """A step that submits a `kind` waits while the latest one awaits review or once it is
+    accepted (a returned or superseded one is submitted again)."""
+
+    def waits(case):
+        latest = _latest(case, kind)
+        state = latest.state if latest is not None else None
+        return {RectState.SUBMITTED: str(in_review), RectState.ACCEPTED: str(accepted)}.get(state, "")
+
+    return waits
+
+
+plan_waits = _one_at_a_time(
+    RectKind.PLAN,
+    gettext_lazy("The rectification plan is awaiting the inspector's review."),
+    gettext_lazy("The rectification plan is accepted; report on its progress."),
+)
+answer_waits = _one_at_a_time(
+    RectKind.ANSWER,
+    gettext_lazy("Your answer is awaiting the inspector's review."),
+    gettext_lazy("Your answer is accepted."),
+)
 
 
 def report_waits(case):
@@ -365,15 +380,6 @@ def report_waits(case):
     report = _latest(case, RectKind.REPORT)
     if report is not None and report.state == RectState.SUBMITTED:
         return _("The rectification report is awaiting the inspector's review.")
-    return ""
-
-
-def answer_waits(case):
-    answer = _latest(case, RectKind.ANSWER)
-    if answer is not None and answer.state == RectState.SUBMITTED:
-        return _("Your answer is awaiting the inspector's review.")
-    if answer is not None and answer.state == RectState.ACCEPTED:
-        return _("Your answer is accepted.")
     return ""
 
 
