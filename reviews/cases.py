@@ -30,7 +30,7 @@ from outbox.services import notify, notify_many
 from tasks import access as task_access
 from tasks.audit import record_audit
 from tasks.evidence import EVIDENCE_MAX_FILES, check_evidence_file
-from tasks.models import User
+from tasks.models import STAGES_PER_YEAR, KeyTask, User
 from tasks.queries import owner_and_staff
 
 from . import access
@@ -53,7 +53,21 @@ INTERVIEW_WITHIN = datetime.timedelta(days=365)
 
 
 def red_at_previous_meeting(stage, task_ids=None):
-    """IDs of the tasks that were red at the meeting of the stage before `stage` (one query)."""
+    """IDs of the tasks that were red at the meeting of the stage before `stage` (one query).
+    At a year's first stage that is last year's last meeting, for the tasks carried over from
+    last year, when the year counts last year's red (serious_red_across_years)."""
+    if stage.number == 1:
+        if not stage.year.serious_red_across_years:
+            return set()
+        carried = KeyTask.objects.filter(
+            year_id=stage.year_id,
+            carried_from__ratings__meeting__stage__year__year=stage.year.year - 1,
+            carried_from__ratings__meeting__stage__number=STAGES_PER_YEAR,
+            carried_from__ratings__colour=Rating.Colour.RED,
+        )
+        if task_ids is not None:
+            carried = carried.filter(pk__in=task_ids)
+        return set(carried.values_list("pk", flat=True))
     reds = Rating.objects.filter(
         meeting__stage__year_id=stage.year_id, meeting__stage__number=stage.number - 1, colour=Rating.Colour.RED
     )

@@ -5,6 +5,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from django.db.models import Case, Count, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
@@ -385,6 +386,24 @@ class FollowUpQueue:
     pages: int = 1
 
 
+def _count(ratings):
+    """A correlated count of `ratings`, as a subquery the queue's one query carries."""
+    return Coalesce(Subquery(ratings.order_by().values("colour").annotate(n=Count("id")).values("n")[:1]), 0)
+
+
+def reds_across_years(case):
+    """The red results of the case's task line through the years (the task and those it was
+    carried from or into) and of its owner's tasks, oldest first. Three queries or so."""
+    task = case.rating.task
+    line = [row.task.pk for row in task_queries.task_across_years(task)] or [task.pk]
+    reds = Rating.objects.filter(colour=Rating.Colour.RED).select_related("meeting__stage__year", "task")
+    order = ("meeting__stage__year__year", "meeting__stage__number", "task_id")
+    return {
+        "task": list(reds.filter(task_id__in=line).order_by(*order)),
+        "owner": list(reds.filter(task__owner_id=task.owner_id).order_by(*order)),
+    }
+
+
 def follow_up_queue(
     *, today, colour="", department_id=None, state="", inspector_ids=None, page=1, per_page=CASE_PAGE_SIZE
 ):
@@ -411,6 +430,18 @@ def follow_up_queue(
         .annotate(
             red_first=Case(When(rating__colour="red", then=Value(0)), default=Value(1)),
             awaiting_review=Count("rectifications", filter=Q(rectifications__state="submitted")),
+            # Reds across the years: of the task and the tasks it was carried over from, and
+            # of every task of its owner.
+            task_reds=_count(
+                Rating.objects.filter(colour=Rating.Colour.RED).filter(
+                    Q(task_id=OuterRef("rating__task_id"))
+                    | Q(task_id=OuterRef("rating__task__carried_from_id"))
+                    | Q(task_id=OuterRef("rating__task__carried_from__carried_from_id"))
+                )
+            ),
+            owner_reds=_count(
+                Rating.objects.filter(colour=Rating.Colour.RED, task__owner_id=OuterRef("rating__task__owner_id"))
+            ),
             unacknowledged_since=Subquery(
                 access.letters_awaiting_acknowledgement()
                 .filter(case=OuterRef("pk"))

@@ -398,6 +398,7 @@ def case_detail(request, case_id):
             "register": queries.register_of(case.rating.task.owner, excluding_case=case)
             if access.may_read_register(request.user)
             else None,
+            "reds": queries.reds_across_years(case) if access.may_read_register(request.user) else None,
             **discussion.discussion(request, case.rating.task, access.case_thread(case), form=comment_form),
         },
         status=400 if request.method == "POST" else 200,

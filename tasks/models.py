@@ -86,6 +86,14 @@ class AssessmentYear(models.Model):
         default=True,
         help_text=_("Flag a case serious when the same task was also red at the previous meeting."),
     )
+    serious_red_across_years = models.BooleanField(
+        _("count last year's red"),
+        default=True,
+        help_text=_(
+            "With 'serious when red twice': a task carried over and red at the first meeting is also serious "
+            "when it was red at last year's last meeting."
+        ),
+    )
     # The response clock of a letter starts when its owner acknowledges it (签收).
     supervision_reply_days = models.PositiveSmallIntegerField(
         _("reply to a supervision letter within (working days)"), default=10
@@ -217,6 +225,15 @@ class KeyTask(models.Model):
     owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="owned_tasks", verbose_name=_("owner"))
     deadline = models.DateField(_("deadline"))
     weight = models.DecimalField(_("weight"), max_digits=5, decimal_places=2, default=1)
+    # Carried over from last year's list (copied into this year's): its history continues.
+    carried_from = models.OneToOneField(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="carried_into",
+        verbose_name=_("carried over from"),
+    )
 
     class Meta:
         ordering = ["department__code", "id"]

@@ -271,3 +271,33 @@ def changes_approved(year, *, after, until):
     if after is not None:
         approved = approved.filter(decided_at__gt=after)
     return list(approved.order_by("decided_at", "id"))
+
+
+# --- a task across the years -------------------------------------------------------------
+
+
+@dataclass
+class YearOfTask:
+    task: KeyTask
+    lights: list  # the final light of each stage ("" before its meeting)
+
+
+def task_across_years(task):
+    """The task's line through the years when it was carried over: the tasks it was copied
+    from and into, oldest first, each with its stages' final lights; [] for a task of one
+    year. A query per year it spans, and the registered results' queries for the lights."""
+    chain = [task]
+    earlier = task
+    while earlier.carried_from_id:
+        earlier = KeyTask.objects.select_related("year").get(pk=earlier.carried_from_id)
+        chain.insert(0, earlier)
+    later = KeyTask.objects.select_related("year").filter(carried_from=task).first()
+    while later is not None:
+        chain.append(later)
+        later = KeyTask.objects.select_related("year").filter(carried_from=later).first()
+    if len(chain) == 1:
+        return []
+    results = stage_results(KeyTask.objects.filter(pk__in=[t.pk for t in chain]))
+    return [
+        YearOfTask(t, [results.get((t.pk, number), NO_RESULT).final_light for number in range(1, 7)]) for t in chain
+    ]

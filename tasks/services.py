@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -25,6 +25,7 @@ from .evidence import EVIDENCE_MAX_FILES, check_evidence_file
 from .models import (
     STAGES_PER_YEAR,
     AssessmentYear,
+    AuditEntry,
     ChangeRequest,
     Comment,
     CommentRevision,
@@ -37,6 +38,7 @@ from .models import (
     TaskList,
     User,
 )
+from .results import NO_RESULT, stage_results
 
 # A stage's self-assessment is due this many days after it ends; the leadership group
 # meets this many days after that. Both dates stay editable per stage.
@@ -782,3 +784,92 @@ def withdraw_deputy(*, deputy_id, by):
         raise PermissionDenied
     record_audit(actor=by, action="withdraw deputy", subject=named, before={"deputy": str(named.deputy)})
     named.delete()
+
+
+# --- next year's list from this year's (carried over) ------------------------------------------
+
+# Settings of a year that next year starts with when a list is first copied into it.
+YEAR_SETTINGS = (
+    "green_above", "red_below", "serious_below", "serious_when_red_twice", "serious_red_across_years",
+    "supervision_reply_days", "reminder_reply_days", "acknowledge_within_days",
+)  # fmt: skip
+
+
+def is_finished(task, results):
+    """A task is done when the last stage of its year was lit green (results: stage_results)."""
+    return results.get((task.pk, STAGES_PER_YEAR), NO_RESULT).final_light == "green"
+
+
+def _same_day_next_year(day):
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + 1, day=28)
+
+
+@transaction.atomic
+def copy_list_to_next_year(*, task_list, by, unfinished_only=False):
+    """Copy a department's list into next year's draft: each task with its owner, standard,
+    weight, cooperating departments, deadline (a year on) and stage targets, linked to the
+    original so its history continues. Only unfinished tasks (the last stage not green) when
+    asked. A task already carried over, or whose title next year's list has, is not copied
+    again. Next year (with this year's settings) and its list are created when missing.
+    Returns (the tasks created, how many were already there)."""
+    if not access.can_work_on(by, task_list.department):
+        raise PermissionDenied
+    year = task_list.year
+    next_year = AssessmentYear.objects.filter(year=year.year + 1).first()
+    if next_year is None:
+        next_year = create_assessment_year(year=year.year + 1)
+        for name in YEAR_SETTINGS:
+            setattr(next_year, name, getattr(year, name))
+        next_year.save()
+    target = lock_task_list(TaskList(year=next_year, department=task_list.department))
+    if target.state != TaskList.State.DRAFT:
+        raise ValidationError(
+            _("The %(year)s list is %(state)s: it takes no more tasks.")
+            % {"year": next_year.year, "state": target.get_state_display()}
+        )
+    tasks = list(
+        KeyTask.objects.filter(year=year, department=task_list.department)
+        .select_related("owner")
+        .prefetch_related(
+            "cooperating_departments", Prefetch("targets", queryset=StageTarget.objects.select_related("stage"))
+        )
+        .order_by("deadline", "id")
+    )
+    if unfinished_only:
+        results = stage_results(KeyTask.objects.filter(pk__in=[task.pk for task in tasks]))
+        tasks = [task for task in tasks if not is_finished(task, results)]
+    carried = set(KeyTask.objects.filter(carried_from__in=tasks).values_list("carried_from_id", flat=True))
+    titles = set(
+        KeyTask.objects.filter(year=next_year, department=task_list.department).values_list("title", flat=True)
+    )
+    to_copy = [task for task in tasks if task.pk not in carried and task.title not in titles]
+    created = KeyTask.objects.bulk_create(
+        KeyTask(
+            year=next_year, department=task.department, title=task.title, standard=task.standard, owner=task.owner,
+            deadline=_same_day_next_year(task.deadline), weight=task.weight, carried_from=task,
+        )
+        for task in to_copy
+    )  # fmt: skip
+    stages = {stage.number: stage for stage in next_year.stages.all()}
+    StageTarget.objects.bulk_create(
+        StageTarget(task=new, stage=stages[target.stage.number], description=target.description)
+        for new, old in zip(created, to_copy, strict=True)
+        for target in old.targets.all()
+    )
+    Through = KeyTask.cooperating_departments.through
+    Through.objects.bulk_create(
+        Through(keytask_id=new.pk, department_id=department.pk)
+        for new, old in zip(created, to_copy, strict=True)
+        for department in old.cooperating_departments.all()
+    )
+    AuditEntry.objects.bulk_create(
+        AuditEntry(
+            actor=by, action="create task", subject_type="keytask", subject_id=new.pk, task=new,
+            after={"carried_from": f"{year.year}"}, reason=_("Carried over from %(year)s") % {"year": year.year},
+        )
+        for new in created
+    )  # fmt: skip
+    return created, len(tasks) - len(to_copy)

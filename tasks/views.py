@@ -75,6 +75,7 @@ def task_detail(request, task_id):
             "history": audit.task_history(task),
             "can_work_on": access.can_work_on(request.user, task.department),
             "instructions": queries.task_instructions(task),
+            "across_years": queries.task_across_years(task),
             "change_requests": queries.task_change_requests(task),
             "may_request_change": approved and access.may_request_change(request.user, task),
             **discussion.discussion(request, task, form=form),
@@ -387,6 +388,25 @@ def list_detail(request, year, code):
             "return_form": ReturnForm(),
         },
     )
+
+
+@require_POST
+@login_required
+def list_copy(request, year, code):
+    """Copy the list into next year's draft (all tasks, or the unfinished ones)."""
+    task_list = _task_list(request, year, code)
+    try:
+        created, skipped = services.copy_list_to_next_year(
+            task_list=task_list, by=request.user, unfinished_only=request.POST.get("unfinished_only") == "1"
+        )
+    except ValidationError as error:
+        show_service_error(error, request=request)
+        return redirect("tasks:list", year=year, code=code)
+    message = _("%(count)s tasks copied to %(year)s.") % {"count": len(created), "year": task_list.year.year + 1}
+    if skipped:
+        message += " " + _("%(count)s were there already.") % {"count": skipped}
+    messages.success(request, message)
+    return redirect("tasks:list", year=task_list.year.year + 1, code=code)
 
 
 def _task_form_page(request, task_list, task=None):

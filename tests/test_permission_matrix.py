@@ -57,6 +57,7 @@ EXPECTED = {
     "tasks:list_submit": dict.fromkeys(ROLES, 405),
     "tasks:list_approve": dict.fromkeys(ROLES, 405),
     "tasks:list_return": dict.fromkeys(ROLES, 405),
+    "tasks:list_copy": dict.fromkeys(ROLES, 405),
     "tasks:list_template": row(404, staff_a=200, **READERS),
     "tasks:list_export": row(404, staff_a=200, **READERS),
     "tasks:list_import": row(404, staff_a=200, leader_a=403, leader_b=403, leadership=403, inspector=403),
