@@ -10,5 +10,6 @@ urlpatterns = [
     path("departments/<slug:code>/", views.scorecard, name="scorecard"),
     path("departments/<slug:code>/scorecard.xlsx", views.scorecard_xlsx, name="scorecard_xlsx"),
     path("warning/", views.warning, name="warning"),
+    path("years/", views.years, name="years"),
     path("tasks/<int:task_id>/", views.task_chart, name="task_chart"),
 ]

@@ -81,6 +81,12 @@ def scorecard_xlsx(request, code):
 
 
 @role_required(*READ_ALL_ROLES)
+def years(request):
+    """This year compared with the earlier ones, per department and for the group."""
+    return render(request, "reports/years.html", queries.years_compared())
+
+
+@role_required(*READ_ALL_ROLES)
 def warning(request):
     year = _year_or_404()
     stage, warnings = queries.early_warning(year, clock.today())

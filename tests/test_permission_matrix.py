@@ -105,6 +105,7 @@ EXPECTED = {
     "reports:scorecard": only([LEADER_A, LEADER_B, LEADERSHIP, INSPECTOR]),
     "reports:scorecard_xlsx": only([LEADER_A, LEADER_B, LEADERSHIP, INSPECTOR]),
     "reports:warning": only([LEADER_A, LEADER_B, LEADERSHIP, INSPECTOR]),
+    "reports:years": only([LEADER_A, LEADER_B, LEADERSHIP, INSPECTOR]),
     "reports:task_chart": only([LEADER_A, LEADER_B, LEADERSHIP, INSPECTOR]),
 }
 
