@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from lightboard.admin import ReadOnly
 
 from . import services
-from .models import AssessmentYear, Department, KeyTask, SelfAssessment, Stage, StageTarget, User
+from .models import AssessmentYear, Department, KeyTask, LibraryTask, SelfAssessment, Stage, StageTarget, User
 
 
 @admin.register(User)
@@ -79,6 +79,15 @@ class KeyTaskAdmin(ReadOnly, admin.ModelAdmin):
     autocomplete_fields = ["owner", "department"]
     filter_horizontal = ["cooperating_departments"]
     inlines = [StageTargetInline]
+
+
+@admin.register(LibraryTask)
+class LibraryTaskAdmin(admin.ModelAdmin):
+    """The task library (任务库): recurring tasks the departments pick from when they draft."""
+
+    list_display = ["title", "weight", "active"]
+    list_filter = ["active"]
+    search_fields = ["title", "standard"]
 
 
 @admin.register(SelfAssessment)

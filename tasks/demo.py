@@ -29,6 +29,7 @@ from .models import (
     AssessmentYear,
     Department,
     KeyTask,
+    LibraryTask,
     SelfAssessment,
     StageTarget,
     TaskList,
@@ -1035,6 +1036,14 @@ def _ensure_user(username, name, *, password=None, superuser=False):
     return user
 
 
+# The task library (任务库): recurring tasks departments pick from when they draft a list.
+LIBRARY = (
+    ("安全生产标准化达标", "通过安全生产标准化二级复评，全年无较大及以上安全事故", 2),
+    ("党风廉政建设责任制落实", "签订责任书，开展廉洁风险排查，全年无违纪违法案件", 1),
+    ("年度预算执行", "预算执行偏差率不超过5%，重大事项按规定报批", 1),
+)
+
+
 @transaction.atomic
 def load_demo_data(today=None):
     """Create the demo company, its logins, the current year's tasks and past stages'
@@ -1099,6 +1108,15 @@ def load_demo_data(today=None):
                 [_past_assessment(task, spec, stage, index, latest=stage == past_stages[-1]) for stage in past_stages],
                 ignore_conflicts=True,
             )
+    for title, standard, weight in LIBRARY:
+        LibraryTask.objects.get_or_create(
+            title=title,
+            defaults={
+                "standard": standard,
+                "weight": weight,
+                "targets": [f"第{n}阶段：{title}按计划推进，完成{round(100 * n / 6)}%" for n in range(1, 7)],
+            },
+        )
     return year
 
 

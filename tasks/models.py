@@ -535,3 +535,25 @@ class Deputy(models.Model):
 
     def __str__(self):
         return f"{self.deputy} → {self.principal} ({self.starts}–{self.ends})"
+
+
+class LibraryTask(models.Model):
+    """A recurring task of the task library (任务库) that a department picks when it drafts its
+    list: its title, completion standard, weight and the usual targets of the six stages."""
+
+    title = models.CharField(_("task"), max_length=200, unique=True)
+    standard = models.TextField(_("completion standard"))
+    weight = models.DecimalField(_("weight"), max_digits=5, decimal_places=2, default=1)
+    targets = models.JSONField(
+        _("stage targets"), default=list, blank=True, help_text=_("The six stages' usual targets, in order.")
+    )
+    active = models.BooleanField(_("offered"), default=True)
+
+    class Meta:
+        ordering = ["title"]
+        verbose_name = _("library task")
+        verbose_name_plural = _("task library")
+        constraints = [models.CheckConstraint(condition=Q(weight__gt=0), name="library_task_weight_positive")]
+
+    def __str__(self):
+        return self.title

@@ -24,7 +24,18 @@ from .forms import (
     SelfAssessmentForm,
     TaskForm,
 )
-from .models import AssessmentYear, ChangeRequest, Comment, Deputy, Evidence, SelfAssessment, Stage, TaskList
+from .models import (
+    STAGES_PER_YEAR,
+    AssessmentYear,
+    ChangeRequest,
+    Comment,
+    Deputy,
+    Evidence,
+    LibraryTask,
+    SelfAssessment,
+    Stage,
+    TaskList,
+)
 
 XLSX = excel.XLSX_CONTENT_TYPE
 
@@ -450,13 +461,35 @@ def _task_form_page(request, task_list, task=None):
             },
         )
     else:
-        form = TaskForm(task_list=task_list)
+        # A new task may start from the task library (任务库): ?library=<id> fills the form.
+        picked = _int_or_none(request.GET.get("library"))
+        chosen = LibraryTask.objects.filter(pk=picked, active=True).first() if picked else None
+        form = TaskForm(task_list=task_list, initial=_from_library(chosen) if chosen else None)
     return render(
         request,
         "tasks/task_form.html",
-        {"form": form, "task_list": task_list, "task": task},
+        {
+            "form": form,
+            "task_list": task_list,
+            "task": task,
+            "library": LibraryTask.objects.filter(active=True).only("pk", "title") if task is None else (),
+        },
         status=400 if request.method == "POST" else 200,
     )
+
+
+def _int_or_none(value):
+    return int(value) if value and value.isdigit() else None
+
+
+def _from_library(entry):
+    targets = list(entry.targets or [])[:STAGES_PER_YEAR]
+    return {
+        "title": entry.title,
+        "standard": entry.standard,
+        "weight": entry.weight,
+        **{f"target_{number}": text for number, text in enumerate(targets, start=1)},
+    }
 
 
 @login_required

@@ -127,3 +127,24 @@ def test_red_at_last_years_last_meeting_makes_this_years_first_red_serious(
     assert "This task: 2 reds" in reds and "2026" in reds and "2027" in reds
     queue = client.get("/reviews/followups/").content.decode()
     assert "reds: task 2, owner 2" in queue
+
+
+def test_a_department_starts_a_task_from_the_library(client, year, department_a, staff_a):
+    from tasks.models import LibraryTask
+
+    entry = LibraryTask.objects.create(
+        title="安全生产标准化",
+        standard="通过二级标准化复评",
+        weight=3,
+        targets=[f"第{n}阶段：自查" for n in range(1, 7)],
+    )
+    LibraryTask.objects.create(title="停用的任务", standard="x", active=False)
+    client.force_login(staff_a)
+    english(client)
+    page = client.get("/tasks/lists/2026/A/new/").content.decode()
+    picker = page.split('id="library-pick"')[1].split("</form>")[0]
+    assert "安全生产标准化" in picker and "停用的任务" not in picker
+    page = client.get(f"/tasks/lists/2026/A/new/?library={entry.pk}").content.decode()
+    assert 'value="安全生产标准化"' in page and "通过二级标准化复评" in page
+    assert "第1阶段：自查</textarea>" in page and "第6阶段：自查</textarea>" in page
+    assert KeyTask.objects.count() == 0  # picking fills the form; saving is the department's
