@@ -68,6 +68,7 @@ _BY_KIND = {
     "rectification_accepted": Category.UPDATES,
     "rectification_returned": Category.RETURNS,
     "commendation": Category.COMMENDATIONS,
+    "honour_roll": Category.COMMENDATIONS,
     BRIEFING: Category.BRIEFING,
     DIGEST: Category.SYSTEM,
     DELIVERY_FAILED: Category.SYSTEM,

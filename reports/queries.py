@@ -327,3 +327,69 @@ def years_compared():
     ]
     group = [cells[None].get(year, YearOfUnit(year)) for year in years]
     return {"years": years, "rows": rows, "group": group}
+
+
+# --- ranking of units, and the 红黑榜 ---------------------------------------------------------
+
+
+@dataclass
+class RankedUnit:
+    department: Department
+    score: Decimal | None  # weighted mean of its tasks' final scores (task weights)
+    counts: Counter
+    rank: int = 0
+
+
+def ranking(meeting, *, by="score"):
+    """The departments ranked at a closed meeting, by weighted score (a department's score is
+    the weighted mean of its tasks' final scores, by task weight) or by lights (fewest reds,
+    then fewest yellows, then most greens). Equal places share a rank (1, 2, 2, 4). Two queries."""
+    totals = defaultdict(lambda: [Decimal(0), Decimal(0), Counter()])
+    for department_id, weight, score, colour in Rating.objects.filter(
+        meeting=meeting, final_score__isnull=False
+    ).values_list("task__department_id", "task__weight", "final_score", "colour"):
+        entry = totals[department_id]
+        entry[0] += weight * score
+        entry[1] += weight
+        entry[2][colour] += 1
+    units = [
+        RankedUnit(
+            department,
+            (totals[department.pk][0] / totals[department.pk][1]).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP),
+            totals[department.pk][2],
+        )
+        for department in Department.objects.order_by("code")
+        if totals[department.pk][1]
+    ]
+
+    def key(unit):
+        if by == "lights":
+            return (unit.counts["red"], unit.counts["yellow"], -unit.counts["green"])
+        return (-unit.score,)
+
+    units.sort(key=lambda unit: (*key(unit), unit.department.code))
+    for position, unit in enumerate(units, start=1):
+        previous = units[position - 2] if position > 1 else None
+        unit.rank = previous.rank if previous is not None and key(previous) == key(unit) else position
+    return units
+
+
+def honour_entries(meeting):
+    """The green tasks to commend and the red ones to name at a closed meeting, as they would
+    be frozen in the 红黑榜. One query."""
+    entries = {"green": [], "red": []}
+    for rating in (
+        Rating.objects.filter(meeting=meeting, colour__in=["green", "red"])
+        .select_related("task__department", "task__owner")
+        .order_by("-final_score", "task__department__code", "task_id")
+    ):
+        entries[rating.colour].append(
+            {
+                "task": rating.task.title,
+                "department": rating.task.department.name,
+                "owner": str(rating.task.owner),
+                "score": f"{rating.final_score}",
+            }
+        )
+    entries["red"].reverse()  # the lowest first
+    return entries

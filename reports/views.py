@@ -1,17 +1,24 @@
 import io
 
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from lightboard import clock
+from lightboard.forms import show_service_error
 from lightboard.lights import COLOUR_KEYS, LABELS
-from lightboard.roles import READ_ALL_ROLES, role_required
+from lightboard.roles import READ_ALL_ROLES, Role, role_required
+from reviews.models import ReviewMeeting
 from tasks.access import get_task_for_user
 from tasks.models import Department
 from tasks.queries import current_year
 
-from . import charts, excel, queries
+from . import access, charts, excel, queries, services
+from .models import HonourRoll
 
 
 def _year_or_404():
@@ -84,6 +91,71 @@ def scorecard_xlsx(request, code):
 def years(request):
     """This year compared with the earlier ones, per department and for the group."""
     return render(request, "reports/years.html", queries.years_compared())
+
+
+def _closed_meeting(request, year):
+    """The closed meeting chosen by ?stage=N, else the latest closed one (or None)."""
+    closed = queries.closed_meetings(year)
+    chosen = request.GET.get("stage", "")
+    by_number = {meeting.stage.number: meeting for meeting in closed}
+    if chosen.isdigit() and int(chosen) in by_number:
+        return closed, by_number[int(chosen)]
+    return closed, closed[-1] if closed else None
+
+
+@role_required(*READ_ALL_ROLES)
+def ranking(request):
+    """The departments ranked at a closed meeting, by weighted score or by lights; the
+    leadership group prepares the 红黑榜 from here."""
+    year = _year_or_404()
+    closed, meeting = _closed_meeting(request, year)
+    by = "lights" if request.GET.get("by") == "lights" else "score"
+    return render(
+        request,
+        "reports/ranking.html",
+        {
+            "year": year,
+            "closed": closed,
+            "meeting": meeting,
+            "by": by,
+            "units": queries.ranking(meeting, by=by) if meeting else [],
+            "roll": HonourRoll.objects.filter(meeting=meeting).first() if meeting else None,
+            "may_publish": access.may_publish_honour_roll(request.user),
+        },
+    )
+
+
+@role_required(Role.LEADERSHIP)
+def honour_roll_new(request, meeting_id):
+    """The 红黑榜 as it would be published; POST approves and publishes it to everyone."""
+    meeting = get_object_or_404(ReviewMeeting.objects.select_related("stage__year"), pk=meeting_id)
+    if not meeting.is_closed:
+        raise Http404
+    if request.method == "POST":
+        try:
+            roll = services.publish_honour_roll(meeting_id=meeting.pk, by=request.user)
+        except ValidationError as error:
+            show_service_error(error, request=request)
+            return redirect(f"{reverse('reports:ranking')}?stage={meeting.stage.number}")
+        messages.success(request, _("The honour roll is published to everyone's inbox."))
+        return redirect("reports:honour_roll", roll_id=roll.pk)
+    entries = queries.honour_entries(meeting)
+    return render(
+        request,
+        "reports/honour_roll.html",
+        {"meeting": meeting, "commended": entries["green"], "named": entries["red"], "draft": True},
+    )
+
+
+@login_required
+def honour_roll(request, roll_id):
+    """A published 红黑榜, for everyone."""
+    roll = get_object_or_404(HonourRoll.objects.select_related("meeting__stage__year", "published_by"), pk=roll_id)
+    return render(
+        request,
+        "reports/honour_roll.html",
+        {"roll": roll, "meeting": roll.meeting, "commended": roll.commended, "named": roll.named},
+    )
 
 
 @role_required(*READ_ALL_ROLES)

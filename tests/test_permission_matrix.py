@@ -13,6 +13,7 @@ from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, r
 from django.utils import timezone
 
 from lightboard.roles import Role
+from reports import services as report_services
 from reviews import cases
 from reviews import services as review_services
 from reviews.models import FollowUp, Letter, RectificationFile
@@ -106,6 +107,10 @@ EXPECTED = {
     "reports:scorecard_xlsx": only([LEADER_A, LEADER_B, LEADERSHIP, INSPECTOR]),
     "reports:warning": only([LEADER_A, LEADER_B, LEADERSHIP, INSPECTOR]),
     "reports:years": only([LEADER_A, LEADER_B, LEADERSHIP, INSPECTOR]),
+    "reports:ranking": only([LEADER_A, LEADER_B, LEADERSHIP, INSPECTOR]),
+    "reports:honour_roll_new": only([LEADERSHIP]),
+    # The matrix's meeting has a published roll (1): everyone signed in reads it.
+    "reports:honour_roll": row(200),
     "reports:task_chart": only([LEADER_A, LEADER_B, LEADERSHIP, INSPECTOR]),
 }
 
@@ -186,6 +191,7 @@ def world(
         "file_id": RectificationFile.objects.get().pk,
         "comment_id": comment.pk,
         "deputy_id": 1,
+        "roll_id": report_services.publish_honour_roll(meeting_id=meeting.pk, by=leadership).pk,
         "assessment_id": assessment.pk,
         "meeting_id": meeting.pk,
         "rating_id": case.rating_id,

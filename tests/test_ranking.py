@@ -1,0 +1,94 @@
+"""Ranking of the departments and the 红黑榜 (issue 14, points 2 and 6, in part): weighted
+scores on a hand-computed example, ties sharing a rank, and an honour roll that only the
+leadership group publishes, to everyone, frozen from then on."""
+
+import re
+from decimal import Decimal
+
+import pytest
+
+from lightboard.roles import Role
+from outbox.models import Notification
+from reports import queries
+from reports.models import HonourRoll
+from reviews import services as review_services
+from reviews.models import Rating
+from tasks.models import Department, User
+from tests.conftest import make_user
+from tests.factories import KeyTaskFactory
+from tests.reviews_fixtures import close, english, open_meeting, rate, stage_of
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def meeting(year, department_a, department_b, staff_a, staff_b, leader_a, leadership):
+    """A: weights 2 and 1 at 90 and 60 -> (180 + 60) / 3 = 80.0 (a green, a yellow).
+    B: 85 and 50 -> 67.5 (a green, a red). C: weight 3 at 95 -> 95.0. D: 80 -> 80.0 (a yellow)."""
+    c = Department.objects.create(code="C", name="销售部", division_leader=leader_a)
+    d = Department.objects.create(code="D", name="人力资源部", division_leader=leader_a)
+    staff_c = make_user("staff_c", Role.STAFF, departments=[c])
+    staff_d = make_user("staff_d", Role.STAFF, departments=[d])
+    scores = {}
+    for department, owner, weight, score in (
+        (department_a, staff_a, 2, 90), (department_a, staff_a, 1, 60),
+        (department_b, staff_b, 1, 85), (department_b, staff_b, 1, 50),
+        (c, staff_c, 3, 95), (d, staff_d, 1, 80),
+    ):  # fmt: skip
+        task = KeyTaskFactory(year=year, department=department, owner=owner, weight=weight)
+        scores[task.pk] = score
+    meeting = open_meeting(stage_of(year, 2), leadership)
+    for rating in meeting.ratings.select_related("task"):
+        rate(meeting, rating.task, scores[rating.task_id], leadership, decision="督办")
+    return close(meeting, leadership)
+
+
+def test_weighted_scores_rank_the_departments_and_ties_share_a_place(meeting):
+    by_score = [(u.rank, u.department.code, u.score) for u in queries.ranking(meeting)]
+    assert by_score == [
+        (1, "C", Decimal("95.0")),
+        (2, "A", Decimal("80.0")),
+        (2, "D", Decimal("80.0")),
+        (4, "B", Decimal("67.5")),
+    ]
+    by_lights = [(u.rank, u.department.code) for u in queries.ranking(meeting, by="lights")]
+    # C: no red, no yellow; A and D: one yellow (A has a green more); B: a red.
+    assert by_lights == [(1, "C"), (2, "A"), (3, "D"), (4, "B")]
+
+
+def test_the_ranking_page(client, meeting, leader_b):
+    client.force_login(leader_b)
+    english(client)
+    html = client.get("/reports/ranking/?stage=2").content.decode()
+    rows = re.findall(r'<tr data-department="(\w)"><td data-label="Rank" class="num">(\d+)</td>', html)
+    assert rows == [("C", "1"), ("A", "2"), ("D", "2"), ("B", "4")]
+    assert "Prepare the honour roll" not in html  # the leadership group's to publish
+
+
+def test_the_leadership_publishes_the_honour_roll_to_everyone_and_it_stays_frozen(
+    client, meeting, leadership, staff_a, inspector
+):
+    client.force_login(staff_a)
+    assert client.post(f"/reports/honour/new/{meeting.pk}/").status_code == 403
+    client.force_login(leadership)
+    english(client)
+    preview = client.get(f"/reports/honour/new/{meeting.pk}/").content.decode()
+    assert "Approve and publish" in preview and not HonourRoll.objects.exists()
+    response = client.post(f"/reports/honour/new/{meeting.pk}/")
+    roll = HonourRoll.objects.get()
+    assert response["Location"] == f"/reports/honour/{roll.pk}/"
+    assert [entry["score"] for entry in roll.commended] == ["95.0", "90.0", "85.0"]
+    assert [entry["score"] for entry in roll.named] == ["50.0"]
+    told = Notification.objects.filter(kind="honour_roll")
+    assert told.count() == User.objects.filter(is_active=True).count()
+    assert set(told.values_list("link", flat=True)) == {f"/reports/honour/{roll.pk}/"}
+    # Published once; a later amendment does not change it.
+    assert client.post(f"/reports/honour/new/{meeting.pk}/").status_code == 302
+    assert HonourRoll.objects.count() == 1
+    red = Rating.objects.get(meeting=meeting, final_score=50)
+    review_services.amend_rating(rating_id=red.pk, version=red.version, final_score=85, reason="复核", by=leadership)
+    roll.refresh_from_db()
+    assert [entry["score"] for entry in roll.named] == ["50.0"]
+    client.force_login(staff_a)
+    page = client.get(f"/reports/honour/{roll.pk}/").content.decode()
+    assert "50.0" in page.split('id="named"')[1]
