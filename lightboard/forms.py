@@ -75,3 +75,9 @@ def show_service_error(error, *, form=None, request=None):
                 messages.error(request, " ".join(item.messages))
             else:
                 form.add_error(None, item)
+
+
+def date_input():
+    """A browser date picker: it reads and writes ISO dates (2026-12-31) whatever the
+    language, so the value it starts with is written that way too."""
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")

@@ -503,7 +503,11 @@ def review_rectification(*, case_id, version, by, rectification, decision, comme
             link=case_link(case),
             key=f"rectification-reviewed:{item.pk}:{recipient.pk}",
         )
-    note = item.get_kind_display() + (f": {comment}" if comment else "")
+    note = (
+        _("%(what)s: %(comment)s") % {"what": item.get_kind_display(), "comment": comment}
+        if comment
+        else str(item.get_kind_display())
+    )
     return _record_step(
         case, by=by, action="rectification accepted" if accepted else "rectification returned", note=note
     )
@@ -598,7 +602,8 @@ def request_exemption(*, case_id, version, by, objective_cause, reason):
         link=case_link(case),
         key=lambda user: f"exemption-requested:{entry.pk}:{case.version}:{user.pk}",
     )
-    return _record_step(case, by=by, action="exemption requested", note=f"{objective_cause}; {reason}")
+    note = _("Objective cause: %(cause)s Reason: %(reason)s") % {"cause": objective_cause, "reason": reason}
+    return _record_step(case, by=by, action="exemption requested", note=note)
 
 
 def _exemption_decided(case, by, *, approved, comment):
@@ -701,7 +706,8 @@ STEPS = (
         gettext_lazy("Review"),
         gettext_lazy("Accept"),
         by_office=True,
-        states=dict.fromkeys((Kind.REMINDER, Kind.SUPERVISION), ANSWERED_IN),
+        # Also once escalated: what was submitted before is still answered.
+        states=dict.fromkeys((Kind.REMINDER, Kind.SUPERVISION), (*ANSWERED_IN, State.ESCALATED)),
         done=gettext_lazy("Review saved; the owner is told."),
         waits=review_waits,
         per_item=True,

@@ -310,7 +310,7 @@ def _discuss(meeting, people):
             task=case.rating.task,
             thread=thread,
             by=people["inspector"],
-            text=f"@{owner.username} 请按督办函要求按期报送整改报告，并附佐证材料。",
+            text=f"@{owner.name or owner.username} 请按督办函要求按期报送整改报告，并附佐证材料。",
         )
         task_services.post_comment(
             task=case.rating.task, thread=thread, by=owner, text="收到。本周内报送整改报告和现场照片。"
@@ -328,6 +328,11 @@ def _request_changes(meeting, people, *, approve):
         return
     task = rating.task
     current = StageTarget.objects.filter(task=task, stage=next_stage).values_list("description", flat=True).first()
+    with as_on(meeting.date + datetime.timedelta(days=1)):
+        _ask_and_decide(task, next_stage, current, people, approve=approve)
+
+
+def _ask_and_decide(task, next_stage, current, people, *, approve):
     request = task_services.request_change(
         task=task,
         by=task.owner,

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from lightboard.forms import score_field, version_field
+from lightboard.forms import date_input, score_field, version_field
 from lightboard.roles import Role
 from tasks import forms as tasks_forms
 from tasks.evidence import EVIDENCE_MAX_BYTES, EVIDENCE_MAX_FILES, check_evidence_file
@@ -47,7 +47,7 @@ class ScheduleForm(forms.Form):
         empty_label=_("Choose the stage"),
         error_messages=_needed(_("Choose the stage to schedule.")),
     )
-    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(label=_("Date"), widget=date_input())
     place = forms.CharField(label=_("Place"), max_length=100, required=False)
     attendees = forms.ModelMultipleChoiceField(
         label=_("Attendees"), queryset=User.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
@@ -133,7 +133,7 @@ class PlanForm(CaseVersionForm):
     )
     target_date = forms.DateField(
         label=_("Target date"),
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=date_input(),
         error_messages=_needed(_("Give the target date, today or later.")),
     )
 

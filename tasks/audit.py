@@ -74,6 +74,8 @@ class _HistoryNames:
             "state": _("State"),
             "evidence": _("Evidence files"),
             "text": _("Text of the comment"),
+            "target": _("Stage target"),
+            "carried_from": _("carried over from"),
         }
         self.states = {**dict(SelfAssessment.State.choices), **dict(TaskList.State.choices)}
         self.values = {}

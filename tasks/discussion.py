@@ -52,6 +52,12 @@ def tell_outcome(request, comment):
 
 
 def tell_outcome_of_mentions(request, comment):
+    if getattr(comment, "told", None):
+        names = "、".join(str(user) for user in comment.told)
+        messages.info(request, _("Told: %(names)s") % {"names": names})
+    if getattr(comment, "unknown", None):
+        names = "、".join(f"@{name}" for name in comment.unknown)
+        messages.warning(request, _("No one is called %(names)s: check the name.") % {"names": names})
     if comment.not_told:
         names = "、".join(str(user) for user in comment.not_told)
         messages.warning(request, _("Not told (they cannot see this discussion): %(names)s") % {"names": names})

@@ -1,7 +1,9 @@
 from django import forms
+from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
-from lightboard.forms import NumberField, score_field, version_field
+from lightboard import clock
+from lightboard.forms import NumberField, date_input, score_field, version_field
 
 from .evidence import EVIDENCE_MAX_BYTES, EVIDENCE_MAX_FILES, check_evidence_file
 from .models import STAGES_PER_YEAR, ChangeRequest, Department, User
@@ -76,7 +78,7 @@ class TaskForm(forms.Form):
     title = forms.CharField(label=_("Task"), max_length=200)
     standard = forms.CharField(label=_("Completion standard"), widget=forms.Textarea(attrs={"rows": 3}))
     owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none())
-    deadline = forms.DateField(label=_("Deadline"), widget=forms.DateInput(attrs={"type": "date"}))
+    deadline = forms.DateField(label=_("Deadline"), widget=date_input())
     weight = NumberField(
         label=_("Weight"),
         max_digits=5,
@@ -155,9 +157,7 @@ class ChangeRequestForm(forms.Form):
         widget=forms.RadioSelect,
         error_messages={"required": _("Choose what to change.")},
     )
-    new_deadline = forms.DateField(
-        label=_("New deadline"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    new_deadline = forms.DateField(label=_("New deadline"), required=False, widget=date_input())
     stage = forms.ModelChoiceField(label=_("Stage"), queryset=None, required=False, empty_label=_("Choose the stage"))
     new_text = forms.CharField(
         label=_("New text"),
@@ -173,7 +173,12 @@ class ChangeRequestForm(forms.Form):
 
     def __init__(self, *args, task, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["stage"].queryset = task.year.stages.order_by("number")
+        # A stage's target changes only before the stage ends (after, it was assessed against it).
+        self.fields["stage"].queryset = task.year.stages.filter(end__gte=clock.today()).order_by("number")
+        self.fields["new_deadline"].help_text = _("Later than %(date)s, within %(year)s.") % {
+            "date": formats.date_format(task.deadline, "DATE_FORMAT"),
+            "year": task.year.year,
+        }
 
 
 class ChangeDecisionForm(forms.Form):
@@ -200,8 +205,8 @@ class DeputyForm(forms.Form):
             "invalid_choice": _("Choose someone else of the same role."),
         },
     )
-    starts = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    ends = forms.DateField(label=_("Until"), widget=forms.DateInput(attrs={"type": "date"}))
+    starts = forms.DateField(label=_("From"), widget=date_input())
+    ends = forms.DateField(label=_("Until"), widget=date_input())
 
     def __init__(self, *args, user, roles, **kwargs):
         super().__init__(*args, **kwargs)

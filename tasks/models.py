@@ -375,6 +375,9 @@ class AuditEntry(models.Model):
         REMOVE_EVIDENCE = "remove evidence", _("Evidence file removed")
         EDIT_COMMENT = "edit comment", _("Comment edited")
         INSTRUCTION = "instruction", _("Instruction (批示) given")
+        REQUEST_CHANGE = "request change", _("Change requested")
+        APPROVE_CHANGE = "approve change", _("Change approved")
+        REJECT_CHANGE = "reject change", _("Change rejected")
 
     at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
@@ -468,7 +471,7 @@ class ChangeRequest(models.Model):
 
     class State(models.TextChoices):
         PENDING = "pending", _("Awaiting the leadership group")
-        APPROVED = "approved", _("Approved")
+        APPROVED = "approved", _("Agreed by the leadership group")
         REJECTED = "rejected", _("Rejected")
 
     task = models.ForeignKey(KeyTask, on_delete=models.CASCADE, related_name="change_requests", verbose_name=_("task"))

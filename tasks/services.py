@@ -487,9 +487,13 @@ COMMENT_MAX_LENGTH = 4000
 MENTION = re.compile(r"@([^\s@,.;:!?()，。、；：！？（）“”]+)")
 
 
+def mentioned_names(text):
+    return set(MENTION.findall(text))
+
+
 def mentioned_users(text):
     """The active users a text names with @username or @full name."""
-    names = set(MENTION.findall(text))
+    names = mentioned_names(text)
     if not names:
         return []
     return list(User.objects.filter(is_active=True).filter(Q(username__in=names) | Q(name__in=names)))
@@ -505,8 +509,10 @@ def _comment_text(text):
 
 
 def _tell_mentioned(comment, people, by):
-    """Notify those named who may read the discussion; return those who may not (not told)."""
+    """Notify those named who may read the discussion (they are `comment.told`); return those
+    who may not (not told)."""
     told, not_told = [], []
+    comment.told = told
     for user in people:
         if user.pk == by.pk or comment.mentioned.filter(pk=user.pk).exists():
             continue
@@ -567,8 +573,10 @@ def post_comment(*, task, by, text, thread="", instruction=False):
     told = set()
     if instruction:
         told = _mark_instruction(comment, by)
-    mentioned = [user for user in mentioned_users(comment.text) if user.pk not in told]
+    people = mentioned_users(comment.text)
+    mentioned = [user for user in people if user.pk not in told]
     comment.not_told = _tell_mentioned(comment, mentioned, by)
+    comment.unknown = _unknown_names(comment.text, people)
     return comment
 
 
@@ -581,7 +589,7 @@ def edit_comment(*, comment_id, by, text):
         raise PermissionDenied
     text = _comment_text(text)
     if text == comment.text:
-        comment.not_told = []
+        comment.not_told, comment.told, comment.unknown = [], [], []
         return comment
     written_at = comment.edited_at or comment.created_at
     CommentRevision.objects.create(comment=comment, text=comment.text, written_at=written_at)
@@ -591,8 +599,16 @@ def edit_comment(*, comment_id, by, text):
     )  # fmt: skip
     comment.text, comment.edited_at = text, timezone.now()
     comment.save(update_fields=["text", "edited_at"])
-    comment.not_told = _tell_mentioned(comment, mentioned_users(text), by)
+    people = mentioned_users(text)
+    comment.not_told = _tell_mentioned(comment, people, by)
+    comment.unknown = _unknown_names(text, people)
     return comment
+
+
+def _unknown_names(text, people):
+    """The names after an @ that are nobody's (a typo): the author is told."""
+    known = {user.username for user in people} | {user.name for user in people}
+    return sorted(mentioned_names(text) - known)
 
 
 @transaction.atomic
@@ -641,6 +657,10 @@ def request_change(*, task, by, kind, reason, new_deadline=None, stage=None, new
     elif kind in (Kind.TARGET, Kind.STANDARD):
         if kind == Kind.TARGET and (stage is None or stage.year_id != task.year_id):
             errors["stage"] = _("Choose the stage whose target changes.")
+        elif kind == Kind.TARGET and stage.end < clock.today():
+            errors["stage"] = _("Stage %(number)s has ended: it was assessed against its target.") % {
+                "number": stage.number
+            }
         else:
             request.stage = stage
             request.old_text = (

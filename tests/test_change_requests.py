@@ -18,6 +18,11 @@ from tests.reviews_fixtures import close, english, open_meeting, rate, stage_of
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def today(settings):
+    settings.LIGHTBOARD_TODAY = datetime.date(2026, 11, 27)
+
+
 @pytest.fixture
 def chair(db):
     return make_user("chen", Role.LEADERSHIP, name="陈志远")
@@ -29,7 +34,7 @@ def task(year, department_a, staff_a):
     task = KeyTaskFactory(
         year=year, department=department_a, owner=staff_a, title="新产线投产", deadline=datetime.date(2026, 10, 31)
     )
-    StageTarget.objects.update_or_create(task=task, stage=stage_of(year, 5), defaults={"description": "完成设备安装"})
+    StageTarget.objects.update_or_create(task=task, stage=stage_of(year, 6), defaults={"description": "完成设备安装"})
     return task
 
 
@@ -76,7 +81,7 @@ def test_the_owner_asks_for_an_extension_and_the_leadership_approves_it(client, 
     assert Notification.objects.filter(kind="change_decided", recipient=staff_a).exists()
     # The original stays visible on the task page.
     html = client.get(f"/tasks/{task.pk}/").content.decode().split('id="change-requests"')[1]
-    assert "10/31/2026" in html and "12/15/2026" in html and "Approved" in html
+    assert "10/31/2026" in html and "12/15/2026" in html and "Agreed by the leadership group" in html
 
 
 @pytest.mark.parametrize("who", ["inspector", "leader_a", "staff_a"])
@@ -114,7 +119,12 @@ def test_rejecting_needs_a_comment_and_changes_nothing(client, task, staff_a, ch
 
 
 def test_an_approved_target_change_keeps_the_earlier_target(client, task, year, staff_a, chair):
-    stage = stage_of(year, 5)
+    # Stage 5 has ended (it was rated against its target): only stage 6 is offered.
+    client.force_login(staff_a)
+    assert "第 5 阶段" not in client.get(f"/tasks/{task.pk}/change/").content.decode().split('name="stage"')[1]
+    response = ask(client, staff_a, task, kind="target", stage=stage_of(year, 5).pk, new_text="改", reason="改")
+    assert response.status_code == 400 and not ChangeRequest.objects.exists()
+    stage = stage_of(year, 6)
     response = ask(client, staff_a, task, kind="target", stage=stage.pk, new_text="完成设备安装调试", reason="增加调试")
     assert response.status_code == 302
     change = ChangeRequest.objects.get()
@@ -185,3 +195,15 @@ def test_the_next_minutes_list_an_approved_change(client, year, task, staff_a, c
     listed = client.get(f"/reviews/meetings/{second.pk}/minutes/").content.decode()
     listed = listed.split('id="minutes-changes"')[1].split("</table>")[0]
     assert "设备延迟到货" in listed and "10/31/2026" in listed and "12/15/2026" in listed
+
+
+def test_the_history_names_the_request_and_the_decision(client, task, staff_a, chair):
+    change = services.request_change(
+        task=task, by=staff_a, kind="deadline", new_deadline=datetime.date(2026, 12, 15), reason="延期"
+    )
+    services.decide_change(request_id=change.pk, by=chair, approve=False, comment="不同意")
+    client.force_login(staff_a)
+    english(client)
+    history = client.get(f"/tasks/{task.pk}/").content.decode().split('id="history"')[1]
+    assert "Change requested" in history and "Change rejected" in history
+    assert "request change" not in history and "reject change" not in history

@@ -309,3 +309,9 @@ def test_a_case_discussion_stays_with_the_case(client, case, task, chair, staff_
 def test_an_instruction_with_a_mention_of_the_owner_tells_them_once(client, task, chair, staff_a):
     services.post_comment(task=task, by=chair, text="@staff_a 月底前投产", instruction=True)
     assert Notification.objects.filter(recipient=staff_a).count() == 1
+
+
+def test_the_author_is_told_who_was_told_and_which_names_are_nobodys(client, task, staff_a, leader_a):
+    response = say(client, staff_a, f"/tasks/{task.pk}/", "@leader_a @陈志 请看")
+    page = client.get(response["Location"]).content.decode()
+    assert "Told: leader_a" in page and "No one is called @陈志: check the name." in page

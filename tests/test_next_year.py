@@ -126,7 +126,7 @@ def test_red_at_last_years_last_meeting_makes_this_years_first_red_serious(
     reds = html.split('id="reds-across-years"')[1].split("</dd>")[0]
     assert "This task: 2 reds" in reds and "2026" in reds and "2027" in reds
     queue = client.get("/reviews/followups/").content.decode()
-    assert "reds: task 2, owner 2" in queue
+    assert "task red 2 times" in queue and "owner red 2 times" in queue
 
 
 def test_a_department_starts_a_task_from_the_library(client, year, department_a, staff_a):

@@ -256,3 +256,11 @@ def test_a_deputy_inspector_hears_of_a_submission_on_the_absent_inspectors_case(
     a_plan(client, staff_a, red_case)
     told = Notification.objects.filter(kind="rectification_submitted")
     assert sorted(told.values_list("recipient__username", flat=True)) == ["inspector", "inspector2"]
+
+
+def test_what_was_submitted_before_an_escalation_is_still_reviewed(client, red_case, staff_a, inspector):
+    plan = a_plan(client, staff_a, red_case)
+    assert post(client, inspector, red_case, "escalate", reason="屡督不改").status_code == 302
+    assert post(client, inspector, red_case, "review", rectification=plan.pk, decision="accept").status_code == 302
+    plan.refresh_from_db()
+    assert plan.state == "accepted"

@@ -130,6 +130,8 @@ def test_an_approved_task_changes_only_with_a_reason_shown_on_the_task_page(clie
     assert client.post(list_url(department_a, "new/"), task_form(staff_a)).status_code == 302
     task = KeyTask.objects.get()
     TaskList.objects.filter(department=department_a).update(state=TaskList.State.APPROVED)
+    # The edit form starts with the deadline as a date picker reads it.
+    assert 'value="2026-12-31"' in client.get(f"/tasks/{task.pk}/edit/").content.decode()
     response = client.post(f"/tasks/{task.pk}/edit/", task_form(staff_a, weight="2"))
     assert response.status_code == 400
     assert "清单已审定：请说明修改原因。" in response.content.decode()
