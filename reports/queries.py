@@ -276,6 +276,7 @@ class YearOfUnit:
 
     year: int
     counts: Counter = field(default_factory=Counter)
+    per_stage: dict = field(default_factory=lambda: defaultdict(Counter))  # stage number -> lights
     red_tasks: Counter = field(default_factory=Counter)  # task id -> its red results
     cases_opened: int = 0
     cases_closed: int = 0
@@ -288,6 +289,10 @@ class YearOfUnit:
     @property
     def green_share(self):
         return Cell(self.counts, 0).share("green")
+
+    def stage_cells(self):
+        """Each stage with results, as a heat-map cell (its counts and shares)."""
+        return [Cell(self.per_stage[number], number) for number in sorted(self.per_stage)]
 
     @property
     def repeat_reds(self):
@@ -303,11 +308,12 @@ def years_compared():
     def cell(department_id, year):
         return cells[department_id].setdefault(year, YearOfUnit(year))
 
-    for department_id, year, task_id, colour in Rating.objects.filter(
+    for department_id, year, number, task_id, colour in Rating.objects.filter(
         meeting__state=ReviewMeeting.State.CLOSED
-    ).values_list("task__department_id", "meeting__stage__year__year", "task_id", "colour"):
+    ).values_list("task__department_id", "meeting__stage__year__year", "meeting__stage__number", "task_id", "colour"):
         for key in (department_id, None):
             cell(key, year).counts[colour] += 1
+            cell(key, year).per_stage[number][colour] += 1
             if colour == "red":
                 cell(key, year).red_tasks[task_id] += 1
     for department_id, year, state in FollowUp.objects.values_list(

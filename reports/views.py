@@ -90,7 +90,12 @@ def scorecard_xlsx(request, code):
 @role_required(*READ_ALL_ROLES)
 def years(request):
     """This year compared with the earlier ones, per department and for the group."""
-    return render(request, "reports/years.html", queries.years_compared())
+    data = queries.years_compared()
+    legend = _legend()
+    for cells in [data["group"], *(cells for _department, cells in data["rows"])]:
+        for cell in cells:
+            cell.stages = [(stage, charts.share_bar(stage.shares, legend)) for stage in cell.stage_cells()]
+    return render(request, "reports/years.html", data)
 
 
 def _closed_meeting(request, year):
