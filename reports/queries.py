@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from lightboard.lights import COLOUR_KEYS, MISSING
 from reviews.models import FollowUp, Letter, Rating, ReviewMeeting
 from reviews.queries import stage_results
+from tasks import queries as task_queries
 from tasks.models import STAGES_PER_YEAR, AssessmentYear, Department, KeyTask, SelfAssessment
 from tasks.queries import standing as task_standing
 from tasks.results import NO_RESULT
@@ -344,12 +345,16 @@ class RankedUnit:
     score: Decimal | None  # weighted mean of its tasks' final scores (task weights)
     counts: Counter
     rank: int = 0
+    has_units_below: bool = False
 
 
-def ranking(meeting, *, by="score"):
-    """The departments ranked at a closed meeting, by weighted score (a department's score is
-    the weighted mean of its tasks' final scores, by task weight) or by lights (fewest reds,
-    then fewest yellows, then most greens). Equal places share a rank (1, 2, 2, 4). Two queries."""
+def ranking(meeting, *, by="score", unit_id=None, tree=None):
+    """The units directly under `unit_id` (None: the top of the organisation) ranked at a
+    closed meeting, each with everything below it rolled up: its score is the weighted mean of
+    the final scores of all its tasks and its units' tasks (by task weight), its counts their
+    lights. Ranked by score, or by lights (fewest reds, then fewest yellows, then most greens).
+    Equal places share a rank (1, 2, 2, 4). Two queries whatever the depth and the size."""
+    tree = tree or task_queries.org_tree()
     totals = defaultdict(lambda: [Decimal(0), Decimal(0), Counter()])
     for department_id, weight, score, colour in Rating.objects.filter(
         meeting=meeting, final_score__isnull=False
@@ -358,15 +363,16 @@ def ranking(meeting, *, by="score"):
         entry[0] += weight * score
         entry[1] += weight
         entry[2][colour] += 1
-    units = [
-        RankedUnit(
-            department,
-            (totals[department.pk][0] / totals[department.pk][1]).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP),
-            totals[department.pk][2],
-        )
-        for department in Department.objects.order_by("code")
-        if totals[department.pk][1]
-    ]
+    units = []
+    for department in tree.children.get(unit_id, ()):
+        weighted, weights, counts = Decimal(0), Decimal(0), Counter()
+        for below in tree.below(department.pk):
+            weighted += totals[below][0]
+            weights += totals[below][1]
+            counts.update(totals[below][2])
+        if weights:
+            score = (weighted / weights).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+            units.append(RankedUnit(department, score, counts, has_units_below=bool(tree.children.get(department.pk))))
 
     def key(unit):
         if by == "lights":

@@ -13,6 +13,7 @@ from lightboard.forms import show_service_error
 from lightboard.lights import COLOUR_KEYS, LABELS
 from lightboard.roles import READ_ALL_ROLES, Role, role_required
 from reviews.models import ReviewMeeting
+from tasks import queries as task_queries
 from tasks.access import get_task_for_user
 from tasks.models import Department
 from tasks.queries import current_year
@@ -115,6 +116,8 @@ def ranking(request):
     year = _year_or_404()
     closed, meeting = _closed_meeting(request, year)
     by = "lights" if request.GET.get("by") == "lights" else "score"
+    tree = task_queries.org_tree()
+    unit = next((u for u in tree.units.values() if u.code == request.GET.get("unit")), None)
     return render(
         request,
         "reports/ranking.html",
@@ -123,7 +126,9 @@ def ranking(request):
             "closed": closed,
             "meeting": meeting,
             "by": by,
-            "units": queries.ranking(meeting, by=by) if meeting else [],
+            "unit": unit,
+            "path": tree.path(unit.pk) if unit else [],
+            "units": queries.ranking(meeting, by=by, unit_id=unit.pk if unit else None, tree=tree) if meeting else [],
             "roll": HonourRoll.objects.filter(meeting=meeting).first() if meeting else None,
             "may_publish": access.may_publish_honour_roll(request.user),
         },

@@ -31,11 +31,11 @@ class UserAdmin(DjangoUserAdmin):
 
 @admin.register(Department)
 class DepartmentAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "kind", "division_leader"]
+    list_display = ["code", "name", "kind", "parent", "division_leader"]
     list_filter = ["kind"]
-    list_select_related = ["division_leader"]
+    list_select_related = ["division_leader", "parent"]
     search_fields = ["code", "name"]
-    autocomplete_fields = ["division_leader"]
+    autocomplete_fields = ["division_leader", "parent"]
 
 
 class StageInline(admin.TabularInline):

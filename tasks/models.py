@@ -39,6 +39,16 @@ class Department(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
     code = models.SlugField(_("short code"), max_length=20, unique=True, help_text=_("Used in imports and addresses."))
     kind = models.CharField(_("kind"), max_length=20, choices=Kind, default=Kind.DEPARTMENT)
+    # The organisation tree: a subsidiary's departments sit under it (any depth); the
+    # headquarters' departments and the subsidiaries are at the top.
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("belongs to"),
+    )
     division_leader = models.ForeignKey(
         User,
         on_delete=models.PROTECT,
@@ -55,6 +65,16 @@ class Department(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        ancestor, seen = self.parent, set()
+        while ancestor is not None and ancestor.pk not in seen:
+            if ancestor.pk == self.pk:
+                raise ValidationError({"parent": _("A unit cannot belong to itself or to a unit below it.")})
+            seen.add(ancestor.pk)
+            ancestor = ancestor.parent
 
 
 class AssessmentYear(models.Model):

@@ -1,6 +1,7 @@
 """Read helpers of the tasks app: the querysets and rows pages read, with a fixed number
 of queries whatever the number of tasks."""
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Prefetch
@@ -301,3 +302,39 @@ def task_across_years(task):
     return [
         YearOfTask(t, [results.get((t.pk, number), NO_RESULT).final_light for number in range(1, 7)]) for t in chain
     ]
+
+
+# --- the organisation tree -------------------------------------------------------------------
+
+
+@dataclass
+class OrgTree:
+    """Every unit with its children, read in one query (units number in the hundreds)."""
+
+    units: dict  # id -> Department
+    children: dict  # id or None (the top) -> [Department]
+
+    def below(self, unit_id):
+        """The ids of the unit and every unit under it, at any depth."""
+        found, todo = [], [unit_id]
+        while todo:
+            current = todo.pop()
+            found.append(current)
+            todo.extend(child.pk for child in self.children.get(current, ()))
+        return found
+
+    def path(self, unit_id):
+        """The units from the top down to this one."""
+        path, current = [], self.units.get(unit_id)
+        while current is not None:
+            path.insert(0, current)
+            current = self.units.get(current.parent_id)
+        return path
+
+
+def org_tree():
+    units = {unit.pk: unit for unit in Department.objects.order_by("code")}
+    children = defaultdict(list)
+    for unit in units.values():
+        children[unit.parent_id if unit.parent_id in units else None].append(unit)
+    return OrgTree(units, dict(children))

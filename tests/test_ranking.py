@@ -6,6 +6,8 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from lightboard.roles import Role
 from outbox.models import Notification
@@ -92,3 +94,74 @@ def test_the_leadership_publishes_the_honour_roll_to_everyone_and_it_stays_froze
     client.force_login(staff_a)
     page = client.get(f"/reports/honour/{roll.pk}/").content.decode()
     assert "50.0" in page.split('id="named"')[1]
+
+
+@pytest.fixture
+def group(year, department_a, staff_a, leader_a, leadership):
+    """A at the top (90, weight 1); subsidiary S (its own task 70, weight 1) with S1 (60,
+    weight 2) and S2, which has S2a (100, weight 1): three levels below the group."""
+    s = Department.objects.create(code="S", name="矿业公司", kind="subsidiary", division_leader=leader_a)
+    s1 = Department.objects.create(code="S1", name="矿业公司采矿部", parent=s, division_leader=leader_a)
+    s2 = Department.objects.create(code="S2", name="矿业公司选矿部", parent=s, division_leader=leader_a)
+    s2a = Department.objects.create(code="S2a", name="选矿一车间", parent=s2, division_leader=leader_a)
+    scores = {}
+    for unit, weight, score in ((department_a, 1, 90), (s, 1, 70), (s1, 2, 60), (s2a, 1, 100)):
+        owner = make_user(f"owner_{unit.code}", Role.STAFF, departments=[unit])
+        task = KeyTaskFactory(year=year, department=unit, owner=owner, weight=weight)
+        scores[task.pk] = score
+    meeting = open_meeting(stage_of(year, 2), leadership)
+    for rating in meeting.ratings.select_related("task"):
+        rate(meeting, rating.task, scores[rating.task_id], leadership, decision="督办")
+    return close(meeting, leadership), {unit.code: unit for unit in (s, s1, s2, s2a)}
+
+
+def test_each_level_rolls_up_everything_below_it_by_task_weight(group):
+    meeting, units = group
+    # The top: A 90.0; S (70 + 2 x 60 + 100) / (1 + 2 + 1) = 72.5 with its lights added up.
+    top = queries.ranking(meeting)
+    assert [(u.rank, u.department.code, u.score) for u in top] == [(1, "A", Decimal("90.0")), (2, "S", Decimal("72.5"))]
+    # S: 70 yellow, 60 yellow, 100 green.
+    assert (top[1].counts["green"], top[1].counts["yellow"], top[1].counts["red"]) == (1, 2, 0)
+    assert top[1].has_units_below and not top[0].has_units_below
+    # Inside S: S2 (only S2a below it) 100.0 first, then S1 60.0.
+    inside = queries.ranking(meeting, unit_id=units["S"].pk)
+    assert [(u.rank, u.department.code, u.score) for u in inside] == [
+        (1, "S2", Decimal("100.0")),
+        (2, "S1", Decimal("60.0")),
+    ]
+    assert [u.department.code for u in queries.ranking(meeting, unit_id=units["S2"].pk)] == ["S2a"]
+
+
+def test_the_group_drills_down_the_ranking(client, group, leadership):
+    meeting, units = group
+    client.force_login(leadership)
+    english(client)
+    html = client.get("/reports/ranking/?stage=2").content.decode()
+    assert 'href="?stage=2&amp;by=score&amp;unit=S"' in html
+    html = client.get("/reports/ranking/?stage=2&by=score&unit=S").content.decode()
+    crumbs = html.split('id="ranking-level"')[1].split("</p>")[0]
+    assert "The group" in crumbs and "矿业公司" in crumbs
+    rows = re.findall(r'<tr data-department="(\w+)">', html)
+    assert rows == ["S2", "S1"]
+
+
+def test_the_ranking_runs_the_same_queries_however_deep_and_wide(client, group, leadership, leader_a):
+    meeting, units = group
+    client.force_login(leadership)
+
+    def count():
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/reports/ranking/?stage=2&unit=S").status_code == 200
+        return len(captured)
+
+    before = count()
+    parent = units["S2a"]
+    for depth in range(4):  # four more levels, and ten more units beside them
+        parent = Department.objects.create(
+            code=f"D{depth}", name=f"下级{depth}", parent=parent, division_leader=leader_a
+        )
+        for n in range(3):
+            Department.objects.create(
+                code=f"W{depth}{n}", name=f"平级{depth}{n}", parent=units["S"], division_leader=leader_a
+            )
+    assert count() == before
