@@ -58,6 +58,7 @@ class OverviewRow:
     department: Department
     cells: list
     totals: Counter = field(default_factory=Counter)
+    has_units_below: bool = False
 
 
 @dataclass
@@ -85,9 +86,12 @@ def closed_meetings(year):
     )
 
 
-def year_overview(year):
-    """Departments x stages with the counts and shares of each colour, overall counts per
-    stage, and the departments with the most red and yellow results. Three queries."""
+def year_overview(year, unit_id=None, tree=None):
+    """The units directly under `unit_id` (None: the top of the organisation) x stages, each
+    unit with everything below it rolled up: the counts and shares of each colour, overall
+    counts per stage, and the units with the most red and yellow results. Three queries
+    whatever the depth of the tree."""
+    tree = tree or task_queries.org_tree()
     numbers = closed_stage_numbers(year)
     counts = defaultdict(Counter)
     for department_id, number, colour in Rating.objects.filter(
@@ -96,9 +100,10 @@ def year_overview(year):
         counts[department_id, number][colour] += 1
     rows = []
     per_stage = {number: Counter() for number in numbers}
-    for department in Department.objects.order_by("code"):
-        cells = [Cell(counts[department.pk, number], number) for number in numbers]
-        row = OverviewRow(department, cells)
+    for department in tree.children.get(unit_id, ()):
+        below = tree.below(department.pk)
+        cells = [Cell(sum((counts[unit, number] for unit in below), Counter()), number) for number in numbers]
+        row = OverviewRow(department, cells, has_units_below=bool(tree.children.get(department.pk)))
         for cell in cells:
             row.totals.update(cell.counts)
             per_stage[cell.stage].update(cell.counts)

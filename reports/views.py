@@ -36,7 +36,10 @@ def _legend():
 @role_required(*READ_ALL_ROLES)
 def overview(request):
     year = _year_or_404()
-    data = queries.year_overview(year)
+    tree = task_queries.org_tree()
+    unit = next((u for u in tree.units.values() if u.code == request.GET.get("unit")), None)
+    data = queries.year_overview(year, unit_id=unit.pk if unit else None, tree=tree)
+    data.unit, data.path = unit, tree.path(unit.pk) if unit else []
     legend = _legend()
     for row in data.rows:
         for cell in row.cells:

@@ -165,3 +165,21 @@ def test_the_ranking_runs_the_same_queries_however_deep_and_wide(client, group, 
                 code=f"W{depth}{n}", name=f"平级{depth}{n}", parent=units["S"], division_leader=leader_a
             )
     assert count() == before
+
+
+def test_the_heat_map_reads_at_each_level_of_the_tree(client, group, leadership):
+    meeting, units = group
+    top = queries.year_overview(meeting.stage.year)
+    assert [(row.department.code, dict(row.cells[0].counts)) for row in top.rows] == [
+        ("A", {"green": 1}),
+        ("S", {"yellow": 2, "green": 1}),
+    ]
+    inside = queries.year_overview(meeting.stage.year, unit_id=units["S"].pk)
+    assert [row.department.code for row in inside.rows] == ["S1", "S2"]
+    client.force_login(leadership)
+    english(client)
+    html = client.get("/reports/").content.decode()
+    assert 'href="?unit=S"' in html
+    html = client.get("/reports/?unit=S").content.decode()
+    assert "矿业公司" in html.split('id="overview-level"')[1].split("</p>")[0]
+    assert re.findall(r'<tr data-department="(\w+)">', html) == ["S1", "S2"]
