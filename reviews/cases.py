@@ -30,8 +30,8 @@ from outbox.services import notify, notify_many
 from tasks import access as task_access
 from tasks.audit import record_audit
 from tasks.evidence import EVIDENCE_MAX_FILES, check_evidence_file
-from tasks.models import STAGES_PER_YEAR, KeyTask, User
-from tasks.queries import owner_and_staff
+from tasks.models import STAGES_PER_YEAR, KeyTask
+from tasks.queries import active_members, owner_and_staff
 
 from . import access
 from .letters import case_link, default_text, issue_letter, letter_link, record_sending
@@ -593,9 +593,8 @@ def request_exemption(*, case_id, version, by, objective_cause, reason):
     entry.objective_cause, entry.exemption_reason, entry.exemption_requested_by = objective_cause, reason, by
     entry.save()
     task = case.rating.task
-    leadership = User.objects.filter(is_active=True, groups__name=Role.LEADERSHIP.value).distinct()
     notify_many(
-        recipients=leadership,
+        recipients=active_members(Role.LEADERSHIP),
         kind="exemption_requested",
         subject=_("Exemption (容错) asked for: %(task)s") % {"task": task.title},
         body=f"{objective_cause}\n{reason}",

@@ -351,6 +351,12 @@ def case_detail(request, case_id):
     """A case with the steps this user may take now, each with its form; the rectifications
     awaiting review each carry the inspector's accept/return form."""
     case = access.get_case_for_user(request.user, case_id)
+    accountability = (
+        Accountability.objects.filter(case=case)
+        .select_related("decided_by", "exemption_requested_by", "exemption_decided_by")
+        .first()
+    )
+    case._register_entry = accountability  # the accountability steps read it too
     steps = cases.available_steps(case, request.user)
     forms = {step.name: _step_form(step, case) for step in steps if not step.per_item}
     reviews = {}
@@ -392,9 +398,7 @@ def case_detail(request, case_id):
             "reviews": reviews,
             "may_work_cases": access.may_work_cases(request.user),
             "instructions": task_queries.task_instructions(case.rating.task),
-            "accountability": Accountability.objects.filter(case=case)
-            .select_related("decided_by", "exemption_requested_by", "exemption_decided_by")
-            .first(),
+            "accountability": accountability,
             "register": queries.register_of(case.rating.task.owner, excluding_case=case)
             if access.may_read_register(request.user)
             else None,

@@ -46,6 +46,11 @@ def department_staff(department):
     return User.objects.filter(departments=department, groups__name=Role.STAFF.value, is_active=True)
 
 
+def active_members(role):
+    """The active users who hold `role`, each once."""
+    return User.objects.filter(is_active=True, groups__name=role.value).distinct()
+
+
 def owner_and_staff(task):
     """Whoever answers for a task: its owner and the active staff of its department, each once."""
     people = {task.owner_id: task.owner}

@@ -626,10 +626,6 @@ def mark_instruction(*, comment_id, by):
 # --- change requests: deadline extensions and changed targets, decided by the leadership ------
 
 
-def _leadership():
-    return User.objects.filter(is_active=True, groups__name=Role.LEADERSHIP.value).distinct()
-
-
 @transaction.atomic
 def request_change(*, task, by, kind, reason, new_deadline=None, stage=None, new_text=""):
     """The owner or the department's staff ask to extend the deadline of a task of an approved
@@ -689,7 +685,7 @@ def request_change(*, task, by, kind, reason, new_deadline=None, stage=None, new
         before={request.kind: request.before}, after={request.kind: request.after}, reason=request.reason,
     )  # fmt: skip
     notify_many(
-        recipients=_leadership(),
+        recipients=queries.active_members(Role.LEADERSHIP),
         kind="change_requested",
         subject=_("%(what)s requested: %(task)s") % {"what": request.get_kind_display(), "task": task.title},
         body=request.reason,
