@@ -6,6 +6,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
 from lightboard.lights import COLOUR_KEYS, MISSING
@@ -71,19 +72,28 @@ class Overview:
 
 
 def closed_stage_numbers(year):
+    """The stages of the year whose meeting has closed (in any cycle: the group's or a
+    subsidiary's)."""
     return list(
         ReviewMeeting.objects.filter(stage__year=year, state=ReviewMeeting.State.CLOSED)
         .order_by("stage__number")
         .values_list("stage__number", flat=True)
+        .distinct()
     )
 
 
 def closed_meetings(year):
+    """The closed meetings of the year, of every cycle (the group's first at each stage)."""
     return list(
         ReviewMeeting.objects.filter(stage__year=year, state=ReviewMeeting.State.CLOSED)
-        .select_related("stage__year")
-        .order_by("stage__number")
+        .select_related("stage__year", "unit")
+        .order_by("stage__number", F("unit__code").asc(nulls_first=True))
     )
+
+
+def closed_stages(year):
+    """The stages of the year with a closed meeting, in order."""
+    return list(year.stages.filter(number__in=closed_stage_numbers(year)).order_by("number"))
 
 
 def year_overview(year, unit_id=None, tree=None):
@@ -148,19 +158,28 @@ class Scorecard:
     counts: list
     transitions: Counter
     cases: list
+    has_units_below: bool = False
+    path: list = field(default_factory=list)
 
 
-def department_scorecard(year, department):
-    """Every task of the department with its lights across the closed stages, the change
-    between its last two results, the weighted average score per stage, and its cases.
-    Four queries."""
+def department_scorecard(year, department, tree=None):
+    """Every task of the unit and of the units below it (at any depth) with its lights across
+    the closed stages, the change between its last two results, the weighted average score
+    per stage (all those tasks, by task weight), and their cases. Five queries whatever the
+    depth of the tree."""
+    tree = tree or task_queries.org_tree()
+    below = tree.below(department.pk)
     numbers = closed_stage_numbers(year)
     ratings = defaultdict(dict)
     for task_id, number, score, colour in Rating.objects.filter(
-        meeting__stage__year=year, meeting__state=ReviewMeeting.State.CLOSED, task__department=department
+        meeting__stage__year=year, meeting__state=ReviewMeeting.State.CLOSED, task__department_id__in=below
     ).values_list("task_id", "meeting__stage__number", "final_score", "colour"):
         ratings[task_id][number] = (score, colour)
-    tasks = list(KeyTask.objects.filter(year=year, department=department).select_related("owner").order_by("id"))
+    tasks = list(
+        KeyTask.objects.filter(year=year, department_id__in=below)
+        .select_related("owner", "department")
+        .order_by("department__code", "id")
+    )
     rows = []
     weighted = {number: [Decimal(0), Decimal(0)] for number in numbers}
     counts = {number: Counter() for number in numbers}
@@ -184,11 +203,13 @@ def department_scorecard(year, department):
         for n in numbers
     ]
     cases = list(
-        FollowUp.objects.filter(rating__task__department=department, rating__meeting__stage__year=year)
+        FollowUp.objects.filter(rating__task__department_id__in=below, rating__meeting__stage__year=year)
         .select_related("rating__task", "rating__meeting__stage")
         .order_by("-rating__meeting__stage__number", "rating__task_id")
     )
     return Scorecard(
+        has_units_below=len(below) > 1,
+        path=tree.path(department.pk),
         department=department,
         year=year,
         stage_numbers=numbers,
@@ -219,18 +240,21 @@ def upcoming_stage(year, today):
     return None
 
 
-def early_warning(year, today):
+def early_warning(year, today, departments=None):
     """Tasks likely to be yellow or red at the next meeting, and late self-assessments.
 
     The rule, stated on the page: a task is likely red or yellow when the score that stands
     for the stage so far (tasks.queries.standing: the meeting's final score, else the
     leader's confirmed score, else the submitted self score) lights it so; with no score yet,
     it is late when the self-assessment due date has passed, and on watch when it was red or
-    yellow at the previous meeting. Seven queries."""
+    yellow at the previous meeting. Of the tasks of `departments` (ids) when given. Seven
+    queries."""
     stage = upcoming_stage(year, today)
     if stage is None:
         return None, []
     tasks = KeyTask.objects.filter(year=year)
+    if departments is not None:
+        tasks = tasks.filter(department_id__in=departments)
     assessments = {a.task_id: a for a in SelfAssessment.objects.filter(stage=stage, task__in=tasks)}
     results = stage_results(tasks, stage_number=stage.number)
     previous = dict(
@@ -305,38 +329,43 @@ class YearOfUnit:
         return sum(1 for n in self.red_tasks.values() if n >= 2)
 
 
-def years_compared():
-    """Every department's results year by year, newest year first, and the group's per year.
-    Five queries whatever the number of departments, years and tasks."""
+def years_compared(departments=None):
+    """Every department's results year by year, newest year first, and the whole's per year:
+    the group's, or of `departments` (ids) when given. Five queries whatever the number of
+    departments, years and tasks."""
     years = list(AssessmentYear.objects.order_by("-year").values_list("year", flat=True))
     cells = defaultdict(dict)
 
     def cell(department_id, year):
         return cells[department_id].setdefault(year, YearOfUnit(year))
 
-    for department_id, year, number, task_id, colour in Rating.objects.filter(
-        meeting__state=ReviewMeeting.State.CLOSED
-    ).values_list("task__department_id", "meeting__stage__year__year", "meeting__stage__number", "task_id", "colour"):
+    ratings = Rating.objects.filter(meeting__state=ReviewMeeting.State.CLOSED)
+    cases = FollowUp.objects.all()
+    letters = Letter.objects.filter(case__isnull=False)
+    units = Department.objects.order_by("code")
+    if departments is not None:
+        ratings = ratings.filter(task__department_id__in=departments)
+        cases = cases.filter(rating__task__department_id__in=departments)
+        letters = letters.filter(case__rating__task__department_id__in=departments)
+        units = units.filter(pk__in=departments)
+    for department_id, year, number, task_id, colour in ratings.values_list(
+        "task__department_id", "meeting__stage__year__year", "meeting__stage__number", "task_id", "colour"
+    ):
         for key in (department_id, None):
             cell(key, year).counts[colour] += 1
             cell(key, year).per_stage[number][colour] += 1
             if colour == "red":
                 cell(key, year).red_tasks[task_id] += 1
-    for department_id, year, state in FollowUp.objects.values_list(
+    for department_id, year, state in cases.values_list(
         "rating__task__department_id", "rating__meeting__stage__year__year", "state"
     ):
         for key in (department_id, None):
             cell(key, year).cases_opened += 1
             cell(key, year).cases_closed += state == FollowUp.State.CLOSED
-    for department_id, year in Letter.objects.filter(case__isnull=False).values_list(
-        "case__rating__task__department_id", "year"
-    ):
+    for department_id, year in letters.values_list("case__rating__task__department_id", "year"):
         for key in (department_id, None):
             cell(key, year).letters += 1
-    rows = [
-        (department, [cells[department.pk].get(year, YearOfUnit(year)) for year in years])
-        for department in Department.objects.order_by("code")
-    ]
+    rows = [(department, [cells[department.pk].get(year, YearOfUnit(year)) for year in years]) for department in units]
     group = [cells[None].get(year, YearOfUnit(year)) for year in years]
     return {"years": years, "rows": rows, "group": group}
 
@@ -353,16 +382,17 @@ class RankedUnit:
     has_units_below: bool = False
 
 
-def ranking(meeting, *, by="score", unit_id=None, tree=None):
+def ranking(stage, *, by="score", unit_id=None, tree=None):
     """The units directly under `unit_id` (None: the top of the organisation) ranked at a
-    closed meeting, each with everything below it rolled up: its score is the weighted mean of
+    stage's closed meetings (the group's and the subsidiaries' own), each with everything
+    below it rolled up: its score is the weighted mean of
     the final scores of all its tasks and its units' tasks (by task weight), its counts their
     lights. Ranked by score, or by lights (fewest reds, then fewest yellows, then most greens).
     Equal places share a rank (1, 2, 2, 4). Two queries whatever the depth and the size."""
     tree = tree or task_queries.org_tree()
     totals = defaultdict(lambda: [Decimal(0), Decimal(0), Counter()])
     for department_id, weight, score, colour in Rating.objects.filter(
-        meeting=meeting, final_score__isnull=False
+        meeting__stage=stage, meeting__state=ReviewMeeting.State.CLOSED, final_score__isnull=False
     ).values_list("task__department_id", "task__weight", "final_score", "colour"):
         entry = totals[department_id]
         entry[0] += weight * score

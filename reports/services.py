@@ -18,9 +18,9 @@ from .models import HonourRoll
 def publish_honour_roll(*, meeting_id, by):
     """A member of the leadership group approves the 红黑榜 of a closed meeting as it stands
     now and publishes it to everyone's inbox; it is frozen from then on (published once)."""
-    if not access.may_publish_honour_roll(by):
-        raise PermissionDenied
     meeting = ReviewMeeting.objects.select_for_update().select_related("stage__year").get(pk=meeting_id)
+    if not access.may_publish_honour_roll(by, meeting):
+        raise PermissionDenied
     if not meeting.is_closed:
         raise ValidationError(_("The meeting has not closed: its results are not final."))
     if HonourRoll.objects.filter(meeting=meeting).exists():

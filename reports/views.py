@@ -12,7 +12,10 @@ from lightboard import clock
 from lightboard.forms import show_service_error
 from lightboard.lights import COLOUR_KEYS, LABELS
 from lightboard.roles import READ_ALL_ROLES, Role, role_required
+from reviews import access as review_access
+from reviews import queries as review_queries
 from reviews.models import ReviewMeeting
+from tasks import access as task_access
 from tasks import queries as task_queries
 from tasks.access import get_task_for_user
 from tasks.models import Department
@@ -33,13 +36,33 @@ def _legend():
     return {key: str(label) for key, label in LABELS.items()}
 
 
+def _unit_in_reach(request, tree):
+    """The unit a report is read at: the one named by ?unit= (its code), else the user's own
+    (None: the group). 404 for a unit the user's roles do not reach."""
+    code = request.GET.get("unit", "")
+    if not code:
+        return tree.units.get(request.user.unit_id)
+    unit = next((u for u in tree.units.values() if u.code == code), None)
+    if unit is None or not task_access.in_scope(request.user, unit.pk):
+        raise Http404
+    return unit
+
+
+def _path(request, tree, unit):
+    """The crumbs from the top the user reaches down to the unit."""
+    if unit is None:
+        return []
+    return [step for step in tree.path(unit.pk) if task_access.in_scope(request.user, step.pk)]
+
+
 @role_required(*READ_ALL_ROLES)
 def overview(request):
     year = _year_or_404()
     tree = task_queries.org_tree()
-    unit = next((u for u in tree.units.values() if u.code == request.GET.get("unit")), None)
+    unit = _unit_in_reach(request, tree)
     data = queries.year_overview(year, unit_id=unit.pk if unit else None, tree=tree)
-    data.unit, data.path = unit, tree.path(unit.pk) if unit else []
+    data.unit, data.path = unit, _path(request, tree, unit)
+    data.at_top = request.user.unit_id is None
     legend = _legend()
     for row in data.rows:
         for cell in row.cells:
@@ -52,25 +75,37 @@ def overview(request):
     return render(
         request,
         "reports/overview.html",
-        {"overview": data, "trend": trend, "colours": COLOUR_KEYS, "meetings": queries.closed_meetings(year)},
+        {
+            "overview": data,
+            "trend": trend,
+            "colours": COLOUR_KEYS,
+            "meetings": [m for m in queries.closed_meetings(year) if review_access.may_read_meeting(request.user, m)],
+        },
     )
 
 
 @role_required(*READ_ALL_ROLES)
 def overview_xlsx(request):
     year = _year_or_404()
-    content = excel.overview_workbook(queries.year_overview(year))
+    tree = task_queries.org_tree()
+    unit = _unit_in_reach(request, tree)
+    content = excel.overview_workbook(queries.year_overview(year, unit_id=unit.pk if unit else None, tree=tree))
     return FileResponse(io.BytesIO(content), as_attachment=True, filename=f"{year.year}-亮灯总览.xlsx")
 
 
-def _department(code):
-    return get_object_or_404(Department.objects.select_related("division_leader"), code=code)
+def _department(request, code):
+    """A unit the user's roles reach, else 404."""
+    department = get_object_or_404(Department.objects.select_related("division_leader"), code=code)
+    if not task_access.in_scope(request.user, department.pk):
+        raise Http404
+    return department
 
 
 @role_required(*READ_ALL_ROLES)
 def scorecard(request, code):
     year = _year_or_404()
-    data = queries.department_scorecard(year, _department(code))
+    data = queries.department_scorecard(year, _department(request, code))
+    data.path = [step for step in data.path if task_access.in_scope(request.user, step.pk)]
     return render(
         request,
         "reports/scorecard.html",
@@ -86,7 +121,7 @@ def scorecard(request, code):
 @role_required(*READ_ALL_ROLES)
 def scorecard_xlsx(request, code):
     year = _year_or_404()
-    department = _department(code)
+    department = _department(request, code)
     content = excel.scorecard_workbook(queries.department_scorecard(year, department))
     return FileResponse(io.BytesIO(content), as_attachment=True, filename=f"{year.year}-{department.code}-记分卡.xlsx")
 
@@ -94,7 +129,7 @@ def scorecard_xlsx(request, code):
 @role_required(*READ_ALL_ROLES)
 def years(request):
     """This year compared with the earlier ones, per department and for the group."""
-    data = queries.years_compared()
+    data = queries.years_compared(task_access.scope_of(request.user))
     legend = _legend()
     for cells in [data["group"], *(cells for _department, cells in data["rows"])]:
         for cell in cells:
@@ -102,14 +137,28 @@ def years(request):
     return render(request, "reports/years.html", data)
 
 
-def _closed_meeting(request, year):
-    """The closed meeting chosen by ?stage=N, else the latest closed one (or None)."""
-    closed = queries.closed_meetings(year)
+def _closed_stage(request, year):
+    """The stages with a closed meeting, and the one chosen by ?stage=N, else the latest
+    (or None)."""
+    closed = queries.closed_stages(year)
     chosen = request.GET.get("stage", "")
-    by_number = {meeting.stage.number: meeting for meeting in closed}
+    by_number = {stage.number: stage for stage in closed}
     if chosen.isdigit() and int(chosen) in by_number:
         return closed, by_number[int(chosen)]
     return closed, closed[-1] if closed else None
+
+
+def _own_meeting(request, stage):
+    """The closed meeting of the stage in the first cycle the user's roles reach (their own),
+    whose 红黑榜 they may prepare; None if it has none."""
+    cycles = review_queries.cycles_in_reach(request.user)
+    if stage is None or not cycles:
+        return None
+    return (
+        ReviewMeeting.objects.filter(stage=stage, unit=cycles[0], state=ReviewMeeting.State.CLOSED)
+        .select_related("stage__year", "unit")
+        .first()
+    )
 
 
 @role_required(*READ_ALL_ROLES)
@@ -117,23 +166,26 @@ def ranking(request):
     """The departments ranked at a closed meeting, by weighted score or by lights; the
     leadership group prepares the 红黑榜 from here."""
     year = _year_or_404()
-    closed, meeting = _closed_meeting(request, year)
+    closed, stage = _closed_stage(request, year)
     by = "lights" if request.GET.get("by") == "lights" else "score"
     tree = task_queries.org_tree()
-    unit = next((u for u in tree.units.values() if u.code == request.GET.get("unit")), None)
+    unit = _unit_in_reach(request, tree)
+    meeting = _own_meeting(request, stage)
     return render(
         request,
         "reports/ranking.html",
         {
             "year": year,
             "closed": closed,
+            "stage": stage,
             "meeting": meeting,
             "by": by,
             "unit": unit,
-            "path": tree.path(unit.pk) if unit else [],
-            "units": queries.ranking(meeting, by=by, unit_id=unit.pk if unit else None, tree=tree) if meeting else [],
+            "at_top": request.user.unit_id is None,
+            "path": _path(request, tree, unit),
+            "units": queries.ranking(stage, by=by, unit_id=unit.pk if unit else None, tree=tree) if stage else [],
             "roll": HonourRoll.objects.filter(meeting=meeting).first() if meeting else None,
-            "may_publish": access.may_publish_honour_roll(request.user),
+            "may_publish": meeting is not None and access.may_publish_honour_roll(request.user, meeting),
         },
     )
 
@@ -141,8 +193,8 @@ def ranking(request):
 @role_required(Role.LEADERSHIP)
 def honour_roll_new(request, meeting_id):
     """The 红黑榜 as it would be published; POST approves and publishes it to everyone."""
-    meeting = get_object_or_404(ReviewMeeting.objects.select_related("stage__year"), pk=meeting_id)
-    if not meeting.is_closed:
+    meeting = review_access.get_meeting_for_user(request.user, meeting_id)
+    if not meeting.is_closed or not access.may_publish_honour_roll(request.user, meeting):
         raise Http404
     if request.method == "POST":
         try:
@@ -174,12 +226,19 @@ def honour_roll(request, roll_id):
 @role_required(*READ_ALL_ROLES)
 def warning(request):
     year = _year_or_404()
-    stage, warnings = queries.early_warning(year, clock.today())
+    tree = task_queries.org_tree()
+    unit = _unit_in_reach(request, tree)
+    departments = tree.below(unit.pk) if unit else None
+    stage, warnings = queries.early_warning(year, clock.today(), departments=departments)
     return render(
         request,
         "reports/warning.html",
         {
             "year": year,
+            "unit": unit,
+            "path": _path(request, tree, unit),
+            "at_top": request.user.unit_id is None,
+            "units": [u for u in tree.units.values() if task_access.in_scope(request.user, u.pk)],
             "stage": stage,
             "warnings": warnings,
             "labels": queries.WARNING_LABELS,

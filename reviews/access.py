@@ -6,10 +6,10 @@ from django.db.models import Prefetch, Q
 from django.http import Http404
 
 from lightboard.roles import Role, has_role
-from tasks.access import can_work_on, leads, led_departments
+from tasks.access import can_work_on, covers_cycle, in_scope, leads, led_departments, within_scope
 from tasks.models import SelfAssessment
 
-from .models import CaseEvent, FollowUp, Letter, Rectification
+from .models import CaseEvent, FollowUp, Letter, Rectification, ReviewMeeting
 
 
 def require(allowed):
@@ -49,7 +49,33 @@ def get_assessment_for_leader(user, assessment_id):
 
 
 def may_run_meetings(user):
+    """Members of a leadership group hold review meetings (of the cycles their role reaches)."""
     return has_role(user, Role.LEADERSHIP)
+
+
+def may_run_meeting(user, meeting):
+    """A meeting is held by the leadership group of its cycle, or of a unit above it."""
+    return may_run_meetings(user) and covers_cycle(user, meeting.unit_id)
+
+
+def may_schedule_for(user, unit_id):
+    return may_run_meetings(user) and covers_cycle(user, unit_id)
+
+
+def may_read_meeting(user, meeting):
+    """The minutes of a meeting are read by the roles that reach its cycle."""
+    return covers_cycle(user, meeting.unit_id)
+
+
+def get_meeting_for_user(user, meeting_id):
+    """A meeting of a cycle the user's roles reach, else 404."""
+    try:
+        meeting = ReviewMeeting.objects.select_related("stage__year", "closed_by", "unit").get(pk=meeting_id)
+    except ReviewMeeting.DoesNotExist:
+        raise Http404 from None
+    if not may_read_meeting(user, meeting):
+        raise Http404
+    return meeting
 
 
 # --- follow-up cases --------------------------------------------------------------------
@@ -60,9 +86,27 @@ def may_work_cases(user):
     return has_role(user, Role.INSPECTOR)
 
 
+def _department_of(case):
+    return case.rating.task.department_id
+
+
+def may_work_case(user, case):
+    """An inspector works the cases of the units their role reaches."""
+    return may_work_cases(user) and in_scope(user, _department_of(case))
+
+
 def may_decide_exemptions(user):
     """The leadership group approves or refuses an exemption from accountability (容错免责)."""
     return has_role(user, Role.LEADERSHIP)
+
+
+def may_decide_exemption(user, case):
+    return may_decide_exemptions(user) and in_scope(user, _department_of(case))
+
+
+def cases_in_reach(user, cases=None):
+    """The cases (a FollowUp queryset) of the units the user's roles reach."""
+    return within_scope(FollowUp.objects.all() if cases is None else cases, user, "rating__task__department")
 
 
 def may_read_register(user):
@@ -104,9 +148,9 @@ def may_acknowledge(user, letter):
 
 
 def can_see_case(user, case):
-    """Inspectors and the leadership group see every case; the division leader sees their
-    departments'; the owner and the department's staff see their own."""
-    if has_role(user, Role.INSPECTOR, Role.LEADERSHIP):
+    """Inspectors and the leadership group see the cases of the units their roles reach; the
+    division leader sees their departments'; the owner and the department's staff their own."""
+    if has_role(user, Role.INSPECTOR, Role.LEADERSHIP) and in_scope(user, _department_of(case)):
         return True
     return leads(user, case.rating.task.department) or can_answer_case(user, case)
 

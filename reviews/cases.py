@@ -179,8 +179,8 @@ class Step:
 
     def may_take(self, user, case):
         if self.by_leadership:
-            return access.may_decide_exemptions(user)
-        return access.may_work_cases(user) if self.by_office else access.can_answer_case(user, case)
+            return access.may_decide_exemption(user, case)
+        return access.may_work_case(user, case) if self.by_office else access.can_answer_case(user, case)
 
     def refusal(self, case):
         """Why the step cannot be taken on the case now, or "" when it can."""
@@ -224,7 +224,7 @@ def _record_step(case, *, by, action, to_state=None, note="", **fields):
     before = case.state
     if to_state:
         fields["state"] = to_state
-    if case.inspector_id is None and access.may_work_cases(by):
+    if case.inspector_id is None and access.may_work_case(by, case):
         fields["inspector"] = by
     # A deputy inspector's step on the absent inspector's case is recorded as for them.
     standing_in = task_access.on_behalf_of(by, case.inspector, Role.INSPECTOR) if case.inspector_id else None
@@ -594,7 +594,7 @@ def request_exemption(*, case_id, version, by, objective_cause, reason):
     entry.save()
     task = case.rating.task
     notify_many(
-        recipients=active_members(Role.LEADERSHIP),
+        recipients=active_members(Role.LEADERSHIP, reaching=task.department_id),
         kind="exemption_requested",
         subject=_("Exemption (容错) asked for: %(task)s") % {"task": task.title},
         body=f"{objective_cause}\n{reason}",

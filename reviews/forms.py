@@ -7,6 +7,8 @@ from tasks import forms as tasks_forms
 from tasks.evidence import EVIDENCE_MAX_BYTES, EVIDENCE_MAX_FILES, check_evidence_file
 from tasks.models import User
 
+from .models import ReviewMeeting
+
 
 def _needed(message):
     """The message a required field gives when it is left empty: what to write, not "required"."""
@@ -53,10 +55,13 @@ class ScheduleForm(forms.Form):
         label=_("Attendees"), queryset=User.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
     )
 
-    def __init__(self, *args, year, **kwargs):
+    def __init__(self, *args, year, unit=None, leadership=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["stage"].queryset = year.stages.filter(meeting__isnull=True).order_by("number")
-        self.fields["attendees"].queryset = User.objects.filter(groups__name=Role.LEADERSHIP.value).order_by("username")
+        scheduled = ReviewMeeting.objects.filter(unit=unit).values("stage")
+        self.fields["stage"].queryset = year.stages.exclude(pk__in=scheduled).order_by("number")
+        if leadership is None:
+            leadership = User.objects.filter(groups__name=Role.LEADERSHIP.value)
+        self.fields["attendees"].queryset = leadership.order_by("username")
 
 
 class RatingForm(forms.Form):

@@ -7,26 +7,34 @@ from django.utils.translation import gettext as _
 from .models import Letter, LetterCounter
 
 
-def take_letter_number(*, kind, year):
-    """The next number of a kind of letter in a year: sequential, without gaps or duplicates,
-    even when two letters are issued at once (the counter row is locked). Call inside the
-    transaction that creates the letter, so a rolled-back letter gives its number back."""
+def take_letter_number(*, kind, year, series=""):
+    """The next number of a kind of letter in a year and series: sequential, without gaps or
+    duplicates, even when two letters are issued at once (the counter row is locked). Call inside
+    the transaction that creates the letter, so a rolled-back letter gives its number back."""
     try:
         with transaction.atomic():
-            LetterCounter.objects.get_or_create(kind=kind, year=year)
+            LetterCounter.objects.get_or_create(series=series, kind=kind, year=year)
     except IntegrityError:
         pass  # created by a concurrent request a moment ago
-    counter = LetterCounter.objects.select_for_update().get(kind=kind, year=year)
+    counter = LetterCounter.objects.select_for_update().get(series=series, kind=kind, year=year)
     counter.last += 1
     counter.save(update_fields=["last"])
     return counter.last
 
 
+def series_of(meeting):
+    """The number prefix of the meeting's cycle: a subsidiary's own, "" for the group's."""
+    return meeting.unit.letter_prefix if meeting is not None and meeting.unit_id else ""
+
+
 def issue_letter(*, kind, year, by, case=None, meeting=None, body=""):
+    """A numbered letter of a case (or a meeting's commendation), in its cycle's series."""
+    series = series_of(meeting or (case.rating.meeting if case is not None else None))
     return Letter.objects.create(
         kind=kind,
+        series=series,
         year=year,
-        sequence=take_letter_number(kind=kind, year=year),
+        sequence=take_letter_number(kind=kind, year=year, series=series),
         case=case,
         meeting=meeting,
         issued_by=by,

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from lightboard.versioning import Versioned
 from outbox.models import Notification
-from tasks.models import KeyTask, SelfAssessment, Stage, User
+from tasks.models import Department, KeyTask, SelfAssessment, Stage, User
 
 
 class Confirmation(models.Model):
@@ -41,7 +41,16 @@ class ReviewMeeting(models.Model):
         IN_SESSION = "in_session", _("In session")
         CLOSED = "closed", _("Closed")
 
-    stage = models.OneToOneField(Stage, on_delete=models.PROTECT, related_name="meeting", verbose_name=_("stage"))
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="meetings", verbose_name=_("stage"))
+    # The unit whose cycle this is (a subsidiary that runs its own); empty for the group's.
+    unit = models.ForeignKey(
+        Department,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="meetings",
+        verbose_name=_("unit"),
+    )
     date = models.DateField(_("date"))
     place = models.CharField(_("place"), max_length=100, blank=True)
     attendees = models.ManyToManyField(User, related_name="meetings", blank=True, verbose_name=_("attendees"))
@@ -56,9 +65,15 @@ class ReviewMeeting(models.Model):
         ordering = ["-date"]
         verbose_name = _("review meeting")
         verbose_name_plural = _("review meetings")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stage"], condition=Q(unit__isnull=True), name="one_group_meeting_per_stage"
+            ),
+            models.UniqueConstraint(fields=["stage", "unit"], name="one_meeting_per_stage_and_unit"),
+        ]
 
     def __str__(self):
-        return str(self.stage)
+        return f"{self.unit} {self.stage}" if self.unit_id else str(self.stage)
 
     @property
     def accepts_ratings(self):
@@ -342,18 +357,21 @@ class RectificationFile(models.Model):
 
 
 class LetterCounter(models.Model):
-    """The last number issued per kind of letter and year; locked while a number is taken,
-    so numbers run without gaps or duplicates."""
+    """The last number issued per series (a cycle's prefix), kind of letter and year; locked
+    while a number is taken, so numbers run without gaps or duplicates."""
 
+    series = models.CharField(max_length=10, blank=True, default="")
     kind = models.CharField(max_length=30)
     year = models.PositiveSmallIntegerField()
     last = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["kind", "year"], name="one_counter_per_letter_kind_and_year")]
+        constraints = [
+            models.UniqueConstraint(fields=["series", "kind", "year"], name="one_counter_per_series_kind_and_year")
+        ]
 
     def __str__(self):
-        return f"{self.kind} {self.year}: {self.last}"
+        return f"{self.series}{self.kind} {self.year}: {self.last}"
 
 
 class Letter(models.Model):
@@ -366,6 +384,8 @@ class Letter(models.Model):
         COMMENDATION = "commendation", _("Commendation notice")
 
     kind = models.CharField(_("kind"), max_length=20, choices=Kind)
+    # The prefix of the cycle that issued it ("" for the group's), kept as issued.
+    series = models.CharField(_("series"), max_length=10, blank=True, default="")
     year = models.PositiveSmallIntegerField(_("year"))
     sequence = models.PositiveIntegerField(_("sequence"))
     case = models.ForeignKey(
@@ -404,7 +424,7 @@ class Letter(models.Model):
         verbose_name = _("letter")
         verbose_name_plural = _("letters")
         constraints = [
-            models.UniqueConstraint(fields=["kind", "year", "sequence"], name="letter_number_unique"),
+            models.UniqueConstraint(fields=["series", "kind", "year", "sequence"], name="letter_number_unique"),
             models.UniqueConstraint(
                 fields=["meeting", "kind"], condition=Q(meeting__isnull=False), name="one_commendation_per_meeting"
             ),
@@ -417,5 +437,5 @@ class Letter(models.Model):
 
     @property
     def number(self):
-        """The document number, e.g. 纪督〔2026〕7号."""
-        return f"{self.PREFIX[self.kind]}〔{self.year}〕{self.sequence}号"
+        """The document number, e.g. 纪督〔2026〕7号, or 华东纪督〔2026〕3号 in a subsidiary's cycle."""
+        return f"{self.series}{self.PREFIX[self.kind]}〔{self.year}〕{self.sequence}号"

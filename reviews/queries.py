@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from lightboard.lights import COLOUR_KEYS, MISSING, light_of
+from tasks import access as task_access
 from tasks import queries as task_queries
 from tasks.models import Department, KeyTask, SelfAssessment, StageTarget
 from tasks.results import CaseLink, StageResult
@@ -274,14 +275,16 @@ class ClosingCheck:
 
 
 def closing_check(meeting):
-    """The meeting's tasks as closing would freeze them, checked. Two queries."""
+    """The meeting's tasks as closing would freeze them, checked. Three queries."""
     ratings = list(
         Rating.objects.filter(meeting=meeting)
         .select_related("task__department", "task__owner")
         .order_by("task__department__code", "task__deadline", "task_id")
     )
     not_on_board = list(
-        KeyTask.objects.filter(year=meeting.stage.year_id)
+        KeyTask.objects.filter(
+            year=meeting.stage.year_id, department_id__in=task_queries.org_tree().in_cycle(meeting.unit_id)
+        )
         .exclude(ratings__meeting=meeting)
         .select_related("department")
         .order_by("department__code", "id")
@@ -345,6 +348,7 @@ def minutes(meeting):
     )
     order = {"red": 0, "yellow": 1}
     since = previous_close(meeting)
+    cycle = task_queries.org_tree().in_cycle(meeting.unit_id)
     return Minutes(
         meeting=meeting,
         attendees=list(meeting.attendees.order_by("username")),
@@ -352,24 +356,40 @@ def minutes(meeting):
         follow_up=sorted((r for r in ratings if r.colour in order), key=lambda r: order[r.colour]),
         commended=[r for r in ratings if r.colour == "green"],
         amendments=[(r, a) for r in ratings for a in r.amendments.all()],
-        instructions=task_queries.instructions_given(meeting.stage.year, after=since, until=meeting.closed_at),
-        changes=task_queries.changes_approved(meeting.stage.year, after=since, until=meeting.closed_at),
+        instructions=task_queries.instructions_given(
+            meeting.stage.year, after=since, until=meeting.closed_at, departments=cycle
+        ),
+        changes=task_queries.changes_approved(
+            meeting.stage.year, after=since, until=meeting.closed_at, departments=cycle
+        ),
     )
 
 
 def previous_close(meeting):
-    """When the meeting before this one (of any year) closed, or None."""
+    """When the meeting of the same cycle before this one (of any year) closed, or None."""
     return (
-        ReviewMeeting.objects.filter(state=ReviewMeeting.State.CLOSED, closed_at__lt=meeting.closed_at)
+        ReviewMeeting.objects.filter(
+            unit_id=meeting.unit_id, state=ReviewMeeting.State.CLOSED, closed_at__lt=meeting.closed_at
+        )
         .order_by("-closed_at")
         .values_list("closed_at", flat=True)
         .first()
     )
 
 
-def meetings_of_year(year):
-    """The year's six stages with their meetings (if scheduled)."""
-    meetings = {m.stage_id: m for m in ReviewMeeting.objects.filter(stage__year=year).prefetch_related("attendees")}
+def cycles_in_reach(user):
+    """The review cycles the user's roles reach: the group's (None) for group-wide roles, and
+    each subsidiary's that runs its own, at or below the user's unit."""
+    tree = task_queries.org_tree()
+    own = [] if user.unit_id else [None]
+    return own + [unit for unit in tree.cycles() if task_access.covers_cycle(user, unit.pk)]
+
+
+def meetings_of_year(year, unit=None):
+    """The year's six stages with the meetings of a cycle (the group's, or a subsidiary's)."""
+    meetings = {
+        m.stage_id: m for m in ReviewMeeting.objects.filter(stage__year=year, unit=unit).prefetch_related("attendees")
+    }
     return [(stage, meetings.get(stage.pk)) for stage in year.stages.order_by("number")]
 
 
@@ -405,15 +425,17 @@ def reds_across_years(case):
 
 
 def follow_up_queue(
-    *, today, colour="", department_id=None, state="", inspector_ids=None, page=1, per_page=CASE_PAGE_SIZE
+    *, user, today, colour="", department_id=None, state="", inspector_ids=None, page=1, per_page=CASE_PAGE_SIZE
 ):
-    """Open cases (or those of one state), red before yellow, then by due date, a page at a
-    time; the counts at the top are of all open cases whatever the filters. Four queries
-    whatever the number of cases."""
-    open_cases = FollowUp.objects.exclude(state__in=CLOSED_STATES)
+    """Open cases (or those of one state) of the units the user's role reaches, red before
+    yellow, then by due date, a page at a time; the counts at the top are of all those open
+    cases whatever the filters. Four queries (five for a role held at a unit) whatever the
+    number of cases."""
+    reach = access.cases_in_reach(user)
+    open_cases = reach.exclude(state__in=CLOSED_STATES)
     counts = Counter(dict(open_cases.values_list("rating__colour").annotate(n=Count("id")).order_by()))
     overdue = open_cases.filter(due_date__lt=today).count()
-    cases = FollowUp.objects.filter(state=state) if state else open_cases
+    cases = reach.filter(state=state) if state else open_cases
     if colour:
         cases = cases.filter(rating__colour=colour)
     if department_id:
@@ -494,10 +516,11 @@ def letter_recipients(letter):
 # --- the accountability register ------------------------------------------------------------
 
 
-def accountability_register(person_id=None):
-    """Every accountability case across the years, newest first, or one person's; with the
-    counts per state. Two queries."""
-    entries = Accountability.objects.select_related(
+def accountability_register(user, person_id=None):
+    """Every accountability case across the years of the units the user's role reaches,
+    newest first, or one person's; with the counts per state. Two queries."""
+    entries = task_access.within_scope(Accountability.objects.all(), user, "case__rating__task__department")
+    entries = entries.select_related(
         "person", "case__rating__task__department", "case__rating__meeting__stage__year", "decided_by",
         "exemption_decided_by",
     )  # fmt: skip

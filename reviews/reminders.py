@@ -13,7 +13,8 @@ from lightboard.roles import Role
 from outbox.models import Notification
 from outbox.services import notify
 from tasks.access import leader_of
-from tasks.models import KeyTask, SelfAssessment, Stage, User
+from tasks.models import KeyTask, SelfAssessment, Stage
+from tasks.queries import active_members
 
 from . import access
 from .cases import OPEN_STATES
@@ -83,9 +84,12 @@ def _cases_overdue(today, day):
     overdue = FollowUp.objects.filter(due_date__lt=today, state__in=OPEN_STATES).select_related(
         "inspector", "rating__task"
     )
-    all_inspectors = list(User.objects.filter(groups__name=Role.INSPECTOR.value, is_active=True))
+    inspectors_of = {}  # department id -> the inspectors whose role reaches it
     for case in overdue:
-        for inspector in [case.inspector] if case.inspector else all_inspectors:
+        department_id = case.rating.task.department_id
+        if case.inspector is None and department_id not in inspectors_of:
+            inspectors_of[department_id] = list(active_members(Role.INSPECTOR, reaching=department_id))
+        for inspector in [case.inspector] if case.inspector else inspectors_of[department_id]:
             notify(
                 recipient=inspector,
                 kind="reminder_overdue_case",

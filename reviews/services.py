@@ -16,7 +16,7 @@ from outbox.services import Message, notify, notify_each, notify_many
 from tasks import access as task_access
 from tasks.audit import changes, record_audit
 from tasks.models import KeyTask, SelfAssessment, User
-from tasks.queries import owner_and_staff
+from tasks.queries import org_tree, owner_and_staff
 
 from . import access, cases, queries
 from .letters import issue_letter, letter_link, record_sending
@@ -146,25 +146,30 @@ def return_assessment(*, assessment_id, version, comment, by):
 
 
 @transaction.atomic
-def schedule_meeting(*, stage, date, place, attendees, by):
-    """Schedule the review meeting of a stage (one per stage)."""
-    access.require(access.may_run_meetings(by))
-    if ReviewMeeting.objects.filter(stage=stage).exists():
+def schedule_meeting(*, stage, date, place, attendees, by, unit=None):
+    """Schedule the review meeting of a stage in a cycle: the group's (unit None) or a
+    subsidiary's that runs its own (one per stage and cycle)."""
+    access.require(access.may_schedule_for(by, unit.pk if unit else None))
+    if unit is not None and not unit.runs_own_cycle:
+        raise ValidationError(_("%(unit)s does not run its own review cycle.") % {"unit": unit})
+    if ReviewMeeting.objects.filter(stage=stage, unit=unit).exists():
         raise ValidationError(_("This stage already has a meeting."))
-    meeting = ReviewMeeting.objects.create(stage=stage, date=date, place=(place or "").strip())
+    meeting = ReviewMeeting.objects.create(stage=stage, unit=unit, date=date, place=(place or "").strip())
     meeting.attendees.set(attendees)
     record_audit(actor=by, action="schedule meeting", subject=meeting, after={"date": date, "place": meeting.place})
     return meeting
 
 
 def _ensure_ratings(meeting):
-    """One rating per task of the year, prefilled with the confirmed score where there is one."""
+    """One rating per task of the year in the meeting's cycle, prefilled with the confirmed
+    score where there is one."""
     stage = meeting.stage
     year = stage.year
     existing = set(meeting.ratings.values_list("task_id", flat=True))
     confirmed = queries.confirmed_scores(stage)
+    departments = org_tree().in_cycle(meeting.unit_id)
     new = []
-    for task_id in KeyTask.objects.filter(year=year).values_list("pk", flat=True):
+    for task_id in KeyTask.objects.filter(year=year, department_id__in=departments).values_list("pk", flat=True):
         if task_id in existing:
             continue
         score = confirmed.get(task_id)
@@ -181,8 +186,8 @@ def _ensure_ratings(meeting):
 
 @transaction.atomic
 def open_meeting(*, meeting, by):
-    """Open a scheduled meeting: every task of the year gets its rating to decide."""
-    access.require(access.may_run_meetings(by))
+    """Open a scheduled meeting: every task of the year in its cycle gets its rating to decide."""
+    access.require(access.may_run_meeting(by, meeting))
     locked = ReviewMeeting.objects.select_for_update().get(pk=meeting.pk)
     if locked.state == ReviewMeeting.State.CLOSED:
         raise ValidationError(_("The meeting is closed."))
@@ -211,6 +216,7 @@ def set_rating(*, rating_id, version, final_score, score_reason, decision, next_
         .select_related("meeting__stage__year", "updated_by")
         .get(pk=rating_id)
     )
+    access.require(access.may_run_meeting(by, rating.meeting))
     if not rating.meeting.accepts_ratings:
         raise ValidationError(_("Ratings change only while the meeting is in session; a closed meeting is amended."))
     check_version(rating, version)
@@ -292,7 +298,7 @@ def close_meeting(*, meeting, by):
     """Close the meeting: freeze its ratings and open a follow-up case for every yellow and
     red one. Only when every task has a final score. Closing again, or two members closing
     at once, changes nothing more: the meeting row is locked and checked first."""
-    access.require(access.may_run_meetings(by))
+    access.require(access.may_run_meeting(by, meeting))
     locked = ReviewMeeting.objects.select_for_update().select_related("stage__year").get(pk=meeting.pk)
     if locked.state == ReviewMeeting.State.CLOSED:
         return locked
@@ -333,6 +339,7 @@ def amend_rating(*, rating_id, version, final_score, reason, by):
         .select_related("meeting__stage__year", "updated_by")
         .get(pk=rating_id)
     )
+    access.require(access.may_run_meeting(by, rating.meeting))
     check_version(rating, version)
     if rating.meeting.state != ReviewMeeting.State.CLOSED:
         raise ValidationError(_("Only a closed meeting's ratings are amended; change it in the meeting."))

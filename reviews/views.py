@@ -112,28 +112,56 @@ def confirmation_detail(request, assessment_id):
 # --- meetings --------------------------------------------------------------------------
 
 
-def _meeting(meeting_id):
-    return get_object_or_404(ReviewMeeting.objects.select_related("stage__year", "closed_by"), pk=meeting_id)
+def _meeting(request, meeting_id):
+    """A meeting the user's roles reach (its cycle's or a unit's above it), else 404."""
+    return access.get_meeting_for_user(request.user, meeting_id)
+
+
+def _chosen_cycle(request, cycles):
+    """The cycle named by ?unit= (a unit's code) among those the user reaches; the first one
+    (the user's own) when none is named; 404 for one out of reach."""
+    code = request.GET.get("unit", "")
+    if not code:
+        return cycles[0]
+    for unit in cycles:
+        if unit is not None and unit.code == code:
+            return unit
+    raise Http404
 
 
 @role_required(Role.LEADERSHIP)
 def meetings(request):
+    """The meetings of a cycle's year: the group's, or a subsidiary's that runs its own; a
+    member whose role reaches several cycles switches between them."""
     year = current_year(clock.today())
-    if year is None:
+    cycles = queries.cycles_in_reach(request.user)
+    if year is None or not cycles:
         raise Http404
-    form = ScheduleForm(request.POST or None, year=year)
+    unit = _chosen_cycle(request, cycles)
+    form = ScheduleForm(
+        request.POST or None,
+        year=year,
+        unit=unit,
+        leadership=task_queries.members_of_cycle(Role.LEADERSHIP, unit.pk if unit else None),
+    )
     if request.method == "POST" and form.is_valid():
         try:
-            meeting = services.schedule_meeting(by=request.user, **form.cleaned_data)
+            meeting = services.schedule_meeting(by=request.user, unit=unit, **form.cleaned_data)
         except ValidationError as error:
             show_service_error(error, form=form)
         else:
             messages.success(request, _("Meeting scheduled: %(meeting)s") % {"meeting": meeting})
-            return redirect("reviews:meetings")
+            return redirect(request.get_full_path())
     return render(
         request,
         "reviews/meetings.html",
-        {"year": year, "stages": queries.meetings_of_year(year), "form": form},
+        {
+            "year": year,
+            "unit": unit,
+            "cycles": cycles if len(cycles) > 1 else [],
+            "stages": queries.meetings_of_year(year, unit),
+            "form": form,
+        },
         status=400 if request.method == "POST" else 200,
     )
 
@@ -141,7 +169,7 @@ def meetings(request):
 @require_POST
 @role_required(Role.LEADERSHIP)
 def meeting_open(request, meeting_id):
-    meeting = _meeting(meeting_id)
+    meeting = _meeting(request, meeting_id)
     try:
         services.open_meeting(meeting=meeting, by=request.user)
     except ValidationError as error:
@@ -153,7 +181,7 @@ def meeting_open(request, meeting_id):
 @role_required(Role.LEADERSHIP)
 def meeting_close(request, meeting_id):
     """Closing the meeting asks first, naming what is still missing; POST closes it."""
-    meeting = _meeting(meeting_id)
+    meeting = _meeting(request, meeting_id)
     if request.method == "POST":
         try:
             services.close_meeting(meeting=meeting, by=request.user)
@@ -169,7 +197,7 @@ def meeting_close(request, meeting_id):
 
 @role_required(Role.LEADERSHIP)
 def board(request, meeting_id):
-    meeting = _meeting(meeting_id)
+    meeting = _meeting(request, meeting_id)
     if meeting.state == ReviewMeeting.State.SCHEDULED:
         return render(request, "reviews/meeting_scheduled.html", {"meeting": meeting})
     colour = request.GET.get("colour", "")
@@ -187,8 +215,9 @@ def board(request, meeting_id):
     }
     if request.htmx:
         return render(request, "reviews/board.html#board-body", context)
-    context["departments"] = Department.objects.order_by("code")
-    context["owners"] = User.objects.filter(owned_tasks__year=meeting.stage.year).distinct().order_by("username")
+    in_meeting = meeting.ratings.values("task__department_id")
+    context["departments"] = Department.objects.filter(pk__in=in_meeting).order_by("code")
+    context["owners"] = User.objects.filter(owned_tasks__ratings__meeting=meeting).distinct().order_by("username")
     return render(request, "reviews/board.html", context)
 
 
@@ -196,7 +225,7 @@ def board(request, meeting_id):
 def present(request, meeting_id):
     """Meeting mode: one task at a time, large type, keyboard navigation. A save names its
     rating in the form and comes back to the same task, in the same list."""
-    meeting = _meeting(meeting_id)
+    meeting = _meeting(request, meeting_id)
     if meeting.state == ReviewMeeting.State.SCHEDULED:
         return redirect("reviews:board", meeting_id=meeting.pk)
     requested = _int_or_none(request.GET.get("rating"))
@@ -255,7 +284,7 @@ def _present_url(meeting, rating_id, everything):
 
 @role_required(*READ_ALL_ROLES)
 def minutes(request, meeting_id):
-    meeting = _meeting(meeting_id)
+    meeting = _meeting(request, meeting_id)
     if not meeting.is_closed:
         raise Http404
     return render(request, "reviews/minutes.html", {"minutes": queries.minutes(meeting)})
@@ -263,7 +292,7 @@ def minutes(request, meeting_id):
 
 @role_required(*READ_ALL_ROLES)
 def minutes_xlsx(request, meeting_id):
-    meeting = _meeting(meeting_id)
+    meeting = _meeting(request, meeting_id)
     if not meeting.is_closed:
         raise Http404
     content = excel.minutes_workbook(queries.minutes(meeting))
@@ -279,7 +308,7 @@ def amend(request, rating_id):
         ),
         pk=rating_id,
     )
-    if not rating.meeting.is_closed:
+    if not rating.meeting.is_closed or not access.may_run_meeting(request.user, rating.meeting):
         raise Http404
     form = AmendForm(request.POST or None, initial={"final_score": rating.final_score, "version": rating.version})
     if request.method == "POST" and form.is_valid():
@@ -318,6 +347,7 @@ def followups(request):
     elif context["inspector_id"]:
         inspector_ids = {context["inspector_id"]}
     context["queue"] = queries.follow_up_queue(
+        user=request.user,
         today=clock.today(),
         colour=context["colour"],
         department_id=context["department_id"],
@@ -327,8 +357,8 @@ def followups(request):
     )
     if request.htmx:
         return render(request, "reviews/followups.html#queue", context)
-    context["departments"] = Department.objects.order_by("code")
-    context["inspectors"] = User.objects.filter(groups__name=Role.INSPECTOR.value).order_by("username")
+    context["departments"] = task_access.within_scope(Department.objects.order_by("code"), request.user, "pk")
+    context["inspectors"] = task_queries.active_members(Role.INSPECTOR).order_by("username")
     return render(request, "reviews/followups.html", context)
 
 
@@ -396,7 +426,7 @@ def case_detail(request, case_id):
             "case": case,
             "steps": [(step, forms[step.name], step.is_primary(case)) for step in steps if not step.per_item],
             "reviews": reviews,
-            "may_work_cases": access.may_work_cases(request.user),
+            "may_work_cases": access.may_work_case(request.user, case),
             "instructions": task_queries.task_instructions(case.rating.task),
             "accountability": accountability,
             "register": queries.register_of(case.rating.task.owner, excluding_case=case)
@@ -415,7 +445,7 @@ def accountability_register(request):
     if not access.may_read_register(request.user):
         raise PermissionDenied
     person_id = _int_or_none(request.GET.get("person"))
-    context = queries.accountability_register(person_id)
+    context = queries.accountability_register(request.user, person_id)
     context["person"] = User.objects.filter(pk=person_id).first() if person_id else None
     context["states"] = Accountability.State.choices
     return render(request, "reviews/accountability.html", context)
@@ -445,7 +475,7 @@ def letter_detail(request, letter_id):
     }
     if letter.case is None:
         context["commended"] = queries.latest_commendation_for(letter)
-    elif access.may_work_cases(request.user):
+    elif access.may_work_case(request.user, letter.case):
         context["recipients"] = queries.letter_recipients(letter)
     return render(request, "reviews/letter.html", context)
 

@@ -2,6 +2,8 @@
 or change them. Other apps build their rules on these (a division leader's confirmations, who
 answers a follow-up case)."""
 
+from collections import defaultdict
+
 from django.db.models import Q
 from django.http import Http404
 from django.urls import reverse
@@ -21,12 +23,62 @@ def department_ids_of(user):
     return cached
 
 
+# --- the reach of a role in the organisation tree --------------------------------------------
+
+
+def units_below(unit_id):
+    """The ids of the unit and of every unit under it, at any depth (one query)."""
+    children = defaultdict(list)
+    for pk, parent_id in Department.objects.values_list("pk", "parent_id"):
+        children[parent_id].append(pk)
+    found, todo = set(), [unit_id]
+    while todo:
+        current = todo.pop()
+        if current not in found:
+            found.add(current)
+            todo.extend(children.get(current, ()))
+    return found
+
+
+def scope_of(user):
+    """The ids of the units the user's roles reach: None for the whole group (a user without a
+    unit), else their unit and everything below it; read once per request."""
+    unit_id = getattr(user, "unit_id", None)
+    if unit_id is None:
+        return None
+    cached = getattr(user, "_lightboard_scope", None)
+    if cached is None:
+        cached = user._lightboard_scope = frozenset(units_below(unit_id))
+    return cached
+
+
+def in_scope(user, department_id):
+    """The user's roles reach the department."""
+    scope = scope_of(user)
+    return scope is None or department_id in scope
+
+
+def covers_cycle(user, unit_id):
+    """The user's roles reach a review cycle: the group's (unit None) only for group-wide
+    roles, a subsidiary's for roles held at it or above it."""
+    scope = scope_of(user)
+    return scope is None or (unit_id is not None and unit_id in scope)
+
+
+def within_scope(queryset, user, field="department"):
+    """`queryset` cut to the units the user's roles reach (`field` names the department)."""
+    scope = scope_of(user)
+    return queryset if scope is None else queryset.filter(**{f"{field}__in": scope})
+
+
 def visible_tasks(user):
-    """The key tasks the user may read: all for leaders, the group and inspectors; their
-    own departments' (as lead or cooperating department) for staff; none otherwise."""
+    """The key tasks the user may read: for leaders, the group and inspectors all those of the
+    units their roles reach; their own departments' (as lead or cooperating department) for
+    staff; none otherwise."""
     tasks = KeyTask.objects.all()
     if can_read_all(user):
-        return tasks
+        scope = scope_of(user)
+        return tasks if scope is None else tasks.filter(department_id__in=scope | department_ids_of(user))
     if has_role(user, Role.STAFF):
         ids = department_ids_of(user)
         return (tasks.filter(department_id__in=ids) | tasks.filter(cooperating_departments__in=ids)).distinct()
@@ -109,7 +161,7 @@ def get_department_for_user(user, code):
         department = Department.objects.select_related("division_leader").get(code=code)
     except Department.DoesNotExist:
         raise Http404 from None
-    if can_read_all(user) or can_work_on(user, department):
+    if (can_read_all(user) and in_scope(user, department.pk)) or can_work_on(user, department):
         return department
     raise Http404
 

@@ -22,6 +22,20 @@ class User(AbstractUser):
         verbose_name=_("departments"),
         help_text=_("Departments whose key tasks this person works on."),
     )
+    # A role is held for a unit and everything below it: a subsidiary's inspector sees that
+    # subsidiary's cases only; people without a unit hold their roles for the whole group.
+    unit = models.ForeignKey(
+        "Department",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="scoped_users",
+        verbose_name=_("roles held for"),
+        help_text=_(
+            "The leadership group, division leader and inspector roles apply to this unit and every unit "
+            "below it. Leave empty for the whole group."
+        ),
+    )
 
     class Meta(AbstractUser.Meta):
         verbose_name = _("user")
@@ -48,6 +62,19 @@ class Department(models.Model):
         blank=True,
         related_name="children",
         verbose_name=_("belongs to"),
+    )
+    # A subsidiary may run its own 亮灯 cycle: its own leadership group reviews the tasks of the
+    # units below it at its own meetings, and its letters carry its own number prefix.
+    runs_own_cycle = models.BooleanField(
+        _("runs its own review cycle"),
+        default=False,
+        help_text=_("Its own leadership group holds the review meetings of the tasks below it."),
+    )
+    letter_prefix = models.CharField(
+        _("letter number prefix"),
+        max_length=10,
+        blank=True,
+        help_text=_("Put before the numbers of the letters of its own cycle, e.g. 华东 in 华东纪督〔2026〕3号."),
     )
     division_leader = models.ForeignKey(
         User,

@@ -4,12 +4,12 @@ of queries whatever the number of tasks."""
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Prefetch, Q
 
 from lightboard.lights import stage_standing
 from lightboard.roles import Role
 
-from .access import department_ids_of, may_self_assess
+from .access import department_ids_of, may_self_assess, within_scope
 from .models import (
     AssessmentYear,
     ChangeRequest,
@@ -46,9 +46,22 @@ def department_staff(department):
     return User.objects.filter(departments=department, groups__name=Role.STAFF.value, is_active=True)
 
 
-def active_members(role):
-    """The active users who hold `role`, each once."""
-    return User.objects.filter(is_active=True, groups__name=role.value).distinct()
+def active_members(role, *, reaching=None):
+    """The active users who hold `role`, each once; with `reaching` (a unit's id), only those
+    whose role reaches that unit: held for the whole group, or at the unit or above it."""
+    members = User.objects.filter(is_active=True, groups__name=role.value).distinct()
+    if reaching is None:
+        return members
+    above = [unit.pk for unit in org_tree().path(reaching)]
+    return members.filter(Q(unit__isnull=True) | Q(unit_id__in=above))
+
+
+def members_of_cycle(role, cycle_unit_id):
+    """The users holding `role` for a review cycle: the group's (None) is held by those
+    without a unit; a subsidiary's also by those holding it at that subsidiary or above."""
+    if cycle_unit_id is None:
+        return User.objects.filter(groups__name=role.value, unit__isnull=True).distinct()
+    return active_members(role, reaching=cycle_unit_id)
 
 
 def owner_and_staff(task):
@@ -196,8 +209,9 @@ def task_list_rows(task_list):
     )
 
 
-def task_list_overview(year):
-    """Every department with its list state and task count for the year. Three queries."""
+def task_list_overview(year, user):
+    """Every department the user's roles reach with its list state and task count for the
+    year. Three queries (four for a role held at a unit)."""
     states = dict(TaskList.objects.filter(year=year).values_list("department_id", "state"))
     counts = dict(
         KeyTask.objects.filter(year=year)
@@ -211,7 +225,9 @@ def task_list_overview(year):
             "state": TaskList.State(states.get(department.pk, TaskList.State.DRAFT)),
             "task_count": counts.get(department.pk, 0),
         }
-        for department in Department.objects.select_related("division_leader").order_by("code")
+        for department in within_scope(Department.objects.select_related("division_leader"), user, "pk").order_by(
+            "code"
+        )
     ]
 
 
@@ -238,10 +254,13 @@ def task_instructions(task):
     )
 
 
-def instructions_given(year, *, after, until):
-    """The instructions (批示) in the year's tasks' own discussions marked after `after` (None:
-    from the start) up to `until`, in the order given, with their tasks. One query."""
+def instructions_given(year, *, after, until, departments=None):
+    """The instructions (批示) in the year's tasks' own discussions (of `departments`' tasks
+    when given) marked after `after` (None: from the start) up to `until`, in the order given,
+    with their tasks. One query."""
     given = Comment.objects.filter(is_instruction=True, thread="", task__year=year, instructed_at__lte=until)
+    if departments is not None:
+        given = given.filter(task__department_id__in=departments)
     if after is not None:
         given = given.filter(instructed_at__gt=after)
     return list(given.select_related("author", "instructed_by", "task__department").order_by("instructed_at", "id"))
@@ -261,19 +280,24 @@ def task_change_requests(task):
     return list(_change_requests().filter(task=task))
 
 
-def pending_change_requests():
-    """The requests awaiting the leadership group, oldest first. One query."""
-    return list(_change_requests().filter(state=ChangeRequest.State.PENDING).order_by("requested_at", "id"))
+def pending_change_requests(user):
+    """The requests of the units the user's role reaches awaiting the leadership group, oldest
+    first. One query (two for a role held at a unit)."""
+    pending = within_scope(_change_requests(), user, "task__department").filter(state=ChangeRequest.State.PENDING)
+    return list(pending.order_by("requested_at", "id"))
 
 
-def recent_change_decisions(limit=20):
-    return list(_change_requests().exclude(state=ChangeRequest.State.PENDING).order_by("-decided_at", "-id")[:limit])
+def recent_change_decisions(user, limit=20):
+    decided = within_scope(_change_requests(), user, "task__department").exclude(state=ChangeRequest.State.PENDING)
+    return list(decided.order_by("-decided_at", "-id")[:limit])
 
 
-def changes_approved(year, *, after, until):
-    """The changes to the year's tasks approved after `after` (None: from the start) up to
-    `until`, in the order decided. One query."""
+def changes_approved(year, *, after, until, departments=None):
+    """The changes to the year's tasks (of `departments`' tasks when given) approved after
+    `after` (None: from the start) up to `until`, in the order decided. One query."""
     approved = _change_requests().filter(state=ChangeRequest.State.APPROVED, task__year=year, decided_at__lte=until)
+    if departments is not None:
+        approved = approved.filter(task__department_id__in=departments)
     if after is not None:
         approved = approved.filter(decided_at__gt=after)
     return list(approved.order_by("decided_at", "id"))
@@ -327,6 +351,24 @@ class OrgTree:
             found.append(current)
             todo.extend(child.pk for child in self.children.get(current, ()))
         return found
+
+    def cycle_of(self, unit_id):
+        """The unit whose review cycle the unit's tasks belong to: the nearest at or above it
+        that runs its own (a subsidiary), or None for the group's."""
+        current = self.units.get(unit_id)
+        while current is not None:
+            if current.runs_own_cycle:
+                return current.pk
+            current = self.units.get(current.parent_id)
+        return None
+
+    def in_cycle(self, cycle_unit_id):
+        """The ids of the units whose tasks the cycle reviews."""
+        return [pk for pk in self.units if self.cycle_of(pk) == cycle_unit_id]
+
+    def cycles(self):
+        """The units that run their own cycle, in code order."""
+        return [unit for unit in self.units.values() if unit.runs_own_cycle]
 
     def path(self, unit_id):
         """The units from the top down to this one."""

@@ -685,7 +685,7 @@ def request_change(*, task, by, kind, reason, new_deadline=None, stage=None, new
         before={request.kind: request.before}, after={request.kind: request.after}, reason=request.reason,
     )  # fmt: skip
     notify_many(
-        recipients=queries.active_members(Role.LEADERSHIP),
+        recipients=queries.active_members(Role.LEADERSHIP, reaching=task.department_id),
         kind="change_requested",
         subject=_("%(what)s requested: %(task)s") % {"what": request.get_kind_display(), "task": task.title},
         body=request.reason,
@@ -707,6 +707,8 @@ def decide_change(*, request_id, by, approve, comment=""):
         .select_related("task", "stage", "requested_by")
         .get(pk=request_id)
     )
+    if not access.in_scope(by, request.task.department_id):
+        raise ChangeRequest.DoesNotExist  # another unit's request does not exist for them
     if request.state != ChangeRequest.State.PENDING:
         raise ValidationError(_("This request was already %(state)s.") % {"state": request.get_state_display()})
     comment = (comment or "").strip()

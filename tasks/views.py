@@ -168,7 +168,7 @@ def change_request(request, task_id):
 def changes(request):
     """The change requests awaiting the leadership group, each with its approve/reject form;
     the latest decisions below."""
-    pending = queries.pending_change_requests()
+    pending = queries.pending_change_requests(request.user)
     forms = {
         item.pk: ChangeDecisionForm(initial={"request": item.pk}, auto_id=f"change-{item.pk}-%s") for item in pending
     }
@@ -199,7 +199,10 @@ def changes(request):
     return render(
         request,
         "tasks/changes.html",
-        {"pending": [(item, forms.get(item.pk)) for item in pending], "decided": queries.recent_change_decisions()},
+        {
+            "pending": [(item, forms.get(item.pk)) for item in pending],
+            "decided": queries.recent_change_decisions(request.user),
+        },
         status=400 if request.method == "POST" else 200,
     )
 
@@ -382,7 +385,9 @@ def list_index(request):
         if not departments:
             raise PermissionDenied
         return redirect("tasks:list", year=year.year, code=departments[0].code)
-    return render(request, "tasks/list_index.html", {"year": year, "rows": queries.task_list_overview(year)})
+    return render(
+        request, "tasks/list_index.html", {"year": year, "rows": queries.task_list_overview(year, request.user)}
+    )
 
 
 @login_required

@@ -71,8 +71,11 @@ def leadership_member(username, **fields):
     return make_user(username, Role.LEADERSHIP, **fields)
 
 
-def open_meeting(stage, by, *, attendees=(), place="第一会议室"):
-    meeting = reviews.schedule_meeting(stage=stage, date=stage.meeting_date, place=place, attendees=attendees, by=by)
+def open_meeting(stage, by, *, attendees=(), place="第一会议室", unit=None):
+    """Schedule and open the stage's meeting of a cycle: the group's, or `unit`'s own."""
+    meeting = reviews.schedule_meeting(
+        stage=stage, unit=unit, date=stage.meeting_date, place=place, attendees=attendees, by=by
+    )
     return reviews.open_meeting(meeting=meeting, by=by)
 
 

@@ -1,6 +1,11 @@
 """Every URL of the project × every role: the expected answer, generated from the URL conf
 so that a new URL without an entry here fails this test.
 
+The sample's department A belongs to subsidiary S1, which runs its own review cycle. The roles
+are held for the whole group (leadership, inspector, leader_b), for S1 itself (sub_*: the same
+answers as the group's), and for the sibling subsidiary S2 (sibling_*: strangers to A, refused
+with 404 wherever an object of A is asked for).
+
 Answers: 200 ok, 302 redirect (to the login page for anonymous users), 403 not allowed,
 404 not found (where even existence must not leak), 405 wrong method."""
 
@@ -18,20 +23,25 @@ from reviews import cases
 from reviews import services as review_services
 from reviews.models import FollowUp, Letter, RectificationFile
 from tasks import services as task_services
-from tasks.models import Evidence, SelfAssessment
+from tasks.models import Department, Evidence, SelfAssessment
 from tests.conftest import make_user
 from tests.factories import KeyTaskFactory, make_list
 
 pytestmark = pytest.mark.django_db
 
-ROLES = ["anonymous", "staff_a", "staff_b", "leader_a", "leader_b", "leadership", "inspector", "administrator"]
-ANON, STAFF_A, STAFF_B, LEADER_A, LEADER_B, LEADERSHIP, INSPECTOR, ADMIN = ROLES
+GROUP_ROLES = ["anonymous", "staff_a", "staff_b", "leader_a", "leader_b", "leadership", "inspector", "administrator"]
+ANON, STAFF_A, STAFF_B, LEADER_A, LEADER_B, LEADERSHIP, INSPECTOR, ADMIN = GROUP_ROLES
 READERS = {LEADER_A: 200, LEADER_B: 200, LEADERSHIP: 200, INSPECTOR: 200}
+# Roles held at S1 (department A's subsidiary) answer as the group's; at S2, its sibling, as
+# the group's too where nothing of A is asked for.
+AT_S1 = {"sub_leadership": LEADERSHIP, "sub_inspector": INSPECTOR, "sub_leader": LEADER_B}
+AT_S2 = {"sibling_leadership": LEADERSHIP, "sibling_inspector": INSPECTOR, "sibling_leader": LEADER_B}
+ROLES = GROUP_ROLES + list(AT_S1) + list(AT_S2)
 
 
 def row(default, **answers):
     """Answers per role: `default` for everyone signed in, anonymous to the login page."""
-    expected = dict.fromkeys(ROLES, default)
+    expected = dict.fromkeys(GROUP_ROLES, default)
     expected[ANON] = 302
     expected.update(answers)
     return expected
@@ -115,6 +125,30 @@ EXPECTED = {
 }
 
 
+# The pages that show an object of department A (its list, task, meeting, case, letters,
+# scorecard): a stranger from the sibling subsidiary is told it does not exist.
+OF_DEPARTMENT_A = {
+    "tasks:list", "tasks:list_template", "tasks:list_export", "tasks:detail", "tasks:assess",
+    "tasks:light_preview", "tasks:evidence", "reviews:board", "reviews:present", "reviews:close",
+    "reviews:minutes", "reviews:minutes_xlsx", "reviews:amend", "reviews:case", "reviews:letter",
+    "reviews:letter_docx", "reviews:letter_pdf", "reviews:rectification_file", "reports:scorecard",
+    "reports:scorecard_xlsx", "reports:honour_roll_new", "reports:task_chart",
+}  # fmt: skip
+# Pages of A's objects that the role could not use anyway (403 for the group's): the stranger
+# is not told that much either.
+OF_DEPARTMENT_A_ASKED_FIRST = {
+    "tasks:create", "tasks:edit", "tasks:list_import", "tasks:change_request", "tasks:comment_edit",
+}  # fmt: skip
+for _name, _answers in EXPECTED.items():
+    for _role, _as in AT_S1.items():
+        _answers.setdefault(_role, _answers[_as])
+    for _role, _as in AT_S2.items():
+        refused = (_name in OF_DEPARTMENT_A and _answers[_as] in (200, 302)) or (
+            _name in OF_DEPARTMENT_A_ASKED_FIRST and _answers[_as] == 403
+        )
+        _answers.setdefault(_role, 404 if refused else _answers[_as])
+
+
 def project_url_names(patterns=None, namespace=""):
     """Every named URL of the project (the admin site counts as one: its index)."""
     names = []
@@ -144,6 +178,21 @@ def world(
     a closed meeting with a red rating, its case and letter, and a notification."""
     settings.MEDIA_ROOT = tmp_path
     administrator = make_user("office_admin", Role.ADMINISTRATOR)
+    s1 = Department.objects.create(code="S1", name="甲公司", kind="subsidiary", runs_own_cycle=True, letter_prefix="甲")
+    s2 = Department.objects.create(code="S2", name="乙公司", kind="subsidiary", runs_own_cycle=True, letter_prefix="乙")
+    Department.objects.create(code="S2-D", name="乙公司生产部", parent=s2)
+    department_a.parent = s1
+    department_a.save()
+    at_s1 = {
+        "sub_leadership": make_user("s1_leadership", Role.LEADERSHIP, unit=s1),
+        "sub_inspector": make_user("s1_inspector", Role.INSPECTOR, unit=s1),
+        "sub_leader": make_user("s1_leader", Role.DIVISION_LEADER, unit=s1),
+    }
+    at_s2 = {
+        "sibling_leadership": make_user("s2_leadership", Role.LEADERSHIP, unit=s2),
+        "sibling_inspector": make_user("s2_inspector", Role.INSPECTOR, unit=s2),
+        "sibling_leader": make_user("s2_leader", Role.DIVISION_LEADER, unit=s2),
+    }
     make_list(year, department_a)
     task = KeyTaskFactory(year=year, department=department_a, owner=staff_a)
     stage = year.stages.get(number=5)
@@ -160,13 +209,14 @@ def world(
     )
     review_services.confirm_as_submitted(assessments=[(confirmed.pk, confirmed.version)], by=leader_a)
     meeting = review_services.schedule_meeting(
-        stage=other_stage, date=datetime.date(2026, 9, 10), place="", attendees=[], by=leadership
+        stage=other_stage, unit=s1, date=datetime.date(2026, 9, 10), place="", attendees=[], by=leadership
     )
-    review_services.open_meeting(meeting=meeting, by=leadership)
-    review_services.close_meeting(meeting=meeting, by=leadership)
+    review_services.open_meeting(meeting=meeting, by=at_s1["sub_leadership"])
+    review_services.close_meeting(meeting=meeting, by=at_s1["sub_leadership"])
     case = FollowUp.objects.get()
     cases.issue_supervision_letter(case_id=case.pk, version=case.version, by=inspector)
     letter = Letter.objects.get(kind="supervision")
+    assert letter.number == "甲纪督〔2026〕1号"
     case.refresh_from_db()
     cases.submit_plan(
         case_id=case.pk, version=case.version, text="计划", responsible="甲",
@@ -180,7 +230,7 @@ def world(
     comment = task_services.post_comment(task=task, by=staff_a, text="进度说明")
     users = {
         STAFF_A: staff_a, STAFF_B: staff_b, LEADER_A: leader_a, LEADER_B: leader_b, LEADERSHIP: leadership,
-        INSPECTOR: inspector, ADMIN: administrator,
+        INSPECTOR: inspector, ADMIN: administrator, **at_s1, **at_s2,
     }  # fmt: skip
     kwargs = {
         "task_id": task.pk,

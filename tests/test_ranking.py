@@ -46,14 +46,14 @@ def meeting(year, department_a, department_b, staff_a, staff_b, leader_a, leader
 
 
 def test_weighted_scores_rank_the_departments_and_ties_share_a_place(meeting):
-    by_score = [(u.rank, u.department.code, u.score) for u in queries.ranking(meeting)]
+    by_score = [(u.rank, u.department.code, u.score) for u in queries.ranking(meeting.stage)]
     assert by_score == [
         (1, "C", Decimal("95.0")),
         (2, "A", Decimal("80.0")),
         (2, "D", Decimal("80.0")),
         (4, "B", Decimal("67.5")),
     ]
-    by_lights = [(u.rank, u.department.code) for u in queries.ranking(meeting, by="lights")]
+    by_lights = [(u.rank, u.department.code) for u in queries.ranking(meeting.stage, by="lights")]
     # C: no red, no yellow; A and D: one yellow (A has a green more); B: a red.
     assert by_lights == [(1, "C"), (2, "A"), (3, "D"), (4, "B")]
 
@@ -118,18 +118,18 @@ def group(year, department_a, staff_a, leader_a, leadership):
 def test_each_level_rolls_up_everything_below_it_by_task_weight(group):
     meeting, units = group
     # The top: A 90.0; S (70 + 2 x 60 + 100) / (1 + 2 + 1) = 72.5 with its lights added up.
-    top = queries.ranking(meeting)
+    top = queries.ranking(meeting.stage)
     assert [(u.rank, u.department.code, u.score) for u in top] == [(1, "A", Decimal("90.0")), (2, "S", Decimal("72.5"))]
     # S: 70 yellow, 60 yellow, 100 green.
     assert (top[1].counts["green"], top[1].counts["yellow"], top[1].counts["red"]) == (1, 2, 0)
     assert top[1].has_units_below and not top[0].has_units_below
     # Inside S: S2 (only S2a below it) 100.0 first, then S1 60.0.
-    inside = queries.ranking(meeting, unit_id=units["S"].pk)
+    inside = queries.ranking(meeting.stage, unit_id=units["S"].pk)
     assert [(u.rank, u.department.code, u.score) for u in inside] == [
         (1, "S2", Decimal("100.0")),
         (2, "S1", Decimal("60.0")),
     ]
-    assert [u.department.code for u in queries.ranking(meeting, unit_id=units["S2"].pk)] == ["S2a"]
+    assert [u.department.code for u in queries.ranking(meeting.stage, unit_id=units["S2"].pk)] == ["S2a"]
 
 
 def test_the_group_drills_down_the_ranking(client, group, leadership):
