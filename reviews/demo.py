@@ -29,12 +29,16 @@ from lightboard import clock
 from lightboard.lights import light_of
 from tasks import services as task_services
 from tasks.demo import demo_task, shortfall
-from tasks.models import AuditEntry, SelfAssessment, StageTarget, User
+from tasks.models import AssessmentYear, AuditEntry, Department, SelfAssessment, StageTarget, User
 
 from . import access, cases, services
 from .models import Confirmation, FollowUp, Rating, ReviewMeeting
 
 PLACE = "集团总部三楼会议室"
+# 华岭稀土贸易 runs its own cycle: its own chair, inspector and meeting room.
+SUBSIDIARY_CYCLE = "HLXT"
+SUBSIDIARY_PLACE = "华岭稀土贸易二楼会议室"
+SUBSIDIARY_ATTENDEES = ["leadership.hlxt", "leader.hlxt", "inspector.hlxt"]
 INTERVIEW_PLACE = "纪检监察部会议室"
 ATTENDEES = ["leadership", "leader", "zhou.wenhua", "sun.lixin", "inspector"]
 DECISIONS = {
@@ -90,42 +94,64 @@ def as_on(day):
 
 @transaction.atomic
 def load_review_demo(year, today=None):
-    """Confirm the past stages, hold and close the meetings of all but the latest, work their
-    follow-up cases, and schedule the latest past stage's meeting. The demo leader keeps that
-    stage's assessments in their queue. Idempotent: a meeting already closed is left alone."""
+    """Last year in full (six meetings of each cycle, their cases worked to the end); this
+    year, confirm the past stages, hold and close the meetings of all but the latest, work
+    their follow-up cases, and schedule the latest past stage's meeting. The demo leader keeps
+    that stage's assessments in their queue. 华岭稀土贸易 holds its own meetings beside the
+    group's. Idempotent: a meeting already closed is left alone."""
     today = today or clock.today()
-    people = {user.username: user for user in User.objects.filter(username__in=ATTENDEES)}
+    people = {user.username: user for user in User.objects.filter(username__in=ATTENDEES + SUBSIDIARY_ATTENDEES)}
+    subsidiary = Department.objects.filter(code=SUBSIDIARY_CYCLE, runs_own_cycle=True).first()
+    cycles = [(None, "leadership", "inspector", ATTENDEES)]
+    if subsidiary is not None:
+        cycles.append((subsidiary, "leadership.hlxt", "inspector.hlxt", SUBSIDIARY_ATTENDEES))
+    last = AssessmentYear.objects.filter(year=year.year - 1).first()
+    if last is not None:
+        for stage in last.stages.order_by("number"):
+            _confirm_all(stage, exclude_leader=None, adjusted={})
+            for unit, chair, inspector, attendees in cycles:
+                meeting = _meeting_of(stage, unit, people, chair, attendees)
+                if meeting.state != ReviewMeeting.State.CLOSED:
+                    with as_on(meeting.date):
+                        _hold(meeting, people[chair], overrides={})
+                    _follow_up(meeting, today, people, inspector=people[inspector], story=False)
     past = [stage for stage in year.stages.order_by("number") if stage.self_assessment_due < today]
     if not past:
         return
     *held, latest = past
     for stage in held:
         _confirm_all(stage, exclude_leader=None)
-        meeting = ReviewMeeting.objects.filter(stage=stage).first() or _schedule(stage, people)
-        if meeting.state != ReviewMeeting.State.CLOSED:
+        for unit, chair, inspector, attendees in cycles:
+            meeting = _meeting_of(stage, unit, people, chair, attendees)
+            if meeting.state == ReviewMeeting.State.CLOSED:
+                continue
             with as_on(meeting.date):
-                _hold(meeting, people["leadership"])
-            _follow_up(meeting, today, people)
-            _amend(meeting, today, people)
-            _discuss(meeting, people)
-            _request_changes(meeting, people, approve=stage != held[-1])
+                _hold(meeting, people[chair])
+            _follow_up(meeting, today, people, inspector=people[inspector], story=unit is None)
+            if unit is None:
+                _amend(meeting, today, people)
+                _discuss(meeting, people)
+                _request_changes(meeting, people, approve=stage != held[-1])
     # The latest stage: the other divisions are confirmed; the demo leader's wait in the queue.
     _confirm_all(latest, exclude_leader="leader")
-    if not ReviewMeeting.objects.filter(stage=latest).exists():
-        _schedule(latest, people)
+    for unit, chair, _inspector, attendees in cycles:
+        _meeting_of(latest, unit, people, chair, attendees)
 
 
-def _schedule(stage, people):
-    return services.schedule_meeting(
+def _meeting_of(stage, unit, people, chair, attendees):
+    """The stage's meeting of a cycle, scheduled by its chair if it is not yet."""
+    return ReviewMeeting.objects.filter(stage=stage, unit=unit).first() or services.schedule_meeting(
         stage=stage,
+        unit=unit,
         date=stage.meeting_date,
-        place=PLACE,
-        attendees=[people[name] for name in ATTENDEES if name in people],
-        by=people["leadership"],
+        place=PLACE if unit is None else SUBSIDIARY_PLACE,
+        attendees=[people[name] for name in attendees if name in people],
+        by=people[chair],
     )
 
 
-def _confirm_all(stage, *, exclude_leader):
+def _confirm_all(stage, *, exclude_leader, adjusted=None):
+    adjusted_confirmations = ADJUSTED_CONFIRMATIONS if adjusted is None else adjusted
     assessments = SelfAssessment.objects.filter(stage=stage, confirmation__isnull=True).select_related(
         "task__department__division_leader"
     )
@@ -134,7 +160,7 @@ def _confirm_all(stage, *, exclude_leader):
     confirmations = []
     for assessment in assessments:
         leader = assessment.task.department.division_leader
-        adjusted = ADJUSTED_CONFIRMATIONS.get((assessment.task.title, stage.number))
+        adjusted = adjusted_confirmations.get((assessment.task.title, stage.number))
         score, reason = adjusted or (assessment.completion, "")
         confirmations.append(
             Confirmation(assessment=assessment, score=Decimal(score), reason=reason, confirmed_by=leader)
@@ -159,9 +185,10 @@ def _confirm_all(stage, *, exclude_leader):
     )
 
 
-def _hold(meeting, chair):
+def _hold(meeting, chair, overrides=None):
     """The meeting: every yellow and red task gets a decision and the next stage's key work,
     a few scores are set apart from the confirmed one with a reason, then it closes."""
+    overrides = GROUP_SCORES if overrides is None else overrides
     stage = meeting.stage
     year = stage.year
     services.open_meeting(meeting=meeting, by=chair)
@@ -172,7 +199,7 @@ def _hold(meeting, chair):
     )
     previous_reds = cases.red_at_previous_meeting(stage)
     for rating in meeting.ratings.select_related("task").order_by("task__department__code", "task_id"):
-        final, reason = GROUP_SCORES.get((rating.task.title, stage.number), (rating.final_score, ""))
+        final, reason = overrides.get((rating.task.title, stage.number), (rating.final_score, ""))
         colour = light_of(final, year)
         if not reason and colour == Rating.Colour.GREEN:
             continue  # prefilled with the confirmed score; nothing to decide
@@ -195,11 +222,11 @@ def _hold(meeting, chair):
     services.close_meeting(meeting=meeting, by=chair)
 
 
-def _follow_up(meeting, today, people):
+def _follow_up(meeting, today, people, *, inspector, story=True):
     """The inspector works the meeting's cases, each step on its day after the meeting and
     only once that day has come: a case of a meeting long past has run its course (closed,
-    escalated, or still being rectified as the story says); a recent one is under way."""
-    inspector = people["inspector"]
+    escalated, or still being rectified as the story says); a recent one is under way.
+    Without the story (last year, the subsidiary's cycle) every case runs its plain course."""
     number = meeting.stage.number
     to_work = (
         FollowUp.objects.filter(rating__meeting=meeting)
@@ -213,8 +240,8 @@ def _follow_up(meeting, today, people):
             meeting,
             today,
             inspector,
-            escalate=key in ESCALATED,
-            keep_rectifying=key in STILL_RECTIFYING,
+            escalate=story and key in ESCALATED,
+            keep_rectifying=story and key in STILL_RECTIFYING,
             # Most owners answer a reminder; a few yellow gaps close on the reminder alone (with a reason).
             plan=case.kind == FollowUp.Kind.SUPERVISION or index % 3 != 2 or key in STILL_RECTIFYING,
             # Owners acknowledge (签收) their letters the next day; one in four has not yet.

@@ -53,6 +53,17 @@ DEPARTMENTS = [
     ("HLYL", "华岭冶炼有限公司", Department.Kind.SUBSIDIARY, "leader"),
     ("HLCC", "华岭磁材科技有限公司", Department.Kind.SUBSIDIARY, "sun.lixin"),
 ]
+# The group's tree below the top: 华岭矿业's own departments (reviewed at the group's meetings),
+# and 华岭稀土贸易, which runs its own cycle (its own leadership group, inspector, meetings and
+# letter numbers 华贸…) over itself and its two departments.
+# (code, name, kind, division leader's username, parent code, runs its own cycle, letter prefix)
+UNITS_BELOW = [
+    ("HLKY-AH", "华岭矿业安全环保部", Department.Kind.DEPARTMENT, "sun.lixin", "HLKY", False, ""),
+    ("HLKY-CX", "华岭矿业采选车间", Department.Kind.DEPARTMENT, "sun.lixin", "HLKY", False, ""),
+    ("HLXT", "华岭稀土贸易有限公司", Department.Kind.SUBSIDIARY, "leader.hlxt", None, True, "华贸"),
+    ("HLXT-YW", "华岭贸易业务部", Department.Kind.DEPARTMENT, "leader.hlxt", "HLXT", False, ""),
+    ("HLXT-CW", "华岭贸易财务部", Department.Kind.DEPARTMENT, "leader.hlxt", "HLXT", False, ""),
+]
 
 # The demo logins, one per role, all with the password "demo".
 # (username, name, roles, department codes, superuser)
@@ -62,10 +73,14 @@ LOGINS = [
     ("leadership", "陈志远", [Role.LEADERSHIP], [], False),
     ("inspector", "赵敏", [Role.INSPECTOR], ["JJB"], False),
     ("admin", "系统管理员", [Role.ADMINISTRATOR], [], True),
+    ("leadership.hlxt", "钱国栋", [Role.LEADERSHIP], [], False),
+    ("inspector.hlxt", "孙丽", [Role.INSPECTOR], [], False),
 ]
+# Logins whose roles are held for one unit (and everything below it), not the whole group.
+LOGIN_UNITS = {"leadership.hlxt": "HLXT", "inspector.hlxt": "HLXT", "leader.hlxt": "HLXT"}
 
 # People who appear in the data but do not sign in (no usable password).
-OTHER_LEADERS = [("zhou.wenhua", "周文华"), ("sun.lixin", "孙立新")]
+OTHER_LEADERS = [("zhou.wenhua", "周文华"), ("sun.lixin", "孙立新"), ("leader.hlxt", "赵立平")]
 OWNER_NAMES = [
     "张伟",
     "刘洋",
@@ -90,6 +105,16 @@ OWNER_NAMES = [
     "邓超",
     "曹颖",
     "彭程",
+    "许诺",
+    "范文",
+    "方圆",
+    "石磊",
+    "姚远",
+    "谭静",
+    "廖凡",
+    "邹明",
+    "熊伟",
+    "金鑫",
 ]
 
 
@@ -970,6 +995,89 @@ TASKS = {
     ],
 }
 
+# The tasks of the units below the top (UNITS_BELOW).
+TASKS.update(
+    {
+        "HLKY-AH": [
+            _task(
+                "矿山边坡在线监测系统建设",
+                "年底前完成露天采场边坡雷达及GNSS在线监测全覆盖，预警信息接入集团安全平台。",
+                ["完成监测方案设计及评审", "完成设备招标采购", "完成北帮边坡监测点安装",
+                 "完成南帮及东帮监测点安装", "系统联调并接入集团平台", "试运行满三个月并通过验收"],
+                ["95", "90", "74", "86", "91", "95"],
+            ),
+            _task(
+                "矿区粉尘综合治理",
+                "采选作业区粉尘浓度全部达到国家职业卫生标准，全年无职业病新发病例。",
+                ["完成粉尘源排查建档", "破碎工段除尘器改造完成", "皮带廊封闭改造完成50%",
+                 "皮带廊封闭改造全部完成", "第三方检测全部达标", "年度职业健康体检全覆盖"],
+                ["100", "92", "65", "58", "78", "90"],
+            ),
+        ],
+        "HLKY-CX": [
+            _task(
+                "浮选工艺优化攻关",
+                "稀土精矿回收率较上年提高1.5个百分点，精矿品位稳定在62%以上。",
+                ["完成工艺诊断及优化方案", "完成小型试验", "完成工业试验方案审批",
+                 "工业试验回收率提高0.8个百分点", "工业试验回收率提高1.2个百分点",
+                 "全年回收率提高1.5个百分点并固化操作规程"],
+                ["90", "85", "70", "62", "75", "88"],
+                weight="1.50",
+            ),
+            _task(
+                "设备点检定修制度落地",
+                "主要设备点检率100%，非计划停机时间较上年下降20%。",
+                ["修订点检标准及定修计划", "点检人员培训持证上岗", "主要设备点检率达到90%",
+                 "主要设备点检率达到100%", "非计划停机时间下降15%", "非计划停机时间下降20%"],
+                ["100", "95", "92", "90", "88", "92"],
+            ),
+        ],
+        "HLXT": [
+            _task(
+                "贸易公司合规管理体系建设",
+                "建立覆盖贸易全流程的合规管理制度，重点业务合规审查率100%。",
+                ["完成合规风险识别", "制定合规管理办法", "重点业务合规审查率达到80%",
+                 "建成合同合规审查线上流程", "重点业务合规审查率达到100%", "通过集团合规管理评估"],
+                ["92", "88", "85", "82", "90", "95"],
+            ),
+        ],
+        "HLXT-YW": [
+            _task(
+                "稀土产品销售渠道拓展",
+                "新开发长期协议客户8家，年度销量同比增长12%。",
+                ["完成目标客户梳理", "新签长协客户2家", "新签长协客户4家，销量增长5%",
+                 "新签长协客户6家，销量增长8%", "新签长协客户7家，销量增长10%",
+                 "新签长协客户8家，销量增长12%"],
+                ["90", "70", "48", "66", "82", "90"],
+                weight="2.00",
+            ),
+            _task(
+                "库存周转效率提升",
+                "存货周转天数较上年下降15天，呆滞库存全部处置。",
+                ["完成库存结构分析", "制定呆滞库存处置方案", "周转天数下降5天", "周转天数下降8天",
+                 "周转天数下降12天", "周转天数下降15天，呆滞库存清零"],
+                ["95", "88", "76", "83", "87", "93"],
+            ),
+        ],
+        "HLXT-CW": [
+            _task(
+                "应收账款清收",
+                "年末应收账款余额较年初下降20%，一年以上账龄应收款清收50%。",
+                ["完成应收账款账龄分析", "逐户制定清收方案", "余额下降5%", "余额下降10%", "余额下降15%",
+                 "余额下降20%，长账龄清收50%"],
+                ["90", "82", "58", "55", "72", "85"],
+            ),
+            _task(
+                "贸易资金风险管控",
+                "建立客户授信与资金占用动态监控，全年无资金损失事件。",
+                ["修订客户授信管理办法", "完成存量客户授信评级", "资金占用监控上线", "月度资金风险分析常态化",
+                 "开展资金风险专项检查", "全年无资金损失事件"],
+                ["100", "96", "90", "92", "94", "95"],
+            ),
+        ],
+    }
+)  # fmt: skip
+
 # Why a task fell short, as its department explains it (self-assessment accounts) and the
 # discipline office hears it (interviews, rectification).
 SHORTFALLS = {
@@ -1006,6 +1114,10 @@ SHORTFALLS = {
     "磁材产能扩建项目": "进口设备报关延误，安装进度滞后",
     "智能制造示范产线": "MES系统与设备联调问题较多",
     "出口订单拓展": "海外贸易壁垒加严，出口许可审批周期延长，主要客户订单推迟",
+    "矿区粉尘综合治理": "皮带廊封闭改造与生产交叉作业，施工窗口不足",
+    "浮选工艺优化攻关": "工业试验受原矿性质波动影响，指标不稳定",
+    "稀土产品销售渠道拓展": "下游磁材企业去库存，长协谈判周期拉长",
+    "应收账款清收": "部分客户资金紧张，清收协商进展缓慢",
 }
 DEFAULT_SHORTFALL = "部分工作进度滞后于计划"
 
@@ -1064,50 +1176,32 @@ def load_demo_data(today=None):
         departments[code], _ = Department.objects.get_or_create(
             code=code, defaults={"name": name, "kind": kind, "division_leader": users[leader]}
         )
+    for code, name, kind, leader, parent, own_cycle, prefix in UNITS_BELOW:
+        departments[code], _ = Department.objects.get_or_create(
+            code=code,
+            defaults={
+                "name": name,
+                "kind": kind,
+                "division_leader": users[leader],
+                "parent": departments.get(parent),
+                "runs_own_cycle": own_cycle,
+                "letter_prefix": prefix,
+            },
+        )
+    for username, code in LOGIN_UNITS.items():
+        User.objects.filter(pk=users[username].pk, unit__isnull=True).update(unit=departments[code])
     for username, _name, _roles, codes, _superuser in LOGINS:
         users[username].departments.add(*(departments[code] for code in codes))
 
     year = AssessmentYear.objects.filter(year=today.year).first()
     if year is None:
+        # Reds of last year's stage 6 count towards this year's serious cases (issue 14).
         year = services.create_assessment_year(year=today.year)
-    services.ensure_stages(year)
-    stages = list(year.stages.order_by("number"))
-    past_stages = [stage for stage in stages if stage.self_assessment_due < today]
-
-    owner_names = iter(OWNER_NAMES)
-    for code, specs in TASKS.items():
-        department = departments[code]
-        TaskList.objects.get_or_create(year=year, department=department, defaults={"state": TaskList.State.APPROVED})
-        # Two owners per department; the demo staff login owns tasks of its own department.
-        if code == "SCB":
-            owners = [users["staff"], _ensure_user(f"owner.{code.lower()}", next(owner_names))]
-        else:
-            owners = [_ensure_user(f"owner.{code.lower()}.{n}", next(owner_names)) for n in (1, 2)]
-        staff_group = groups[Role.STAFF]
-        for owner in owners:
-            owner.groups.add(staff_group)
-            owner.departments.add(department)
-
-        for index, spec in enumerate(specs):
-            task, _ = KeyTask.objects.get_or_create(
-                year=year,
-                department=department,
-                title=spec.title,
-                defaults={
-                    "standard": spec.standard,
-                    "owner": owners[index % 2],
-                    "deadline": _month_end(year.year, spec.deadline_month),
-                    "weight": Decimal(spec.weight),
-                },
-            )
-            StageTarget.objects.bulk_create(
-                [StageTarget(task=task, stage=stage, description=spec.targets[stage.number - 1]) for stage in stages],
-                ignore_conflicts=True,
-            )
-            SelfAssessment.objects.bulk_create(
-                [_past_assessment(task, spec, stage, index, latest=stage == past_stages[-1]) for stage in past_stages],
-                ignore_conflicts=True,
-            )
+        year.serious_red_across_years = True
+        year.save(update_fields=["serious_red_across_years"])
+    owners = _owners(departments, users, groups[Role.STAFF])
+    _fill_year(year, departments, owners, today)
+    _last_year(year, departments, owners, today)
     for title, standard, weight in LIBRARY:
         LibraryTask.objects.get_or_create(
             title=title,
@@ -1118,6 +1212,88 @@ def load_demo_data(today=None):
             },
         )
     return year
+
+
+def _owners(departments, users, staff_group):
+    """Two owners per department; the demo staff login owns tasks of its own department."""
+    names = iter(OWNER_NAMES)
+    owners = {}
+    for code in TASKS:
+        if code == "SCB":
+            owners[code] = [users["staff"], _ensure_user(f"owner.{code.lower()}", next(names))]
+        else:
+            owners[code] = [_ensure_user(f"owner.{code.lower()}.{n}", next(names)) for n in (1, 2)]
+        for owner in owners[code]:
+            owner.groups.add(staff_group)
+            owner.departments.add(departments[code])
+    return owners
+
+
+def _fill_year(year, departments, owners, today, *, specs_of=None):
+    """Every department's approved list of the year with its stage targets and the
+    self-assessments of the stages already past (the latest one waits for confirmation)."""
+    services.ensure_stages(year)
+    stages = list(year.stages.order_by("number"))
+    past_stages = [stage for stage in stages if stage.self_assessment_due < today]
+    # This year, the latest past stage still waits for the division leader; last year's all done.
+    waiting = past_stages[-1] if past_stages and year.year == today.year else None
+    made = {}
+    for code, specs in (specs_of or TASKS).items():
+        department = departments[code]
+        TaskList.objects.get_or_create(year=year, department=department, defaults={"state": TaskList.State.APPROVED})
+        for index, spec in enumerate(specs):
+            task, _ = KeyTask.objects.get_or_create(
+                year=year,
+                department=department,
+                title=spec.title,
+                defaults={
+                    "standard": spec.standard,
+                    "owner": owners[code][index % 2],
+                    "deadline": _month_end(year.year, spec.deadline_month),
+                    "weight": Decimal(spec.weight),
+                },
+            )
+            made[code, spec.title] = task
+            StageTarget.objects.bulk_create(
+                [StageTarget(task=task, stage=stage, description=spec.targets[stage.number - 1]) for stage in stages],
+                ignore_conflicts=True,
+            )
+            SelfAssessment.objects.bulk_create(
+                [_past_assessment(task, spec, stage, index, latest=stage == waiting) for stage in past_stages],
+                ignore_conflicts=True,
+            )
+    return made
+
+
+# Last year: the first two tasks of each list, with results of their own; the first of them
+# did not finish and was carried over into this year (its history continues).
+LAST_YEAR_TASKS = 2
+
+
+def _last_year_scores(spec, department_index):
+    """Last year's self scores of a task: its own course, a few points apart from this year's
+    (some departments did better, some worse; stage 6 is the year's end)."""
+    shift = (department_index * 7) % 23 - 9
+    return tuple(max(Decimal(35), min(Decimal(100), score + shift)) for score in spec.scores)
+
+
+def _last_year(year, departments, owners, today):
+    """Last year's lists and assessments of all six stages, and this year's first tasks
+    linked to the ones they were carried over from. Idempotent."""
+    last = AssessmentYear.objects.filter(year=year.year - 1).first()
+    if last is None:
+        last = services.create_assessment_year(year=year.year - 1)
+    specs_of = {
+        code: [spec._replace(scores=_last_year_scores(spec, index)) for spec in specs[:LAST_YEAR_TASKS]]
+        for index, (code, specs) in enumerate(TASKS.items())
+    }
+    made = _fill_year(last, departments, owners, today, specs_of=specs_of)
+    for (code, title), earlier in made.items():
+        if title == TASKS[code][0].title:
+            KeyTask.objects.filter(year=year, department=departments[code], title=title, carried_from=None).exclude(
+                pk__in=KeyTask.objects.filter(carried_from=earlier).values("pk")
+            ).update(carried_from=earlier)
+    return last
 
 
 def _past_assessment(task, spec, stage, index, *, latest):

@@ -26,9 +26,9 @@ def test_demo_company_has_departments_subsidiaries_and_tasks():
     assert year.year == 2026
     kinds = Counter(Department.objects.values_list("kind", flat=True))
     assert kinds["department"] >= 6 and kinds["subsidiary"] >= 2
-    assert 50 <= KeyTask.objects.count() <= 70
-    # Every task has a standard, an owner of its department, a deadline in the year and six targets.
-    for task in KeyTask.objects.select_related("owner", "department"):
+    assert 50 <= KeyTask.objects.filter(year=year).count() <= 75
+    # Every task has a standard, an owner of its department, a deadline in its year and six targets.
+    for task in KeyTask.objects.filter(year=year).select_related("owner", "department"):
         assert task.standard
         assert task.owner.departments.filter(pk=task.department_id).exists()
         assert task.deadline.year == 2026
@@ -36,14 +36,14 @@ def test_demo_company_has_departments_subsidiaries_and_tasks():
 
 
 def test_past_stages_are_self_assessed_and_cover_every_colour_and_both_boundaries():
-    load_demo_data(today=TODAY)
-    assessments = SelfAssessment.objects.select_related("stage")
+    year = load_demo_data(today=TODAY)
+    assessments = SelfAssessment.objects.filter(stage__year=year).select_related("stage")
     assert {a.stage.number for a in assessments} == {1, 2, 3, 4, 5}
     scores = {a.completion for a in assessments}
     assert {Decimal("80.0"), Decimal("60.0"), Decimal("80.1"), Decimal("59.9")} <= scores
     assert {str(classify(score)) for score in scores} == {"green", "yellow", "red"}
     # The current stage (6) waits for self-assessment.
-    assert not SelfAssessment.objects.filter(stage__number=6).exists()
+    assert not SelfAssessment.objects.filter(stage__year=year, stage__number=6).exists()
 
 
 def test_demo_logins_one_per_role_with_password_demo():
@@ -125,10 +125,13 @@ def test_demo_has_closed_meetings_with_minutes_and_the_latest_stages_meeting_rea
     year = load_demo_data(today=TODAY)
     load_review_demo(year, today=TODAY)
     load_review_demo(year, today=TODAY)  # idempotent
-    states = dict(ReviewMeeting.objects.values_list("stage__number", "state"))
+    group = ReviewMeeting.objects.filter(stage__year=year, unit=None)
+    states = dict(group.values_list("stage__number", "state"))
     assert states == {1: "closed", 2: "closed", 3: "closed", 4: "closed", 5: "scheduled"}
-    closed = ReviewMeeting.objects.get(stage__number=4)
-    assert Rating.objects.filter(meeting=closed).count() == KeyTask.objects.count()
+    closed = group.get(stage__number=4)
+    assert Rating.objects.filter(meeting=closed).count() == KeyTask.objects.filter(year=year).exclude(
+        department__code__startswith="HLXT"
+    ).count()
     assert set(Rating.objects.filter(meeting=closed).values_list("colour", flat=True)) == {"green", "yellow", "red"}
     assert FollowUp.objects.filter(rating__meeting=closed).count() == (
         Rating.objects.filter(meeting=closed, colour__in=["yellow", "red"]).count()
@@ -161,6 +164,11 @@ def demo_year(django_db_setup, django_db_blocker):
         transaction.set_rollback(True)
 
 
+def group_cycle_of(year):
+    """The filter of the group cycle's meetings of the demo's year (the story's)."""
+    return {"rating__meeting__stage__year": year, "rating__meeting__unit": None}
+
+
 def _counts(counter):
     return (counter["green"], counter["yellow"], counter["red"])
 
@@ -177,7 +185,7 @@ class TestTheDemoYear:
         # No two stages end alike: the trend chart's lines are not flat.
         assert len(set(counts.values())) == 4, counts
         for green, yellow, red in (counts[1], counts[2], counts[3], counts[4]):
-            assert green + yellow + red == KeyTask.objects.count()
+            assert green + yellow + red == KeyTask.objects.filter(year=demo_year).count()
             assert green and yellow and red
         # The mid-year trough, then recovery under supervision.
         reds = [counts[number][2] for number in (1, 2, 3, 4)]
@@ -185,7 +193,9 @@ class TestTheDemoYear:
         assert max(reds) == reds[2] and reds[2] > reds[0] and reds[3] < reds[2]
         assert min(greens) == greens[2] and greens[3] > greens[2]
         # The self scores of stage 5 move on again.
-        stage5_scores = SelfAssessment.objects.filter(stage__number=5).values_list("completion", flat=True)
+        stage5_scores = SelfAssessment.objects.filter(stage__year=demo_year, stage__number=5).values_list(
+            "completion", flat=True
+        )
         stage5 = Counter(str(classify(score)) for score in stage5_scores)
         assert _counts(stage5) != counts[4]
 
@@ -212,9 +222,9 @@ class TestTheDemoYear:
     def test_earlier_meetings_red_cases_were_supervised_interviewed_rectified_closed_or_escalated(self, demo_year):
         from reviews.models import CaseEvent, FollowUp, Letter
 
-        red = FollowUp.objects.filter(kind="supervision", rating__meeting__state="closed").exclude(
-            rating__amendments__isnull=False
-        )
+        red = FollowUp.objects.filter(
+            kind="supervision", rating__meeting__state="closed", **group_cycle_of(demo_year)
+        ).exclude(rating__amendments__isnull=False)
         assert red.count() >= 10
         assert not red.filter(state="open").exists()
         # Every red case got its numbered supervision letter and an interview notice.
@@ -277,7 +287,9 @@ class TestTheDemoYear:
         from reviews.queries import minutes
         from tasks.models import Comment
 
-        closed = list(ReviewMeeting.objects.filter(state="closed").order_by("closed_at"))
+        closed = list(
+            ReviewMeeting.objects.filter(state="closed", stage__year=demo_year, unit=None).order_by("closed_at")
+        )
         assert Comment.objects.filter(is_instruction=True).count() >= len(closed) - 1
         # Each meeting after the first lists the instruction given after the one before.
         assert all(minutes(meeting).instructions for meeting in closed[1:])
@@ -293,7 +305,9 @@ class TestTheDemoYear:
 
         assert ChangeRequest.objects.filter(state="approved").count() >= 2
         assert ChangeRequest.objects.filter(state="pending").count() == 1
-        closed = list(ReviewMeeting.objects.filter(state="closed").order_by("closed_at"))
+        closed = list(
+            ReviewMeeting.objects.filter(state="closed", stage__year=demo_year, unit=None).order_by("closed_at")
+        )
         assert all(minutes(meeting).changes for meeting in closed[1:])
 
     def test_a_few_recent_cases_are_still_open_and_one_or_two_overdue(self, demo_year):
@@ -323,10 +337,11 @@ class TestTheDemoYear:
 
     def test_stage_targets_are_each_tasks_own_staged_goals(self, demo_year):
         targets = {}
-        rows = StageTarget.objects.values_list("task__title", "stage__number", "description")
+        rows = StageTarget.objects.filter(task__year=demo_year).values_list("task__title", "stage__number", "description")
         for title, number, description in rows:
             targets.setdefault(title, {})[number] = description
-        assert len(targets) == KeyTask.objects.count()
+        this_year = KeyTask.objects.filter(year=demo_year)
+        assert len(targets) == this_year.count()
         for title, by_stage in targets.items():
             assert sorted(by_stage) == [1, 2, 3, 4, 5, 6]
             assert len(set(by_stage.values())) == 6, title  # every stage asks for something else
@@ -337,13 +352,13 @@ class TestTheDemoYear:
         assert "31%" in output[2] and "50%" in output[3] and "全年" in output[6]
         assert output[3] != targets["生产设备完好率提升"][3]
         # The standards are the tasks' own too.
-        assert KeyTask.objects.values("standard").distinct().count() == KeyTask.objects.count()
+        assert this_year.values("standard").distinct().count() == this_year.count()
 
     def test_the_browser_journeys_task_reads_as_the_journey_expects(self, demo_year):
         """tests/browser/test_journeys_in_chromium.py walks this task; keep its facts true."""
         from reviews.models import FollowUp, Rating
 
-        task = KeyTask.objects.get(title="主要产品产量计划完成")
+        task = KeyTask.objects.get(title="主要产品产量计划完成", year=demo_year)
         assert task.owner.username == "staff" and task.department.code == "SCB"
         finals = list(
             Rating.objects.filter(task=task).order_by("meeting__stage__number").values_list("final_score", "colour")
@@ -357,7 +372,7 @@ class TestTheDemoYear:
         waiting = SelfAssessment.objects.get(task=task, stage__number=5)
         assert waiting.state == "submitted" and waiting.completion == Decimal("72.0")
         # The leader's four departments wait at stage 5; the others are confirmed.
-        stage5 = SelfAssessment.objects.filter(stage__number=5)
+        stage5 = SelfAssessment.objects.filter(stage__year=demo_year, stage__number=5)
         waiting_codes = set(stage5.filter(state="submitted").values_list("task__department__code", flat=True))
         assert waiting_codes == {"SCB", "AHB", "JSZX", "HLYL"}
         assert not stage5.exclude(task__department__code__in=waiting_codes).exclude(state="confirmed").exists()
@@ -386,3 +401,51 @@ class TestTheDemoYear:
         assert acknowledged.count() > letters.count() / 2
         supervision = acknowledged.filter(kind=Letter.Kind.SUPERVISION).first()
         assert supervision.reply_due is not None and supervision.acknowledged_by == supervision.case.rating.task.owner
+
+
+class TestTheDemoGroup:
+    """The demo is a group over two years: 华岭矿业 has departments of its own, 华岭稀土贸易 runs
+    its own cycle with its own logins, and last year was reviewed in full."""
+
+    def test_last_year_was_reviewed_in_full_in_both_cycles_and_its_cases_closed(self, demo_year):
+        from reports.queries import years_compared
+        from reviews.models import FollowUp, ReviewMeeting
+
+        last = demo_year.year - 1
+        meetings = ReviewMeeting.objects.filter(stage__year__year=last)
+        assert set(meetings.values_list("stage__number", "unit__code", "state")) == {
+            (n, unit, "closed") for n in range(1, 7) for unit in (None, "HLXT")
+        }
+        cases = FollowUp.objects.filter(rating__meeting__stage__year__year=last)
+        assert cases.exists() and not cases.exclude(state="closed").exists()
+        compared = years_compared()
+        assert compared["years"] == [demo_year.year, last]
+        assert all(cell.counts.total() for cell in compared["group"])
+
+    def test_each_department_carries_its_first_task_over_from_last_year(self, demo_year):
+        carried = KeyTask.objects.filter(year=demo_year, carried_from__isnull=False).select_related("carried_from")
+        departments = KeyTask.objects.filter(year=demo_year).values("department").distinct().count()
+        assert carried.count() == departments
+        assert all(task.carried_from.title == task.title for task in carried)
+        assert all(task.carried_from.year.year == demo_year.year - 1 for task in carried)
+
+    def test_the_trading_subsidiary_runs_its_own_cycle_with_its_own_letters(self, client, settings, demo_year):
+        from reviews.models import Letter, Rating, ReviewMeeting
+
+        trading = Department.objects.get(code="HLXT")
+        assert trading.runs_own_cycle and trading.letter_prefix == "华贸"
+        own = ReviewMeeting.objects.filter(stage__year=demo_year, unit=trading)
+        assert set(own.values_list("state", flat=True)) == {"closed", "scheduled"}
+        rated = set(Rating.objects.filter(meeting__in=own).values_list("task__department__code", flat=True))
+        assert rated == {"HLXT", "HLXT-YW", "HLXT-CW"}
+        letters = Letter.objects.filter(case__rating__meeting__in=own)
+        assert letters.exists() and all(letter.number.startswith("华贸") for letter in letters)
+        # 华岭矿业's departments sit below it and are reviewed at the group's meetings.
+        mining = Department.objects.get(code="HLKY")
+        assert set(mining.children.values_list("code", flat=True)) == {"HLKY-AH", "HLKY-CX"}
+        assert Rating.objects.filter(meeting__unit=None, task__department__parent=mining).exists()
+        # Its inspector signs in and sees its cases only; the group's sees none of its work as theirs.
+        settings.LIGHTBOARD_TODAY = TODAY
+        client.post("/accounts/login/", {"username": "inspector.hlxt", "password": "demo"})
+        html = client.get("/reviews/followups/?state=closed").content.decode()
+        assert "应收账款清收" in html and "主要产品产量计划完成" not in html
