@@ -14,6 +14,12 @@ Then, on the largest year, the import of a 5,000-row Excel task list; the delive
 floor, the same e-mails written by the same backend in a plain loop; and the time one worker
 takes to drain a backlog of 100,000 pending notifications.
 
+Then a group of companies over two years (bench/group.py; by default 2x2x5 and 20x10x20:
+subsidiaries x their departments x tasks, 4,000 tasks a year at the larger size): the report
+pages at the group's level and at a subsidiary's (heat map, ranking, scorecard, early warning,
+year on year, the cases), beside the group heat map's physical floor (one SQL statement through
+a cursor, dumped with json.dumps).
+
 Budgets (ratios, so that they hold on a noisy machine), reported as PASS or FAIL; the exit
 status is 1 when any fails:
 
@@ -22,10 +28,12 @@ status is 1 when any fails:
 - each page's time at the largest size is at most 1.2x the growth in tasks over the size
   before it (12x from 400 to 4,000 tasks: no worse than linear);
 - closing a meeting runs the same number of queries at the two largest sizes;
-- one worker delivers at least 0.2x the plain-loop floor.
+- one worker delivers at least 0.2x the plain-loop floor;
+- every report page of the group runs the same number of queries at both group sizes.
 
     DATABASE_URL=postgres://... REDIS_URL=redis://... .venv/bin/python -m bench.run \
-        [--sizes 2x20,20x20,200x20] [--repeat 5] [--import-rows 5000] [--notifications 2000] [--backlog 100000]
+        [--sizes 2x20,20x20,200x20] [--groups 2x2x5,20x10x20] [--repeat 5] [--import-rows 5000]
+        [--notifications 2000] [--backlog 100000]
         [--json FILE]
 
 The throwaway database lightboard_bench (on DATABASE_URL's server) is created at the start
@@ -49,6 +57,54 @@ from bench import database  # noqa: E402 - the project root goes on the path fir
 PAGES = ("board", "my_tasks", "confirmations", "followups", "overview")
 FLOOR_BUDGET = 4.0
 GROWTH_SLACK = 1.2  # time may grow 1.2x the task count: 12x for 10x the tasks
+
+
+def parse_groups(text):
+    groups = [tuple(int(n) for n in item.strip().lower().split("x")) for item in text.split(",") if item.strip()]
+    if any(len(group) != 3 for group in groups) or len(groups) not in (0, 2):
+        raise argparse.ArgumentTypeError("give two group sizes, e.g. 2x2x5,20x10x20 (or none)")
+    return groups
+
+
+def measure_groups(sizes, repeat, log):
+    """The group's report pages at each size (an empty database each time)."""
+    from bench import group as group_bench
+
+    measured = []
+    for subsidiaries, departments, per_department in sizes:
+        database.empty()
+        group, build_seconds = group_bench.measure_timed(
+            lambda s=subsidiaries, d=departments, p=per_department: group_bench.build_group(s, d, p)
+        )
+        log(f"group {group.label}: {group.tasks} tasks a year over two years, built in {build_seconds:.1f}s")
+        pages, floor, ratio = group_bench.measure(group, repeat)
+        for name, entry in pages.items():
+            log(f"  {name:<22} {entry['seconds'] * 1000:8.1f} ms  {entry['queries']:3d} queries")
+        log(f"  {'heat map floor':<22} {floor['seconds'] * 1000:8.1f} ms    1 query   (page / floor {ratio:.2f}x)")
+        measured.append(
+            {
+                "group": group.label,
+                "tasks_per_year": group.tasks,
+                "build_seconds": round(build_seconds, 1),
+                "pages": pages,
+                "heat_map_floor": floor,
+                "heat_map_to_floor": ratio,
+            }
+        )
+    return measured
+
+
+def group_budgets(groups):
+    if len(groups) != 2:
+        return []
+    return [
+        {
+            "budget": f"group {name}: same query count at {groups[0]['group']} and {groups[1]['group']}",
+            "measured": f"{groups[0]['pages'][name]['queries']} / {groups[1]['pages'][name]['queries']}",
+            "pass": groups[0]["pages"][name]["queries"] == groups[1]["pages"][name]["queries"],
+        }
+        for name in groups[0]["pages"]
+    ]
 
 
 def parse_sizes(text):
@@ -198,6 +254,15 @@ def table(result):
             f"Outbox backlog: {backlog['rows']} pending rows drained by one worker from the sweep's signal in "
             f"{backlog['seconds']:.1f} s = {backlog['per_second']:.0f}/s"
         )
+    groups = result.get("groups") or []
+    if groups:
+        lines += ["", "A group over two years: median server time (ms) and SQL queries"]
+        head = f"{'page':<24}" + "".join(f"{g['group'] + ' (' + str(g['tasks_per_year']) + '/yr)':>24}" for g in groups)
+        lines += [head, "-" * len(head)]
+        for name in groups[0]["pages"]:
+            lines.append(f"{name:<24}" + "".join(f"{cell(g['pages'][name]):>24}" for g in groups))
+        lines.append(f"{'heat map floor (1 SQL)':<24}" + "".join(f"{cell(g['heat_map_floor']):>24}" for g in groups))
+        lines.append(f"{'heat map / floor':<24}" + "".join(f"{g['heat_map_to_floor']:>23.2f}x" for g in groups))
     lines += ["", "Budgets"]
     for budget in result["budgets"]:
         lines.append(f"  {'PASS' if budget['pass'] else 'FAIL'}  {budget['budget']}: {budget['measured']}")
@@ -207,6 +272,7 @@ def table(result):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=parse_sizes, default=parse_sizes("2x20,20x20,200x20"))
+    parser.add_argument("--groups", type=parse_groups, default=parse_groups("2x2x5,20x10x20"))
     parser.add_argument("--repeat", type=int, default=5, help="renders per page (the median is reported)")
     parser.add_argument("--import-rows", type=int, default=5000)
     parser.add_argument("--notifications", type=int, default=2000)
@@ -245,6 +311,7 @@ def main(argv=None):
         backlog = probes.backlog_drain(args.backlog, pool=args.worker_pool) if args.backlog else None
         if backlog:
             log(f"backlog: {backlog['rows']} rows drained in {backlog['seconds']:.1f}s")
+        groups = measure_groups(args.groups, args.repeat, log)
         result = {
             "database": f"{connection.vendor} {connection.pg_version // 10000}",
             "python": platform.python_version(),
@@ -254,12 +321,13 @@ def main(argv=None):
             "excel_import": excel_import,
             "delivery": delivery,
             "backlog": backlog,
+            "groups": groups,
         }
     finally:
         probes._forget_queue(stray_queue)
         if not args.keep_database:
             database.drop()
-    result["budgets"] = budgets(sizes) + delivery_budgets(result["delivery"])
+    result["budgets"] = budgets(sizes) + delivery_budgets(result["delivery"]) + group_budgets(result["groups"])
     result["pass"] = all(budget["pass"] for budget in result["budgets"])
     result["seconds"] = round(time.monotonic() - started, 1)
     print()

@@ -47,10 +47,13 @@ def is_due(now, today):
 
 
 def recipients():
-    """Active members of the leadership group who have not turned the briefing off. One query."""
+    """Active members of the group's leadership group (the briefing covers the whole group, so
+    not a subsidiary's own) who have not turned the briefing off. One query."""
     turned_off = outbox_queries.turned_off(kinds.Category.BRIEFING)
     return list(
-        User.objects.filter(is_active=True, groups__name=Role.LEADERSHIP).exclude(pk__in=turned_off).order_by("pk")
+        User.objects.filter(is_active=True, groups__name=Role.LEADERSHIP, unit__isnull=True)
+        .exclude(pk__in=turned_off)
+        .order_by("pk")
     )
 
 

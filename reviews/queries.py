@@ -487,10 +487,14 @@ def follow_up_queue(
 BANNER_TASKS = 8
 
 
-def latest_commendation():
-    """The newest commendation notice with its first few green tasks, for the landing screens
-    (three queries, however many tasks were green)."""
-    letter = Letter.objects.filter(kind="commendation").select_related("meeting__stage__year").first()
+def latest_commendation(user=None):
+    """The newest commendation notice of the group's cycle or of a subsidiary's the user belongs
+    to, with its first few green tasks, for the landing screens (three queries, however many
+    tasks were green; two more for a user's cycles)."""
+    letters = Letter.objects.filter(kind="commendation")
+    if user is not None and user.is_authenticated:
+        letters = letters.filter(Q(meeting__unit__isnull=True) | Q(meeting__unit_id__in=task_queries.cycles_of(user)))
+    letter = letters.select_related("meeting__stage__year").first()
     if letter is None:
         return None
     green = Rating.objects.filter(meeting=letter.meeting, colour="green")

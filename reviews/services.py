@@ -15,8 +15,8 @@ from lightboard.versioning import bump, check_version
 from outbox.services import Message, notify, notify_each, notify_many
 from tasks import access as task_access
 from tasks.audit import changes, record_audit
-from tasks.models import KeyTask, SelfAssessment, User
-from tasks.queries import org_tree, owner_and_staff
+from tasks.models import KeyTask, SelfAssessment
+from tasks.queries import org_tree, owner_and_staff, people_of_cycle
 
 from . import access, cases, queries
 from .letters import issue_letter, letter_link, record_sending
@@ -274,7 +274,8 @@ def _tell_owners_their_lights(meeting):
 
 
 def _commend(meeting, by):
-    """A numbered commendation notice of the meeting's green tasks, sent to every user."""
+    """A numbered commendation notice of the meeting's green tasks, sent to every user (for a
+    subsidiary's meeting, to the people of its units and the group's readers)."""
     if not meeting.ratings.filter(colour=Rating.Colour.GREEN).exists():
         return None
     letter = issue_letter(kind=Letter.Kind.COMMENDATION, year=meeting.stage.year.year, by=by, meeting=meeting)
@@ -283,7 +284,7 @@ def _commend(meeting, by):
         "meeting": meeting,
     }
     sent = notify_many(
-        recipients=User.objects.filter(is_active=True),
+        recipients=people_of_cycle(meeting.unit_id),
         kind="commendation",
         subject=subject,
         link=letter_link(letter),

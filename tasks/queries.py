@@ -56,6 +56,32 @@ def active_members(role, *, reaching=None):
     return members.filter(Q(unit__isnull=True) | Q(unit_id__in=above))
 
 
+def cycles_of(user):
+    """The subsidiaries' own review cycles the user belongs to (by their unit or their
+    departments), as unit ids; the group's cycle is everyone's and is not listed."""
+    ids = set(department_ids_of(user))
+    if user.unit_id:
+        ids.add(user.unit_id)
+    if not ids:
+        return set()
+    tree = org_tree()
+    return {tree.cycle_of(unit_id) for unit_id in ids} - {None}
+
+
+def people_of_cycle(cycle_unit_id):
+    """Who a cycle's notices are for: everyone for the group's; for a subsidiary's, the people
+    of its units (by department or by the unit their roles are held for) and the group-wide
+    holders of a role that reads every unit."""
+    users = User.objects.filter(is_active=True)
+    if cycle_unit_id is None:
+        return users
+    below = org_tree().below(cycle_unit_id)
+    readers = [role.value for role in (Role.LEADERSHIP, Role.DIVISION_LEADER, Role.INSPECTOR)]
+    return users.filter(
+        Q(departments__in=below) | Q(unit_id__in=below) | Q(unit__isnull=True, groups__name__in=readers)
+    ).distinct()
+
+
 def members_of_cycle(role, cycle_unit_id):
     """The users holding `role` for a review cycle: the group's (None) is held by those
     without a unit; a subsidiary's also by those holding it at that subsidiary or above."""

@@ -13,11 +13,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from lightboard.roles import Role
+from outbox.models import Notification
 from reports import queries as reports
+from reports.briefing import recipients as briefing_recipients
 from reviews import cases
 from reviews import services as review_services
 from reviews.models import FollowUp, Letter, ReviewMeeting
-from tasks.models import Department
+from tasks.models import Department, User
 from tasks.queries import active_members
 from tests.conftest import make_user
 from tests.factories import KeyTaskFactory
@@ -26,7 +28,7 @@ from tests.reviews_fixtures import close, english, field_block, open_meeting, ra
 pytestmark = pytest.mark.django_db
 
 # unit code -> (final score at stage 2, task weight)
-SCORES = {"A": (90, 1), "S1-P": (60, 1), "S1-P-W": (45, 2), "S2-D": (50, 1), "S3-D": (50, 1)}
+SCORES = {"A": (90, 1), "S1-P": (85, 1), "S1-P-W": (45, 2), "S2-D": (50, 1), "S3-D": (50, 1)}
 
 
 @pytest.fixture
@@ -166,7 +168,7 @@ def test_a_subsidiarys_inspector_sees_and_works_only_its_own_cases(client, close
     s2_case = FollowUp.objects.get(rating__meeting=closed["S2"])
     client.force_login(people["s1_inspector"])
     queue = client.get("/reviews/followups/").content.decode()
-    assert "S1-P的任务" in queue and "S1-P-W的任务" in queue
+    assert "S1-P-W的任务" in queue
     assert "S2-D的任务" not in queue and "S3-D的任务" not in queue
     assert client.get(reverse("reviews:case", args=[s1_case.pk])).status_code == 200
     assert client.get(reverse("reviews:case", args=[s2_case.pk])).status_code == 404
@@ -180,7 +182,7 @@ def test_a_subsidiarys_inspector_sees_and_works_only_its_own_cases(client, close
     # The group's inspector sees every case.
     client.force_login(people["group_inspector"])
     queue = client.get("/reviews/followups/").content.decode()
-    assert all(f"{code}的任务" in queue for code in ("S1-P", "S1-P-W", "S2-D", "S3-D"))
+    assert all(f"{code}的任务" in queue for code in ("S1-P-W", "S2-D", "S3-D"))
 
 
 def test_reports_read_at_the_level_of_the_users_unit(client, closed, people, tree):
@@ -196,17 +198,37 @@ def test_reports_read_at_the_level_of_the_users_unit(client, closed, people, tre
     assert client.get(f"/tasks/{task.pk}/").status_code == 404
     years = client.get("/reports/years/").content.decode()
     assert "甲公司一车间" in years and "乙公司生产部" not in years
-    # The group's leadership reads S1 with every unit below it: (60 x 1 + 45 x 2) / 3 = 50.0.
+    # The group's leadership reads S1 with every unit below it: (85 x 1 + 45 x 2) / 3 = 58.3.
     client.force_login(people["group_leadership"])
     card = client.get("/reports/departments/S1/").content.decode()
-    assert re.search(r'<td class="num" data-stage="2">50.0</td>', card)
+    assert re.search(r'<td class="num" data-stage="2">58.3</td>', card)
     assert "S1-P-W的任务" in card and "With every unit below it" in card
-    assert reports.department_scorecard(closed[None].stage.year, tree["S1-P"]).averages == [Decimal("50.0")]
+    assert reports.department_scorecard(closed[None].stage.year, tree["S1-P"]).averages == [Decimal("58.3")]
 
 
 def test_only_those_whose_role_reaches_a_unit_are_told(tree, people):
     told = set(active_members(Role.LEADERSHIP, reaching=tree["S1-P-W"].pk).values_list("username", flat=True))
     assert told == {"leadership", "s1_chair"}
+    # The weekly briefing covers the whole group: for the group's leadership only.
+    assert {user.username for user in briefing_recipients()} == {"leadership"}
+
+
+def test_a_subsidiarys_commendation_goes_to_its_people_and_the_groups_readers(client, closed, tree, people):
+    s1_notice = Letter.objects.get(kind="commendation", meeting=closed["S1"])
+    group_notice = Letter.objects.get(kind="commendation", meeting=closed[None])
+    told = set(
+        Notification.objects.filter(kind="commendation", link__contains=f"/{s1_notice.pk}/").values_list(
+            "recipient__username", flat=True
+        )
+    )
+    assert {"owner_S1-P", "owner_S1-P-W", "s1_chair", "s1_inspector", "leadership", "inspector"} <= told
+    assert not told & {"owner_A", "owner_S2-D", "s2_chair", "s2_inspector"}
+    # The banner on the main screens: a subsidiary's people see their own cycle's notice.
+    client.force_login(User.objects.get(username="owner_S1-P"))
+    assert s1_notice.number in client.get(reverse("tasks:mine")).content.decode()
+    client.force_login(User.objects.get(username="owner_A"))
+    page = client.get(reverse("tasks:mine")).content.decode()
+    assert group_notice.number in page and s1_notice.number not in page
 
 
 def test_the_minutes_of_a_cycle_are_read_by_those_who_reach_it(client, closed, people):
@@ -235,4 +257,4 @@ def test_scoped_pages_run_a_fixed_number_of_queries(client, year, closed, tree, 
 
 
 # Measured once and fixed: the same at both sizes (the parametrised test checks it).
-EXPECTED_QUERIES = [16, 10, 12, 14]
+EXPECTED_QUERIES = [17, 10, 12, 14]

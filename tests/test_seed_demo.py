@@ -129,9 +129,10 @@ def test_demo_has_closed_meetings_with_minutes_and_the_latest_stages_meeting_rea
     states = dict(group.values_list("stage__number", "state"))
     assert states == {1: "closed", 2: "closed", 3: "closed", 4: "closed", 5: "scheduled"}
     closed = group.get(stage__number=4)
-    assert Rating.objects.filter(meeting=closed).count() == KeyTask.objects.filter(year=year).exclude(
-        department__code__startswith="HLXT"
-    ).count()
+    assert (
+        Rating.objects.filter(meeting=closed).count()
+        == KeyTask.objects.filter(year=year).exclude(department__code__startswith="HLXT").count()
+    )
     assert set(Rating.objects.filter(meeting=closed).values_list("colour", flat=True)) == {"green", "yellow", "red"}
     assert FollowUp.objects.filter(rating__meeting=closed).count() == (
         Rating.objects.filter(meeting=closed, colour__in=["yellow", "red"]).count()
@@ -337,7 +338,9 @@ class TestTheDemoYear:
 
     def test_stage_targets_are_each_tasks_own_staged_goals(self, demo_year):
         targets = {}
-        rows = StageTarget.objects.filter(task__year=demo_year).values_list("task__title", "stage__number", "description")
+        rows = StageTarget.objects.filter(task__year=demo_year).values_list(
+            "task__title", "stage__number", "description"
+        )
         for title, number, description in rows:
             targets.setdefault(title, {})[number] = description
         this_year = KeyTask.objects.filter(year=demo_year)

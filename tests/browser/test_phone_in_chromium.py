@@ -37,6 +37,9 @@ ROLES = [
     ("leader", "待确认自评"),
     ("inspector", "督办队列"),
     ("leadership", re.compile("考核评价例会")),
+    # The subsidiary's own chair and inspector (their roles held for 华岭稀土贸易 only).
+    ("leadership.hlxt", re.compile("考核评价例会")),
+    ("inspector.hlxt", "督办队列"),
 ]
 PAGES_PER_KIND = int(os.environ.get("LIGHTBOARD_PHONE_PAGES_PER_KIND", "0"))  # 0: every page
 
