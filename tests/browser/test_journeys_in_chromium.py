@@ -79,7 +79,7 @@ def test_staff_submit_leader_confirms_group_turns_it_red_inspector_follows_up_ow
     year = load_demo_data(today=TODAY)
     load_review_demo(year, today=TODAY)
     stage5, stage6 = year.stages.get(number=5), year.stages.get(number=6)
-    meeting = ReviewMeeting.objects.get(stage=stage5)
+    meeting = ReviewMeeting.objects.get(stage=stage5, unit=None)
     assert meeting.state == ReviewMeeting.State.SCHEDULED
     task = KeyTask.objects.get(year=year, title=TASK)
     staff = User.objects.get(username="staff")
