@@ -3,7 +3,8 @@
 own, each department with `per_department` key tasks, in each of two years (last year and the
 year before it, so that "the current year" does not depend on the day the benchmark runs).
 Every stage of the earlier year and stages 1-5 of the later one were reviewed at closed
-meetings of the group's cycle; every yellow and red result has its (closed) follow-up case;
+meetings of the group's cycle and of the first subsidiary's own (it runs its own cycle);
+every yellow and red result has its follow-up case (those of the latest meetings open);
 half of the later year's tasks were carried over from the earlier year. Built with
 bulk_create, as bench/data.py.
 
@@ -26,6 +27,7 @@ from reviews.models import FollowUp, Rating, ReviewMeeting
 from tasks import services
 from tasks.models import Department, KeyTask, TaskList, User
 
+from .data import CASE_STATES as OPEN_STATES
 from .data import _with_role, score
 from .measure import _counted, _page_renderer, median_seconds, timed
 
@@ -63,10 +65,15 @@ def build_group(subsidiaries, departments, per_department):
     def person(username, name, unit=None):
         return User(username=username, name=name, email=f"{username}@bench.example", password="!", unit=unit)
 
+    # The first subsidiary runs its own cycle: its own meetings beside the group's.
     companies = Department.objects.bulk_create(
-        Department(code=f"S{i:02d}", name=f"子公司{i:02d}", kind=Department.Kind.SUBSIDIARY)
+        Department(
+            code=f"S{i:02d}", name=f"子公司{i:02d}", kind=Department.Kind.SUBSIDIARY,
+            runs_own_cycle=i == 0, letter_prefix="子零" if i == 0 else "",
+        )
         for i in range(subsidiaries)
-    )
+    )  # fmt: skip
+    own_cycle = companies[0]
     leadership, inspector = User.objects.bulk_create([person("leadership", "领导小组"), person("inspector", "纪检")])
     subsidiary_inspector = User.objects.bulk_create([person("inspector.s00", "子公司纪检", unit=companies[0])])[0]
     depts = Department.objects.bulk_create(
@@ -99,33 +106,36 @@ def build_group(subsidiaries, departments, per_department):
         stages = list(year.stages.filter(number__lte=stages_reviewed).order_by("number"))
         meetings = ReviewMeeting.objects.bulk_create(
             ReviewMeeting(
-                stage=s, date=s.meeting_date, place="集团会议室", state=ReviewMeeting.State.CLOSED,
+                stage=s, unit=unit, date=s.meeting_date, place="会议室", state=ReviewMeeting.State.CLOSED,
                 opened_at=now, closed_at=now, closed_by=leadership,
             )
             for s in stages
+            for unit in (None, own_cycle)
         )  # fmt: skip
+        meeting_of = {(m.stage.number, m.unit_id): m for m in meetings}
+        latest = stages[-1].number
         shift = year.year % 5  # the years differ
         ratings = Rating.objects.bulk_create(
             Rating(
-                meeting=m,
-                task=t,
-                final_score=score(k + shift, m.stage.number),
-                colour=light_of(score(k + shift, m.stage.number), year),
+                meeting=meeting_of[s.number, own_cycle.pk if t.department.parent_id == own_cycle.pk else None],
+                task=t, final_score=score(k + shift, s.number), colour=light_of(score(k + shift, s.number), year),
             )
-            for m in meetings
+            for s in stages
             for k, t in enumerate(tasks)
-        )
+        )  # fmt: skip
+        # The later year's latest meetings' cases are being worked; all the others are closed.
         FollowUp.objects.bulk_create(
             FollowUp(
                 rating=r,
                 kind=FollowUp.Kind.SUPERVISION if r.colour == "red" else FollowUp.Kind.REMINDER,
-                state=FollowUp.State.CLOSED,
+                state=OPEN_STATES[n % len(OPEN_STATES)]
+                if year == later and r.meeting.stage.number == latest
+                else FollowUp.State.CLOSED,
                 inspector=inspector,
                 due_date=r.meeting.date + datetime.timedelta(days=30 if r.colour == "red" else 15),
                 conclusion="已整改到位",
             )
-            for r in ratings
-            if r.colour in ("yellow", "red")
+            for n, r in enumerate(r for r in ratings if r.colour in ("yellow", "red"))
         )
     return Group(
         subsidiaries=subsidiaries, departments=departments, per_department=per_department, year=later,
@@ -146,8 +156,8 @@ def pages(group):
         ("scorecard: department", group.leadership, f"/reports/departments/{dept}/"),
         ("warning: group", group.leadership, "/reports/warning/"),
         ("year on year", group.leadership, "/reports/years/"),
-        ("cases: group", group.inspector, "/reviews/followups/?state=closed"),
-        ("cases: subsidiary", group.subsidiary_inspector, "/reviews/followups/?state=closed"),
+        ("cases: group", group.inspector, "/reviews/followups/"),
+        ("cases: subsidiary", group.subsidiary_inspector, "/reviews/followups/"),
     ]
 
 

@@ -91,8 +91,9 @@ def briefing_body(*, now, today):
 
 
 def _last_two_closed_meetings():
+    """The group cycle's latest two closed meetings (a subsidiary's own meetings are theirs)."""
     meetings = list(
-        ReviewMeeting.objects.filter(state=ReviewMeeting.State.CLOSED)
+        ReviewMeeting.objects.filter(state=ReviewMeeting.State.CLOSED, unit__isnull=True)
         .select_related("stage__year")
         .order_by("-stage__year__year", "-stage__number")[:2]
     )

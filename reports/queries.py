@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from lightboard.lights import COLOUR_KEYS, MISSING
@@ -60,6 +60,7 @@ class OverviewRow:
     cells: list
     totals: Counter = field(default_factory=Counter)
     has_units_below: bool = False
+    own: bool = False  # the unit's own tasks, beside the units below it
 
 
 @dataclass
@@ -71,15 +72,27 @@ class Overview:
     worst: list
 
 
-def closed_stage_numbers(year):
-    """The stages of the year whose meeting has closed (in any cycle: the group's or a
-    subsidiary's)."""
-    return list(
-        ReviewMeeting.objects.filter(stage__year=year, state=ReviewMeeting.State.CLOSED)
-        .order_by("stage__number")
-        .values_list("stage__number", flat=True)
-        .distinct()
-    )
+def cycles_under(tree, unit_id):
+    """The review cycles (None: the group's; else a subsidiary's unit id) that the units at and
+    below `unit_id` (None: the whole group) belong to."""
+    return {tree.cycle_of(unit) for unit in tree.below(unit_id)}
+
+
+def _in_cycles(meetings, cycles):
+    named = [unit for unit in cycles if unit is not None]
+    where = Q(unit_id__in=named)
+    if None in cycles:
+        where |= Q(unit__isnull=True)
+    return meetings.filter(where)
+
+
+def closed_stage_numbers(year, cycles=None):
+    """The stages of the year whose meeting has closed in at least one of `cycles` (None: in
+    any cycle, the group's or a subsidiary's)."""
+    meetings = ReviewMeeting.objects.filter(stage__year=year, state=ReviewMeeting.State.CLOSED)
+    if cycles is not None:
+        meetings = _in_cycles(meetings, cycles)
+    return list(meetings.order_by("stage__number").values_list("stage__number", flat=True).distinct())
 
 
 def closed_meetings(year):
@@ -91,9 +104,9 @@ def closed_meetings(year):
     )
 
 
-def closed_stages(year):
-    """The stages of the year with a closed meeting, in order."""
-    return list(year.stages.filter(number__in=closed_stage_numbers(year)).order_by("number"))
+def closed_stages(year, cycles=None):
+    """The stages of the year with a closed meeting (in one of `cycles`), in order."""
+    return list(year.stages.filter(number__in=closed_stage_numbers(year, cycles)).order_by("number"))
 
 
 def year_overview(year, unit_id=None, tree=None):
@@ -102,7 +115,7 @@ def year_overview(year, unit_id=None, tree=None):
     counts per stage, and the units with the most red and yellow results. Three queries
     whatever the depth of the tree."""
     tree = tree or task_queries.org_tree()
-    numbers = closed_stage_numbers(year)
+    numbers = closed_stage_numbers(year, cycles_under(tree, unit_id))
     counts = defaultdict(Counter)
     for department_id, number, colour in Rating.objects.filter(
         meeting__stage__year=year, meeting__state=ReviewMeeting.State.CLOSED
@@ -110,10 +123,17 @@ def year_overview(year, unit_id=None, tree=None):
         counts[department_id, number][colour] += 1
     rows = []
     per_stage = {number: Counter() for number in numbers}
-    for department in tree.children.get(unit_id, ()):
-        below = tree.below(department.pk)
+    # A unit's own tasks (a subsidiary's, beside its departments') are a row of their own.
+    own = [tree.units[unit_id]] if unit_id is not None and any(counts[unit_id, n] for n in numbers) else []
+    for department in own + tree.children.get(unit_id, []):
+        below = [department.pk] if department in own else tree.below(department.pk)
         cells = [Cell(sum((counts[unit, number] for unit in below), Counter()), number) for number in numbers]
-        row = OverviewRow(department, cells, has_units_below=bool(tree.children.get(department.pk)))
+        row = OverviewRow(
+            department,
+            cells,
+            has_units_below=department not in own and bool(tree.children.get(department.pk)),
+            own=department in own,
+        )
         for cell in cells:
             row.totals.update(cell.counts)
             per_stage[cell.stage].update(cell.counts)
@@ -169,7 +189,7 @@ def department_scorecard(year, department, tree=None):
     depth of the tree."""
     tree = tree or task_queries.org_tree()
     below = tree.below(department.pk)
-    numbers = closed_stage_numbers(year)
+    numbers = closed_stage_numbers(year, cycles_under(tree, department.pk))
     ratings = defaultdict(dict)
     for task_id, number, score, colour in Rating.objects.filter(
         meeting__stage__year=year, meeting__state=ReviewMeeting.State.CLOSED, task__department_id__in=below
@@ -230,17 +250,22 @@ class Warning:
     previous: str | None
 
 
-def upcoming_stage(year, today):
-    """The stage of the next meeting: the first one whose meeting is not closed and whose
-    two months have started."""
-    closed = set(closed_stage_numbers(year))
+def upcoming_stage(year, today, cycles=None):
+    """The stage of the next meeting: the first one whose two months have started and whose
+    meeting has not closed (in one of `cycles`, when given: a stage is past only once every
+    one of them has closed it)."""
+    meetings = ReviewMeeting.objects.filter(stage__year=year, state=ReviewMeeting.State.CLOSED)
+    closed_in = defaultdict(set)
+    for number, unit_id in meetings.values_list("stage__number", "unit_id"):
+        closed_in[number].add(unit_id)
     for stage in year.stages.order_by("number"):
-        if stage.number not in closed and stage.start <= today:
+        closed = cycles <= closed_in[stage.number] if cycles is not None else bool(closed_in[stage.number])
+        if not closed and stage.start <= today:
             return stage
     return None
 
 
-def early_warning(year, today, departments=None):
+def early_warning(year, today, departments=None, cycles=None):
     """Tasks likely to be yellow or red at the next meeting, and late self-assessments.
 
     The rule, stated on the page: a task is likely red or yellow when the score that stands
@@ -249,7 +274,7 @@ def early_warning(year, today, departments=None):
     it is late when the self-assessment due date has passed, and on watch when it was red or
     yellow at the previous meeting. Of the tasks of `departments` (ids) when given. Seven
     queries."""
-    stage = upcoming_stage(year, today)
+    stage = upcoming_stage(year, today, cycles)
     if stage is None:
         return None, []
     tasks = KeyTask.objects.filter(year=year)
@@ -380,6 +405,7 @@ class RankedUnit:
     counts: Counter
     rank: int = 0
     has_units_below: bool = False
+    own: bool = False  # the unit's own tasks, beside the units below it
 
 
 def ranking(stage, *, by="score", unit_id=None, tree=None):
@@ -399,15 +425,25 @@ def ranking(stage, *, by="score", unit_id=None, tree=None):
         entry[1] += weight
         entry[2][colour] += 1
     units = []
-    for department in tree.children.get(unit_id, ()):
+    # A unit's own tasks (a subsidiary's, beside its departments') are ranked as a unit of their own.
+    own = [tree.units[unit_id]] if unit_id is not None and totals[unit_id][1] else []
+    for department in own + tree.children.get(unit_id, []):
         weighted, weights, counts = Decimal(0), Decimal(0), Counter()
-        for below in tree.below(department.pk):
+        for below in [department.pk] if department in own else tree.below(department.pk):
             weighted += totals[below][0]
             weights += totals[below][1]
             counts.update(totals[below][2])
         if weights:
             score = (weighted / weights).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-            units.append(RankedUnit(department, score, counts, has_units_below=bool(tree.children.get(department.pk))))
+            units.append(
+                RankedUnit(
+                    department,
+                    score,
+                    counts,
+                    has_units_below=department not in own and bool(tree.children.get(department.pk)),
+                    own=department in own,
+                )
+            )
 
     def key(unit):
         if by == "lights":

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from outbox.services import notify_many
 from reviews.models import ReviewMeeting
 from tasks.audit import record_audit
-from tasks.models import User
+from tasks.queries import people_of_cycle
 
 from . import access, queries
 from .models import HonourRoll
@@ -17,7 +17,8 @@ from .models import HonourRoll
 @transaction.atomic
 def publish_honour_roll(*, meeting_id, by):
     """A member of the leadership group approves the 红黑榜 of a closed meeting as it stands
-    now and publishes it to everyone's inbox; it is frozen from then on (published once)."""
+    now and publishes it to everyone's inbox (a subsidiary's: to its people and the group's
+    readers); it is frozen from then on (published once)."""
     meeting = ReviewMeeting.objects.select_for_update().select_related("stage__year").get(pk=meeting_id)
     if not access.may_publish_honour_roll(by, meeting):
         raise PermissionDenied
@@ -32,7 +33,7 @@ def publish_honour_roll(*, meeting_id, by):
         after={"commended": len(roll.commended), "named": len(roll.named)},
     )  # fmt: skip
     notify_many(
-        recipients=User.objects.filter(is_active=True),
+        recipients=people_of_cycle(meeting.unit_id),
         kind="honour_roll",
         subject=_("Honour roll (红黑榜) of %(meeting)s") % {"meeting": meeting},
         body=_("%(green)s tasks commended, %(red)s named.") % {"green": len(roll.commended), "red": len(roll.named)},

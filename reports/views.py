@@ -13,7 +13,6 @@ from lightboard.forms import show_service_error
 from lightboard.lights import COLOUR_KEYS, LABELS
 from lightboard.roles import READ_ALL_ROLES, Role, role_required
 from reviews import access as review_access
-from reviews import queries as review_queries
 from reviews.models import ReviewMeeting
 from tasks import access as task_access
 from tasks import queries as task_queries
@@ -90,7 +89,8 @@ def overview_xlsx(request):
     tree = task_queries.org_tree()
     unit = _unit_in_reach(request, tree)
     content = excel.overview_workbook(queries.year_overview(year, unit_id=unit.pk if unit else None, tree=tree))
-    return FileResponse(io.BytesIO(content), as_attachment=True, filename=f"{year.year}-亮灯总览.xlsx")
+    name = f"{year.year}-{unit.code}-亮灯总览.xlsx" if unit else f"{year.year}-亮灯总览.xlsx"
+    return FileResponse(io.BytesIO(content), as_attachment=True, filename=name)
 
 
 def _department(request, code):
@@ -130,6 +130,7 @@ def scorecard_xlsx(request, code):
 def years(request):
     """This year compared with the earlier ones, per department and for the group."""
     data = queries.years_compared(task_access.scope_of(request.user))
+    data["whole"] = request.user.unit  # the totals are of the user's unit, not the group, when it is set
     legend = _legend()
     for cells in [data["group"], *(cells for _department, cells in data["rows"])]:
         for cell in cells:
@@ -137,10 +138,10 @@ def years(request):
     return render(request, "reports/years.html", data)
 
 
-def _closed_stage(request, year):
-    """The stages with a closed meeting, and the one chosen by ?stage=N, else the latest
-    (or None)."""
-    closed = queries.closed_stages(year)
+def _closed_stage(request, year, cycles):
+    """The stages with a closed meeting in `cycles`, and the one chosen by ?stage=N, else the
+    latest (or None)."""
+    closed = queries.closed_stages(year, cycles)
     chosen = request.GET.get("stage", "")
     by_number = {stage.number: stage for stage in closed}
     if chosen.isdigit() and int(chosen) in by_number:
@@ -148,17 +149,17 @@ def _closed_stage(request, year):
     return closed, closed[-1] if closed else None
 
 
-def _own_meeting(request, stage):
-    """The closed meeting of the stage in the first cycle the user's roles reach (their own),
-    whose 红黑榜 they may prepare; None if it has none."""
-    cycles = review_queries.cycles_in_reach(request.user)
-    if stage is None or not cycles:
+def _cycle_meeting(request, stage, cycle):
+    """The closed meeting of the stage in the cycle of the unit shown, whose 红黑榜 goes with
+    the ranking; None if it has none or it is not for this user."""
+    if stage is None:
         return None
-    return (
-        ReviewMeeting.objects.filter(stage=stage, unit=cycles[0], state=ReviewMeeting.State.CLOSED)
+    meeting = (
+        ReviewMeeting.objects.filter(stage=stage, unit_id=cycle, state=ReviewMeeting.State.CLOSED)
         .select_related("stage__year", "unit")
         .first()
     )
+    return meeting if meeting is not None and review_access.may_read_cycle_notice(request.user, meeting) else None
 
 
 @role_required(*READ_ALL_ROLES)
@@ -166,11 +167,12 @@ def ranking(request):
     """The departments ranked at a closed meeting, by weighted score or by lights; the
     leadership group prepares the 红黑榜 from here."""
     year = _year_or_404()
-    closed, stage = _closed_stage(request, year)
     by = "lights" if request.GET.get("by") == "lights" else "score"
     tree = task_queries.org_tree()
     unit = _unit_in_reach(request, tree)
-    meeting = _own_meeting(request, stage)
+    unit_id = unit.pk if unit else None
+    closed, stage = _closed_stage(request, year, queries.cycles_under(tree, unit_id))
+    meeting = _cycle_meeting(request, stage, tree.cycle_of(unit_id) if unit else None)
     return render(
         request,
         "reports/ranking.html",
@@ -214,8 +216,12 @@ def honour_roll_new(request, meeting_id):
 
 @login_required
 def honour_roll(request, roll_id):
-    """A published 红黑榜, for everyone."""
-    roll = get_object_or_404(HonourRoll.objects.select_related("meeting__stage__year", "published_by"), pk=roll_id)
+    """A published 红黑榜, for those it went to (everyone, for the group's meeting)."""
+    roll = get_object_or_404(
+        HonourRoll.objects.select_related("meeting__stage__year", "meeting__unit", "published_by"), pk=roll_id
+    )
+    if not review_access.may_read_cycle_notice(request.user, roll.meeting):
+        raise Http404
     return render(
         request,
         "reports/honour_roll.html",
@@ -229,7 +235,8 @@ def warning(request):
     tree = task_queries.org_tree()
     unit = _unit_in_reach(request, tree)
     departments = tree.below(unit.pk) if unit else None
-    stage, warnings = queries.early_warning(year, clock.today(), departments=departments)
+    cycles = queries.cycles_under(tree, unit.pk if unit else None)
+    stage, warnings = queries.early_warning(year, clock.today(), departments=departments, cycles=cycles)
     return render(
         request,
         "reports/warning.html",

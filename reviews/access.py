@@ -5,9 +5,10 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, Q
 from django.http import Http404
 
-from lightboard.roles import Role, has_role
+from lightboard.roles import Role, can_read_all, has_role
 from tasks.access import can_work_on, covers_cycle, in_scope, leads, led_departments, within_scope
 from tasks.models import SelfAssessment
+from tasks.queries import cycles_of
 
 from .models import CaseEvent, FollowUp, Letter, Rectification, ReviewMeeting
 
@@ -187,8 +188,8 @@ def get_case_for_user(user, case_id):
 
 
 def get_letter_for_user(user, letter_id):
-    """A printable letter: a commendation notice is for everyone; a case's letter for those
-    who may see the case. Else 404."""
+    """A printable letter: a commendation notice for those it went to (everyone, for the
+    group's meeting); a case's letter for those who may see the case. Else 404."""
     try:
         letter = Letter.objects.select_related(
             *(f"case__{relation}" for relation in CASE_RELATIONS),
@@ -201,7 +202,17 @@ def get_letter_for_user(user, letter_id):
         raise Http404 from None
     if letter.case is not None and not can_see_case(user, letter.case):
         raise Http404
+    if letter.case is None and not may_read_cycle_notice(user, letter.meeting):
+        raise Http404
     return letter
+
+
+def may_read_cycle_notice(user, meeting):
+    """A meeting's commendation notice and 红黑榜 are for everyone after the group's meeting;
+    after a subsidiary's, for its people and whoever's role reaches its cycle."""
+    if meeting is None or meeting.unit_id is None:
+        return True
+    return (can_read_all(user) and covers_cycle(user, meeting.unit_id)) or meeting.unit_id in cycles_of(user)
 
 
 # --- a case's discussion (a thread of its task's, tasks.access.register_thread_kind) --------

@@ -24,7 +24,9 @@ def take_letter_number(*, kind, year, series=""):
 
 def series_of(meeting):
     """The number prefix of the meeting's cycle: a subsidiary's own, "" for the group's."""
-    return meeting.unit.letter_prefix if meeting is not None and meeting.unit_id else ""
+    if meeting is None or meeting.unit_id is None:
+        return ""
+    return meeting.unit.letter_prefix or meeting.unit.code  # never the group's series
 
 
 def issue_letter(*, kind, year, by, case=None, meeting=None, body=""):

@@ -411,12 +411,14 @@ def _count(ratings):
     return Coalesce(Subquery(ratings.order_by().values("colour").annotate(n=Count("id")).values("n")[:1]), 0)
 
 
-def reds_across_years(case):
+def reds_across_years(case, user):
     """The red results of the case's task line through the years (the task and those it was
-    carried from or into) and of its owner's tasks, oldest first. Three queries or so."""
+    carried from or into) and of its owner's tasks in the units the user's role reaches, oldest
+    first. Three queries or so."""
     task = case.rating.task
     line = [row.task.pk for row in task_queries.task_across_years(task)] or [task.pk]
-    reds = Rating.objects.filter(colour=Rating.Colour.RED).select_related("meeting__stage__year", "task")
+    reds = task_access.within_scope(Rating.objects.filter(colour=Rating.Colour.RED), user, "task__department")
+    reds = reds.select_related("meeting__stage__year", "task")
     order = ("meeting__stage__year__year", "meeting__stage__number", "task_id")
     return {
         "task": list(reds.filter(task_id__in=line).order_by(*order)),
@@ -447,7 +449,11 @@ def follow_up_queue(
     page = min(max(page, 1), pages)
     shown = list(
         cases.select_related(
-            "rating__task__department", "rating__task__owner", "rating__meeting__stage__year", "inspector"
+            "rating__task__department",
+            "rating__task__owner",
+            "rating__meeting__stage__year",
+            "rating__meeting__unit",
+            "inspector",
         )
         .annotate(
             red_first=Case(When(rating__colour="red", then=Value(0)), default=Value(1)),
@@ -488,12 +494,12 @@ BANNER_TASKS = 8
 
 
 def latest_commendation(user=None):
-    """The newest commendation notice of the group's cycle or of a subsidiary's the user belongs
-    to, with its first few green tasks, for the landing screens (three queries, however many
-    tasks were green; two more for a user's cycles)."""
+    """The newest commendation notice of the group's meetings or of a subsidiary's that was sent
+    to the user, with its first few green tasks, for the landing screens (three queries, however
+    many tasks were green)."""
     letters = Letter.objects.filter(kind="commendation")
     if user is not None and user.is_authenticated:
-        letters = letters.filter(Q(meeting__unit__isnull=True) | Q(meeting__unit_id__in=task_queries.cycles_of(user)))
+        letters = letters.filter(Q(meeting__unit__isnull=True) | Q(notifications__recipient=user)).distinct()
     letter = letters.select_related("meeting__stage__year").first()
     if letter is None:
         return None
@@ -534,9 +540,13 @@ def accountability_register(user, person_id=None):
     return {"entries": entries, "counts": Counter(entry.state for entry in entries)}
 
 
-def register_of(person, *, excluding_case=None):
-    """The person's entries on the accountability register (any year), newest first."""
-    entries = Accountability.objects.filter(person=person).select_related("case__rating__meeting__stage__year")
+def register_of(person, user, *, excluding_case=None):
+    """The person's entries on the accountability register (any year) in the units the user's
+    role reaches, newest first."""
+    entries = task_access.within_scope(
+        Accountability.objects.filter(person=person), user, "case__rating__task__department"
+    )
+    entries = entries.select_related("case__rating__meeting__stage__year")
     if excluding_case is not None:
         entries = entries.exclude(case=excluding_case)
     return list(entries)

@@ -14,7 +14,7 @@ from outbox.models import Notification
 from outbox.services import notify
 from tasks.access import leader_of
 from tasks.models import KeyTask, SelfAssessment, Stage
-from tasks.queries import active_members
+from tasks.queries import active_members, org_tree
 
 from . import access
 from .cases import OPEN_STATES
@@ -84,12 +84,15 @@ def _cases_overdue(today, day):
     overdue = FollowUp.objects.filter(due_date__lt=today, state__in=OPEN_STATES).select_related(
         "inspector", "rating__task"
     )
-    inspectors_of = {}  # department id -> the inspectors whose role reaches it
+    inspectors = list(active_members(Role.INSPECTOR))
+    tree = org_tree()
     for case in overdue:
-        department_id = case.rating.task.department_id
-        if case.inspector is None and department_id not in inspectors_of:
-            inspectors_of[department_id] = list(active_members(Role.INSPECTOR, reaching=department_id))
-        for inspector in [case.inspector] if case.inspector else inspectors_of[department_id]:
+        if case.inspector:
+            reaching = [case.inspector]
+        else:  # those whose role is held for the whole group, or at the case's unit or above it
+            above = {unit.pk for unit in tree.path(case.rating.task.department_id)}
+            reaching = [inspector for inspector in inspectors if inspector.unit_id in above | {None}]
+        for inspector in reaching:
             notify(
                 recipient=inspector,
                 kind="reminder_overdue_case",

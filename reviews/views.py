@@ -134,9 +134,12 @@ def meetings(request):
     """The meetings of a cycle's year: the group's, or a subsidiary's that runs its own; a
     member whose role reaches several cycles switches between them."""
     year = current_year(clock.today())
-    cycles = queries.cycles_in_reach(request.user)
-    if year is None or not cycles:
+    if year is None:
         raise Http404
+    cycles = queries.cycles_in_reach(request.user)
+    if not cycles:
+        # Held for a unit that runs no cycle of its own (nor has one below it): nothing to hold.
+        return render(request, "reviews/meetings.html", {"year": year, "no_cycle": True})
     unit = _chosen_cycle(request, cycles)
     form = ScheduleForm(
         request.POST or None,
@@ -358,7 +361,7 @@ def followups(request):
     if request.htmx:
         return render(request, "reviews/followups.html#queue", context)
     context["departments"] = task_access.within_scope(Department.objects.order_by("code"), request.user, "pk")
-    context["inspectors"] = task_queries.active_members(Role.INSPECTOR).order_by("username")
+    context["inspectors"] = task_queries.colleagues(Role.INSPECTOR, request.user).order_by("username")
     return render(request, "reviews/followups.html", context)
 
 
@@ -429,10 +432,10 @@ def case_detail(request, case_id):
             "may_work_cases": access.may_work_case(request.user, case),
             "instructions": task_queries.task_instructions(case.rating.task),
             "accountability": accountability,
-            "register": queries.register_of(case.rating.task.owner, excluding_case=case)
+            "register": queries.register_of(case.rating.task.owner, request.user, excluding_case=case)
             if access.may_read_register(request.user)
             else None,
-            "reds": queries.reds_across_years(case) if access.may_read_register(request.user) else None,
+            "reds": queries.reds_across_years(case, request.user) if access.may_read_register(request.user) else None,
             **discussion.discussion(request, case.rating.task, access.case_thread(case), form=comment_form),
         },
         status=400 if request.method == "POST" else 200,
@@ -446,7 +449,8 @@ def accountability_register(request):
         raise PermissionDenied
     person_id = _int_or_none(request.GET.get("person"))
     context = queries.accountability_register(request.user, person_id)
-    context["person"] = User.objects.filter(pk=person_id).first() if person_id else None
+    # Named only when they are on the register the user reads.
+    context["person"] = next((entry.person for entry in context["entries"]), None) if person_id else None
     context["states"] = Accountability.State.choices
     return render(request, "reviews/accountability.html", context)
 

@@ -65,6 +65,14 @@ def covers_cycle(user, unit_id):
     return scope is None or (unit_id is not None and unit_id in scope)
 
 
+def reaches(user, other):
+    """`user`'s roles reach everything `other`'s do: held for the whole group, or at `other`'s
+    unit or above it (a deputy must reach the cases and departments of whom they stand in for)."""
+    if user.unit_id is None:
+        return True
+    return other.unit_id is not None and other.unit_id in scope_of(user)
+
+
 def within_scope(queryset, user, field="department"):
     """`queryset` cut to the units the user's roles reach (`field` names the department)."""
     scope = scope_of(user)
@@ -76,13 +84,13 @@ def visible_tasks(user):
     units their roles reach; their own departments' (as lead or cooperating department) for
     staff; none otherwise."""
     tasks = KeyTask.objects.all()
-    if can_read_all(user):
-        scope = scope_of(user)
-        return tasks if scope is None else tasks.filter(department_id__in=scope | department_ids_of(user))
+    scope = scope_of(user) if can_read_all(user) else frozenset()
+    if scope is None:
+        return tasks
     if has_role(user, Role.STAFF):
         ids = department_ids_of(user)
-        return (tasks.filter(department_id__in=ids) | tasks.filter(cooperating_departments__in=ids)).distinct()
-    return tasks.none()
+        return (tasks.filter(department_id__in=scope | ids) | tasks.filter(cooperating_departments__in=ids)).distinct()
+    return tasks.filter(department_id__in=scope) if scope else tasks.none()
 
 
 def get_task_for_user(user, task_id):

@@ -1,4 +1,5 @@
 from django import forms
+from django.db.models import Q
 from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
@@ -7,6 +8,7 @@ from lightboard.forms import NumberField, date_input, score_field, version_field
 
 from .evidence import EVIDENCE_MAX_BYTES, EVIDENCE_MAX_FILES, check_evidence_file
 from .models import STAGES_PER_YEAR, ChangeRequest, Department, User
+from .queries import org_tree
 from .services import submission_errors
 
 
@@ -214,8 +216,12 @@ class DeputyForm(forms.Form):
         if len(roles) == 1:
             self.fields["role"].initial = roles[0].value
             self.fields["role"].widget = forms.HiddenInput()
+        # Only someone whose role reaches all the principal's does (the group's, or held at the
+        # principal's unit or above it) can stand in for them.
+        above = [unit.pk for unit in org_tree().path(user.unit_id)] if user.unit_id else []
         self.fields["deputy"].queryset = (
             User.objects.filter(is_active=True, groups__name__in=[role.value for role in roles])
+            .filter(Q(unit__isnull=True) | Q(unit_id__in=above))
             .exclude(pk=user.pk)
             .distinct()
             .order_by("username")

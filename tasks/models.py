@@ -102,6 +102,16 @@ class Department(models.Model):
                 raise ValidationError({"parent": _("A unit cannot belong to itself or to a unit below it.")})
             seen.add(ancestor.pk)
             ancestor = ancestor.parent
+        # A cycle's letters are numbered in a series of its own, told apart by the prefix.
+        if self.runs_own_cycle and not self.letter_prefix.strip():
+            raise ValidationError(
+                {"letter_prefix": _("A unit with its own review cycle needs a letter number prefix.")}
+            )
+        if (
+            self.letter_prefix
+            and Department.objects.filter(letter_prefix=self.letter_prefix).exclude(pk=self.pk).exists()
+        ):
+            raise ValidationError({"letter_prefix": _("Another unit uses this prefix.")})
 
 
 class AssessmentYear(models.Model):

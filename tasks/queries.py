@@ -56,6 +56,17 @@ def active_members(role, *, reaching=None):
     return members.filter(Q(unit__isnull=True) | Q(unit_id__in=above))
 
 
+def colleagues(role, user):
+    """The active holders of `role` at the user's units: all of them for a group-wide user;
+    else those whose role is held within the user's unit or above it."""
+    members = active_members(role)
+    if user.unit_id is None:
+        return members
+    tree = org_tree()
+    around = set(tree.below(user.unit_id)) | {unit.pk for unit in tree.path(user.unit_id)}
+    return members.filter(Q(unit__isnull=True) | Q(unit_id__in=around))
+
+
 def cycles_of(user):
     """The subsidiaries' own review cycles the user belongs to (by their unit or their
     departments), as unit ids; the group's cycle is everyone's and is not listed."""

@@ -762,6 +762,8 @@ def name_deputy(*, principal, deputy, role, starts, ends):
     errors = {}
     if deputy is None or deputy.pk == principal.pk or not deputy.is_active or not has_role(deputy, role):
         errors["deputy"] = _("Choose someone else of the same role.")
+    elif not access.reaches(deputy, principal):
+        errors["deputy"] = _("Choose someone whose role covers all of your units.")
     if starts is None or ends is None:
         errors["ends"] = _("Give the first and the last day.")
     elif ends < starts:

@@ -119,8 +119,9 @@ EXPECTED = {
     "reports:years": only([LEADER_A, LEADER_B, LEADERSHIP, INSPECTOR]),
     "reports:ranking": only([LEADER_A, LEADER_B, LEADERSHIP, INSPECTOR]),
     "reports:honour_roll_new": only([LEADERSHIP]),
-    # The matrix's meeting has a published roll (1): everyone signed in reads it.
-    "reports:honour_roll": row(200),
+    # The matrix's meeting (S1's own) has a published roll: S1's people and the group's readers
+    # read it; staff of another unit and the administrator are not among those it went to.
+    "reports:honour_roll": row(200, staff_b=404, administrator=404),
     "reports:task_chart": only([LEADER_A, LEADER_B, LEADERSHIP, INSPECTOR]),
 }
 
@@ -132,6 +133,7 @@ OF_DEPARTMENT_A = {
     "tasks:light_preview", "tasks:evidence", "reviews:board", "reviews:present", "reviews:close",
     "reviews:minutes", "reviews:minutes_xlsx", "reviews:amend", "reviews:case", "reviews:letter",
     "reviews:letter_docx", "reviews:letter_pdf", "reviews:rectification_file", "reports:scorecard",
+    "reports:honour_roll",
     "reports:scorecard_xlsx", "reports:honour_roll_new", "reports:task_chart",
 }  # fmt: skip
 # Pages of A's objects that the role could not use anyway (403 for the group's): the stranger

@@ -123,11 +123,12 @@ def test_each_level_rolls_up_everything_below_it_by_task_weight(group):
     # S: 70 yellow, 60 yellow, 100 green.
     assert (top[1].counts["green"], top[1].counts["yellow"], top[1].counts["red"]) == (1, 2, 0)
     assert top[1].has_units_below and not top[0].has_units_below
-    # Inside S: S2 (only S2a below it) 100.0 first, then S1 60.0.
+    # Inside S: S2 (only S2a below it) 100.0 first, then S's own task 70.0, then S1 60.0.
     inside = queries.ranking(meeting.stage, unit_id=units["S"].pk)
-    assert [(u.rank, u.department.code, u.score) for u in inside] == [
-        (1, "S2", Decimal("100.0")),
-        (2, "S1", Decimal("60.0")),
+    assert [(u.rank, u.department.code, u.score, u.own) for u in inside] == [
+        (1, "S2", Decimal("100.0"), False),
+        (2, "S", Decimal("70.0"), True),
+        (3, "S1", Decimal("60.0"), False),
     ]
     assert [u.department.code for u in queries.ranking(meeting.stage, unit_id=units["S2"].pk)] == ["S2a"]
 
@@ -142,7 +143,7 @@ def test_the_group_drills_down_the_ranking(client, group, leadership):
     crumbs = html.split('id="ranking-level"')[1].split("</p>")[0]
     assert "The group" in crumbs and "矿业公司" in crumbs
     rows = re.findall(r'<tr data-department="(\w+)">', html)
-    assert rows == ["S2", "S1"]
+    assert rows == ["S2", "S", "S1"]  # S's own task between its units
 
 
 def test_the_ranking_runs_the_same_queries_however_deep_and_wide(client, group, leadership, leader_a):
@@ -175,11 +176,11 @@ def test_the_heat_map_reads_at_each_level_of_the_tree(client, group, leadership)
         ("S", {"yellow": 2, "green": 1}),
     ]
     inside = queries.year_overview(meeting.stage.year, unit_id=units["S"].pk)
-    assert [row.department.code for row in inside.rows] == ["S1", "S2"]
+    assert [(row.department.code, row.own) for row in inside.rows] == [("S", True), ("S1", False), ("S2", False)]
     client.force_login(leadership)
     english(client)
     html = client.get("/reports/").content.decode()
     assert 'href="?unit=S"' in html
     html = client.get("/reports/?unit=S").content.decode()
     assert "矿业公司" in html.split('id="overview-level"')[1].split("</p>")[0]
-    assert re.findall(r'<tr data-department="(\w+)">', html) == ["S1", "S2"]
+    assert re.findall(r'<tr data-department="(\w+)"( data-own)?>', html) == [("S", " data-own"), ("S1", ""), ("S2", "")]

@@ -3,6 +3,8 @@ cycle (issue 14): a subsidiary's leadership group holds its own meetings over th
 the units below it, its letters carry its own number prefix, its inspectors see its cases
 only, and the group sees everything below it."""
 
+import datetime
+import functools
 import re
 from decimal import Decimal
 
@@ -15,15 +17,17 @@ from django.urls import reverse
 from lightboard.roles import Role
 from outbox.models import Notification
 from reports import queries as reports
+from reports import services as report_services
 from reports.briefing import recipients as briefing_recipients
 from reviews import cases
 from reviews import services as review_services
 from reviews.models import FollowUp, Letter, ReviewMeeting
+from tasks import services as task_services
 from tasks.models import Department, User
 from tasks.queries import active_members
 from tests.conftest import make_user
 from tests.factories import KeyTaskFactory
-from tests.reviews_fixtures import close, english, field_block, open_meeting, rate, stage_of
+from tests.reviews_fixtures import close, english, field_block, open_meeting, rate, rate_all_missing, stage_of
 
 pytestmark = pytest.mark.django_db
 
@@ -257,4 +261,82 @@ def test_scoped_pages_run_a_fixed_number_of_queries(client, year, closed, tree, 
 
 
 # Measured once and fixed: the same at both sizes (the parametrised test checks it).
-EXPECTED_QUERIES = [17, 10, 12, 14]
+EXPECTED_QUERIES = [15, 10, 12, 14]
+
+
+def test_a_subsidiarys_honour_roll_and_commendation_are_for_its_people(client, closed, people):
+    roll = report_services.publish_honour_roll(meeting_id=closed["S1"].pk, by=people["s1_leadership"])
+    told = set(Notification.objects.filter(kind="honour_roll").values_list("recipient__username", flat=True))
+    assert "owner_S1-P-W" in told and "leadership" in told and not told & {"owner_S2-D", "s2_chair", "owner_A"}
+    notice = Letter.objects.get(kind="commendation", meeting=closed["S1"])
+    for username, answer in (("owner_S1-P", 200), ("leadership", 200), ("owner_S2-D", 404), ("s2_inspector", 404)):
+        client.force_login(User.objects.get(username=username))
+        assert client.get(reverse("reports:honour_roll", args=[roll.pk])).status_code == answer, username
+        assert client.get(reverse("reviews:letter", args=[notice.pk])).status_code == answer, username
+
+
+def test_stages_are_closed_per_cycle_and_a_subsidiarys_own_tasks_have_their_row(
+    client, year, closed, tree, people, leader_a
+):
+    # The group alone reviews stage 3: 甲公司's reports still wait for its own stage 3.
+    own_task = KeyTaskFactory(year=year, department=tree["S1"], owner=people["s1_leader"], title="甲公司本级任务")
+    meeting = open_meeting(stage_of(year, 3), people["group_leadership"])
+    rate_all_missing(meeting, people["group_leadership"])
+    close(meeting, people["group_leadership"])
+    s1 = open_meeting(stage_of(year, 3), people["s1_leadership"], unit=tree["S1"])
+    assert own_task.ratings.get(meeting=s1)  # the subsidiary's own task is on its own board
+    client.force_login(people["s1_leader"])
+    english(client)
+    assert reports.closed_stage_numbers(year, {tree["S1"].pk}) == [2]
+    assert reports.closed_stage_numbers(year, {None}) == [2, 3]
+    heat_map = client.get(reverse("reports:overview")).content.decode()
+    assert 'data-stage="3"' not in heat_map
+    # Stage 2 of S1, with its own task: a row of its own beside its departments.
+    html = client.get(reverse("reports:overview") + "?unit=S1").content.decode()
+    assert re.findall(r'data-department="([\w-]+)"', html.split('id="heatmap"')[1].split("</table>")[0]) == ["S1-P"]
+    rate(s1, own_task, 70, people["s1_leadership"], decision="督办")
+    rate_all_missing(s1, people["s1_leadership"])
+    close(s1, people["s1_leadership"])
+    html = client.get(reverse("reports:overview") + "?unit=S1").content.decode()
+    rows = html.split('id="heatmap"')[1].split("</table>")[0]
+    assert re.findall(r'data-department="([\w-]+)"( data-own)?', rows) == [("S1", " data-own"), ("S1-P", "")]
+    assert "its own tasks" in rows
+    ranked = reports.ranking(stage_of(year, 3), unit_id=tree["S1"].pk)
+    assert {(unit.department.code, unit.own, unit.score) for unit in ranked} == {
+        ("S1", True, Decimal("70.0")),
+        ("S1-P", False, Decimal("90.0")),  # S1-P and its workshop, 90 each
+    }
+
+
+def test_a_deputy_must_reach_every_unit_of_whom_they_stand_in_for(people):
+    today = datetime.date.today()
+    for deputy, allowed in (("group_inspector", True), ("s2_inspector", False)):
+        call = functools.partial(
+            task_services.name_deputy, principal=people["s1_inspector"], deputy=people[deputy],
+            role=Role.INSPECTOR, starts=today, ends=today,
+        )  # fmt: skip
+        if allowed:
+            call()
+        else:
+            with pytest.raises(ValidationError):
+                call()
+
+
+def test_a_units_letter_prefix_is_needed_and_its_own(tree):
+    tree["S3"].runs_own_cycle = True
+    with pytest.raises(ValidationError) as refused:
+        tree["S3"].full_clean()
+    assert "letter_prefix" in refused.value.message_dict
+    tree["S3"].letter_prefix = "甲"
+    with pytest.raises(ValidationError):
+        tree["S3"].full_clean()
+    tree["S3"].letter_prefix = "丙"
+    tree["S3"].full_clean()
+
+
+def test_a_chair_of_a_unit_without_its_own_cycle_is_told_so(client, year, tree):
+    client.force_login(make_user("s3_chair", Role.LEADERSHIP, unit=tree["S3"], name="丙董事长"))
+    english(client)
+    response = client.get(reverse("reviews:meetings"))
+    assert response.status_code == 200
+    assert "丙公司 holds no review meetings of its own" in response.content.decode()
