@@ -87,12 +87,18 @@ def _in_cycles(meetings, cycles):
 
 
 def closed_stage_numbers(year, cycles=None):
-    """The stages of the year whose meeting has closed in at least one of `cycles` (None: in
-    any cycle, the group's or a subsidiary's)."""
-    meetings = ReviewMeeting.objects.filter(stage__year=year, state=ReviewMeeting.State.CLOSED)
+    """The stages of the year that are reviewed: closed in every one of `cycles` (None: every
+    cycle, the group's and the subsidiaries' own) that holds meetings this year, so that a
+    report over several cycles shows a stage once all its units have their results."""
+    meetings = ReviewMeeting.objects.filter(stage__year=year)
     if cycles is not None:
         meetings = _in_cycles(meetings, cycles)
-    return list(meetings.order_by("stage__number").values_list("stage__number", flat=True).distinct())
+    holding, closed_in = set(), defaultdict(set)
+    for number, unit_id, state in meetings.values_list("stage__number", "unit_id", "state"):
+        holding.add(unit_id)
+        if state == ReviewMeeting.State.CLOSED:
+            closed_in[number].add(unit_id)
+    return sorted(number for number, closed in closed_in.items() if closed >= holding)
 
 
 def closed_meetings(year):
@@ -356,7 +362,7 @@ class YearOfUnit:
 
 def years_compared(departments=None):
     """Every department's results year by year, newest year first, and the whole's per year:
-    the group's, or of `departments` (ids) when given. Five queries whatever the number of
+    the group's, or of `departments` (ids) when given. Six queries whatever the number of
     departments, years and tasks."""
     years = list(AssessmentYear.objects.order_by("-year").values_list("year", flat=True))
     cells = defaultdict(dict)
@@ -390,7 +396,12 @@ def years_compared(departments=None):
     for department_id, year in letters.values_list("case__rating__task__department_id", "year"):
         for key in (department_id, None):
             cell(key, year).letters += 1
-    rows = [(department, [cells[department.pk].get(year, YearOfUnit(year)) for year in years]) for department in units]
+    # A unit with units below it: its row is of its own tasks only (the heat map rolls them up).
+    parents = set(Department.objects.filter(parent__isnull=False).values_list("parent_id", flat=True))
+    rows = []
+    for department in units:
+        department.has_units_below = department.pk in parents
+        rows.append((department, [cells[department.pk].get(year, YearOfUnit(year)) for year in years]))
     group = [cells[None].get(year, YearOfUnit(year)) for year in years]
     return {"years": years, "rows": rows, "group": group}
 

@@ -61,6 +61,7 @@ def overview(request):
     unit = _unit_in_reach(request, tree)
     data = queries.year_overview(year, unit_id=unit.pk if unit else None, tree=tree)
     data.unit, data.path = unit, _path(request, tree, unit)
+    cycles = queries.cycles_under(tree, unit.pk if unit else None)
     data.at_top = request.user.unit_id is None
     legend = _legend()
     for row in data.rows:
@@ -78,7 +79,11 @@ def overview(request):
             "overview": data,
             "trend": trend,
             "colours": COLOUR_KEYS,
-            "meetings": [m for m in queries.closed_meetings(year) if review_access.may_read_meeting(request.user, m)],
+            "meetings": [
+                m
+                for m in queries.closed_meetings(year)
+                if m.unit_id in cycles and review_access.may_read_meeting(request.user, m)
+            ],
         },
     )
 

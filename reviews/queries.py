@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from lightboard.lights import COLOUR_KEYS, MISSING, light_of
+from lightboard.roles import can_read_all
 from tasks import access as task_access
 from tasks import queries as task_queries
 from tasks.models import Department, KeyTask, SelfAssessment, StageTarget
@@ -494,12 +495,15 @@ BANNER_TASKS = 8
 
 
 def latest_commendation(user=None):
-    """The newest commendation notice of the group's meetings or of a subsidiary's that was sent
-    to the user, with its first few green tasks, for the landing screens (three queries, however
-    many tasks were green)."""
+    """The newest commendation notice of the group's meetings or (for a subsidiary's people) of
+    a subsidiary's that was sent to the user, with its first few green tasks, for the landing
+    screens (three queries, however many tasks were green)."""
     letters = Letter.objects.filter(kind="commendation")
     if user is not None and user.is_authenticated:
-        letters = letters.filter(Q(meeting__unit__isnull=True) | Q(notifications__recipient=user)).distinct()
+        if can_read_all(user) and user.unit_id is None:
+            letters = letters.filter(meeting__unit__isnull=True)  # the group's own, on the group's screens
+        else:
+            letters = letters.filter(Q(meeting__unit__isnull=True) | Q(notifications__recipient=user)).distinct()
     letter = letters.select_related("meeting__stage__year").first()
     if letter is None:
         return None

@@ -139,7 +139,7 @@ def test_the_meetings_page_switches_between_the_cycles_a_member_reaches(client, 
     english(client)
     html = client.get(reverse("reviews:meetings")).content.decode()
     tabs = html.split('id="cycles"')[1].split("</nav>")[0]
-    assert re.findall(r">([^<>]+)</a>", tabs) == ["The group", "甲公司", "乙公司"]
+    assert re.findall(r">([^<>]+)</a>", tabs) == ["The group's meetings", "甲公司", "乙公司"]
     response = client.post(
         reverse("reviews:meetings") + "?unit=S1",
         {"stage": stage_of(year, 3).pk, "date": "2026-07-10", "place": "甲公司会议室"},
@@ -233,6 +233,17 @@ def test_a_subsidiarys_commendation_goes_to_its_people_and_the_groups_readers(cl
     client.force_login(User.objects.get(username="owner_A"))
     page = client.get(reverse("tasks:mine")).content.decode()
     assert group_notice.number in page and s1_notice.number not in page
+    # The group's screens show the group's notice, though its leadership was sent S1's too.
+    client.force_login(people["group_leadership"])
+    page = client.get(reverse("reviews:meetings")).content.decode()
+    assert group_notice.number in page and s1_notice.number not in page
+    # S1's minutes name S1; its people's year-on-year totals are named as theirs.
+    client.force_login(people["s1_leader"])
+    english(client)
+    minutes = client.get(reverse("reviews:minutes", args=[closed["S1"].pk])).content.decode()
+    assert 'id="minutes-unit">甲公司<' in minutes
+    years = client.get(reverse("reports:years")).content.decode()
+    assert "甲公司, in all" in years and "The group" not in years.split('id="years"')[1]
 
 
 def test_the_minutes_of_a_cycle_are_read_by_those_who_reach_it(client, closed, people):
@@ -289,6 +300,8 @@ def test_stages_are_closed_per_cycle_and_a_subsidiarys_own_tasks_have_their_row(
     english(client)
     assert reports.closed_stage_numbers(year, {tree["S1"].pk}) == [2]
     assert reports.closed_stage_numbers(year, {None}) == [2, 3]
+    # Over the whole group, stage 3 waits for the subsidiaries' own meetings to close too.
+    assert reports.closed_stage_numbers(year) == [2]
     heat_map = client.get(reverse("reports:overview")).content.decode()
     assert 'data-stage="3"' not in heat_map
     # Stage 2 of S1, with its own task: a row of its own beside its departments.
