@@ -405,10 +405,8 @@ class TestTheDemoYear:
         supervision = acknowledged.filter(kind=Letter.Kind.SUPERVISION).first()
         assert supervision.reply_due is not None and supervision.acknowledged_by == supervision.case.rating.task.owner
 
-
-class TestTheDemoGroup:
-    """The demo is a group over two years: 华岭矿业 has departments of its own, 华岭稀土贸易 runs
-    its own cycle with its own logins, and last year was reviewed in full."""
+    # --- the group over two years: 华岭矿业 has departments of its own, 华岭稀土贸易 runs its
+    # own cycle with its own logins, and last year was reviewed in full (one demo load for all).
 
     def test_last_year_was_reviewed_in_full_in_both_cycles_and_its_cases_closed(self, demo_year):
         from reports.queries import years_compared
