@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install chromium demo test bench lint format clean
+.PHONY: install chromium directory demo test bench lint format clean
 
 # Installing also compiles the translation catalogues (in pure Python: no gettext needed).
 install: $(STAMP)
@@ -46,7 +46,28 @@ chromium:
 	  echo "note: Chromium is not installed, so the browser tests will be skipped (apt-get install -y chromium)"; \
 	fi
 
-test: install chromium
+# Directory sign-in (LDAP) needs python-ldap, which compiles against OpenLDAP, and its tests run
+# a throwaway slapd: Debian's packages are installed here when we may (root with apt); otherwise
+# the directory tests are skipped with a note, except in CI (LIGHTBOARD_REQUIRE_SERVICES=1).
+DIRECTORY_STAMP := $(VENV)/.installed-directory
+directory: install $(DIRECTORY_STAMP)
+
+$(DIRECTORY_STAMP): pyproject.toml
+	@if ! command -v slapd >/dev/null 2>&1 && [ ! -x /usr/sbin/slapd ] || ! [ -e /usr/include/ldap.h ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing OpenLDAP (slapd, its client tools and headers) for directory sign-in"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get install -y -q slapd ldap-utils libldap2-dev libsasl2-dev >/dev/null 2>&1 || \
+	      { apt-get update -q >/dev/null && apt-get install -y -q slapd ldap-utils libldap2-dev libsasl2-dev >/dev/null; }; \
+	  fi; \
+	fi
+	@if [ -e /usr/include/ldap.h ]; then \
+	  $(BIN)/python -m pip install --quiet -e '.[test,directory]' && touch $@; \
+	else \
+	  echo "note: OpenLDAP's headers are missing, so directory sign-in is not installed (apt-get install libldap2-dev libsasl2-dev slapd)"; \
+	fi
+
+test: install chromium directory
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Benchmarks are not part of `make test`. They need DATABASE_URL (PostgreSQL: a throwaway

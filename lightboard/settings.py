@@ -103,6 +103,9 @@ INSTALLED_APPS = [
     "tasks",
     "reviews",
     "reports",
+    "directory",
+    "workapps",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -357,3 +360,9 @@ LOGGING = {
     # django-axes logs every reset at INFO; lockouts (WARNING) still show.
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# --- Directory sign-in (LDAP / Active Directory), the SSO gateway and directory sync (directory/) ---
+
+# --- WeCom (企业微信) and DingTalk (钉钉): message channels and sign-in inside the apps (workapps/) ---
+
+# --- The JSON API for integrations, /api/v1/ (api/) ---

@@ -24,5 +24,8 @@ urlpatterns = [
     path("reviews/", include("reviews.urls")),
     path("reports/", include("reports.urls")),
     path("inbox/", include("outbox.urls")),
+    path("accounts/directory/", include("directory.urls")),
+    path("accounts/workapps/", include("workapps.urls")),
+    path("api/v1/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]

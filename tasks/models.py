@@ -37,9 +37,35 @@ class User(AbstractUser):
         ),
     )
 
+    # Where the person comes from and how messages reach them outside lightboard. A user with a
+    # directory id is kept in step with the directory (sign-in and sync); local accounts are not.
+    directory_id = models.CharField(
+        _("directory id"),
+        max_length=200,
+        blank=True,
+        help_text=_("The person's entry in the directory (LDAP). Empty for local accounts."),
+    )
+    wecom_userid = models.CharField(
+        _("WeCom user id"), max_length=64, blank=True, help_text=_("企业微信 UserID, for work messages and sign-in.")
+    )
+    dingtalk_userid = models.CharField(
+        _("DingTalk user id"), max_length=64, blank=True, help_text=_("钉钉 userid, for work notices and sign-in.")
+    )
+
     class Meta(AbstractUser.Meta):
         verbose_name = _("user")
         verbose_name_plural = _("users")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["directory_id"], condition=~Q(directory_id=""), name="one_user_per_directory_entry"
+            ),
+            models.UniqueConstraint(
+                fields=["wecom_userid"], condition=~Q(wecom_userid=""), name="one_user_per_wecom_id"
+            ),
+            models.UniqueConstraint(
+                fields=["dingtalk_userid"], condition=~Q(dingtalk_userid=""), name="one_user_per_dingtalk_id"
+            ),
+        ]
 
     def __str__(self):
         return self.name or self.get_full_name() or self.username
@@ -76,6 +102,17 @@ class Department(models.Model):
         blank=True,
         help_text=_("Put before the numbers of the letters of its own cycle, e.g. 华东 in 华东纪督〔2026〕3号."),
     )
+    # Units synced from the directory carry its id; one that left the directory is kept (its tasks
+    # and history stay) but no longer active.
+    directory_id = models.CharField(
+        _("directory id"),
+        max_length=200,
+        blank=True,
+        help_text=_("The unit's entry in the directory (LDAP). Empty for units set up here."),
+    )
+    is_active = models.BooleanField(
+        _("active"), default=True, help_text=_("Units no longer in the organisation are kept for their history.")
+    )
     division_leader = models.ForeignKey(
         User,
         on_delete=models.PROTECT,
@@ -89,6 +126,11 @@ class Department(models.Model):
         ordering = ["code"]
         verbose_name = _("department")
         verbose_name_plural = _("departments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["directory_id"], condition=~Q(directory_id=""), name="one_unit_per_directory_entry"
+            )
+        ]
 
     def __str__(self):
         return self.name
