@@ -43,13 +43,25 @@ class User(AbstractUser):
         _("directory id"),
         max_length=200,
         blank=True,
+        default="",
+        db_default="",
         help_text=_("The person's entry in the directory (LDAP). Empty for local accounts."),
     )
     wecom_userid = models.CharField(
-        _("WeCom user id"), max_length=64, blank=True, help_text=_("企业微信 UserID, for work messages and sign-in.")
+        _("WeCom user id"),
+        max_length=64,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("The person's UserID in WeCom (企业微信), for work messages and sign-in."),
     )
     dingtalk_userid = models.CharField(
-        _("DingTalk user id"), max_length=64, blank=True, help_text=_("钉钉 userid, for work notices and sign-in.")
+        _("DingTalk user id"),
+        max_length=64,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("The person's userid in DingTalk (钉钉), for work notices and sign-in."),
     )
 
     class Meta(AbstractUser.Meta):
@@ -108,10 +120,15 @@ class Department(models.Model):
         _("directory id"),
         max_length=200,
         blank=True,
+        default="",
+        db_default="",
         help_text=_("The unit's entry in the directory (LDAP). Empty for units set up here."),
     )
     is_active = models.BooleanField(
-        _("active"), default=True, help_text=_("Units no longer in the organisation are kept for their history.")
+        _("active"),
+        default=True,
+        db_default=True,
+        help_text=_("Units no longer in the organisation are kept for their history."),
     )
     division_leader = models.ForeignKey(
         User,
