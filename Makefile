@@ -67,8 +67,10 @@ $(DIRECTORY_STAMP): pyproject.toml
 	  echo "note: OpenLDAP's headers are missing, so directory sign-in is not installed (apt-get install libldap2-dev libsasl2-dev slapd)"; \
 	fi
 
+# The tests run in parallel, one worker per core (pytest-xdist; each worker has its own test
+# database, Celery queue, servers and browser). PYTEST_ARGS="-n 0" runs them in one process.
 test: install chromium directory
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto --dist worksteal $(PYTEST_ARGS)
 
 # Benchmarks are not part of `make test`. They need DATABASE_URL (PostgreSQL: a throwaway
 # lightboard_bench database is created and dropped) and REDIS_URL (a real Celery worker),
