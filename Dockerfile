@@ -7,7 +7,13 @@ COPY lightboard ./lightboard
 COPY tasks ./tasks
 COPY reviews ./reviews
 COPY reports ./reports
-RUN pip install --no-cache-dir .
+# The `directory` extra (LDAP / Active Directory sign-in and sync): python-ldap compiles against
+# OpenLDAP's headers; the compiler goes again, the libraries (and headers) stay.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gcc libc6-dev libldap2-dev libsasl2-dev \
+    && pip install --no-cache-dir ".[directory]" \
+    && apt-get purge -y --auto-remove gcc \
+    && rm -rf /var/lib/apt/lists/*
 COPY . .
 # collectstatic and the catalogues need settings but no database or real secret.
 RUN DEBUG=1 python manage.py compile_catalogues \

@@ -363,6 +363,95 @@ LOGGING = {
 
 # --- Directory sign-in (LDAP / Active Directory), the SSO gateway and directory sync (directory/) ---
 
+# Directory sign-in is on when LDAP_SERVER_URI is set (ldap://… with LDAP_START_TLS, or ldaps://).
+# Without it nothing changes and python-ldap need not be installed (the `directory` extra).
+# The defaults suit OpenLDAP; LDAP_KIND=active_directory switches them to Active Directory's.
+LDAP_SERVER_URI = os.environ.get("LDAP_SERVER_URI", "").strip()
+LDAP_KIND = os.environ.get("LDAP_KIND", "openldap").strip() or "openldap"
+if LDAP_KIND not in ("openldap", "active_directory"):
+    raise ImproperlyConfigured(f"LDAP_KIND must be openldap or active_directory; got {LDAP_KIND!r}")
+_AD = LDAP_KIND == "active_directory"
+LDAP_BIND_DN = os.environ.get("LDAP_BIND_DN", "")
+LDAP_BIND_PASSWORD = os.environ.get("LDAP_BIND_PASSWORD", "")
+LDAP_START_TLS = env_bool("LDAP_START_TLS", False)
+LDAP_CA_CERT_FILE = os.environ.get("LDAP_CA_CERT_FILE", "")
+LDAP_TIMEOUT = env_int("LDAP_TIMEOUT", 5, minimum=1, maximum=120)
+LDAP_USER_SEARCH_BASE = os.environ.get("LDAP_USER_SEARCH_BASE", "")
+LDAP_USERNAME_ATTRIBUTE = os.environ.get("LDAP_USERNAME_ATTRIBUTE") or ("sAMAccountName" if _AD else "uid")
+# The filter finding a person by the name typed at sign-in; with * for %(user)s it lists everyone to sync.
+LDAP_USER_FILTER = os.environ.get("LDAP_USER_FILTER") or f"({LDAP_USERNAME_ATTRIBUTE}=%(user)s)"
+# entryUUID / objectGUID survive renames and moves, unlike the DN.
+LDAP_ID_ATTRIBUTE = os.environ.get("LDAP_ID_ATTRIBUTE") or ("objectGUID" if _AD else "entryUUID")
+LDAP_NAME_ATTRIBUTE = os.environ.get("LDAP_NAME_ATTRIBUTE") or ("displayName" if _AD else "cn")
+LDAP_EMAIL_ATTRIBUTE = os.environ.get("LDAP_EMAIL_ATTRIBUTE") or "mail"
+LDAP_WECOM_ATTRIBUTE = os.environ.get("LDAP_WECOM_ATTRIBUTE", "")
+LDAP_DINGTALK_ATTRIBUTE = os.environ.get("LDAP_DINGTALK_ATTRIBUTE", "")
+LDAP_GROUP_SEARCH_BASE = os.environ.get("LDAP_GROUP_SEARCH_BASE", "")
+LDAP_GROUP_TYPE = os.environ.get("LDAP_GROUP_TYPE") or ("activeDirectory" if _AD else "groupOfNames")
+if LDAP_GROUP_TYPE not in ("groupOfNames", "groupOfUniqueNames", "posixGroup", "activeDirectory"):
+    raise ImproperlyConfigured(
+        "LDAP_GROUP_TYPE must be groupOfNames, groupOfUniqueNames, posixGroup or activeDirectory; "
+        f"got {LDAP_GROUP_TYPE!r}"
+    )
+# A disabled directory account is refused and its lightboard user made inactive: members of
+# LDAP_DISABLED_GROUP, and entries matching LDAP_DISABLED_FILTER (by default a password-policy
+# lock in OpenLDAP, the "account disabled" flag of userAccountControl in Active Directory).
+LDAP_DISABLED_GROUP = os.environ.get("LDAP_DISABLED_GROUP", "")
+LDAP_DISABLED_FILTER = os.environ.get("LDAP_DISABLED_FILTER") or (
+    "(userAccountControl:1.2.840.113556.1.4.803:=2)" if _AD else "(pwdAccountLockedTime=*)"
+)
+# Units for `manage.py sync_directory`: each organisational unit below the base is a department
+# (or a subsidiary, by LDAP_UNIT_KIND_ATTRIBUTE), with its short code and name from attributes.
+LDAP_UNIT_SEARCH_BASE = os.environ.get("LDAP_UNIT_SEARCH_BASE", "")
+LDAP_UNIT_FILTER = os.environ.get("LDAP_UNIT_FILTER") or "(objectClass=organizationalUnit)"
+LDAP_UNIT_CODE_ATTRIBUTE = os.environ.get("LDAP_UNIT_CODE_ATTRIBUTE") or "ou"
+LDAP_UNIT_NAME_ATTRIBUTE = os.environ.get("LDAP_UNIT_NAME_ATTRIBUTE") or "description"
+LDAP_UNIT_KIND_ATTRIBUTE = os.environ.get("LDAP_UNIT_KIND_ATTRIBUTE") or "businessCategory"
+if LDAP_SERVER_URI:
+    if not LDAP_SERVER_URI.startswith(("ldap://", "ldaps://")):
+        raise ImproperlyConfigured("LDAP_SERVER_URI must be an ldap:// or ldaps:// address.")
+    if not LDAP_USER_SEARCH_BASE:
+        raise ImproperlyConfigured("LDAP_SERVER_URI is set: set LDAP_USER_SEARCH_BASE too (where people are).")
+    if "%(user)s" not in LDAP_USER_FILTER:
+        raise ImproperlyConfigured("LDAP_USER_FILTER must contain %(user)s, e.g. (uid=%(user)s).")
+    # After the local passwords: administrators and the demo sign in without asking the directory.
+    AUTHENTICATION_BACKENDS.insert(
+        AUTHENTICATION_BACKENDS.index("django.contrib.auth.backends.ModelBackend") + 1,
+        "directory.backends.DirectoryBackend",
+    )
+# Every DIRECTORY_SYNC_MINUTES, Celery beat runs the directory sync (applying it); 0 never.
+DIRECTORY_SYNC_MINUTES = env_int("DIRECTORY_SYNC_MINUTES", 0, minimum=0)
+if DIRECTORY_SYNC_MINUTES and LDAP_SERVER_URI:
+    CELERY_BEAT_SCHEDULE["sync-directory"] = {
+        "task": "directory.tasks.sync_directory",
+        "schedule": DIRECTORY_SYNC_MINUTES * 60.0,
+    }
+
+# The SSO gateway: a reverse proxy that signs people in and names them in SSO_HEADER (REMOTE_USER,
+# or a request header such as X-Remote-User). The header counts only on requests from
+# SSO_TRUSTED_PROXIES (addresses or networks); from anywhere else it is dropped.
+SSO_HEADER = os.environ.get("SSO_HEADER", "").strip()
+if SSO_HEADER and SSO_HEADER != "REMOTE_USER" and not SSO_HEADER.startswith("HTTP_"):
+    SSO_HEADER = "HTTP_" + SSO_HEADER.upper().replace("-", "_")
+SSO_TRUSTED_PROXIES = env_list("SSO_TRUSTED_PROXIES")
+if SSO_HEADER:
+    import ipaddress
+
+    if not SSO_TRUSTED_PROXIES:
+        raise ImproperlyConfigured("SSO_HEADER is set: set SSO_TRUSTED_PROXIES to the gateway's addresses too.")
+    for _proxy in SSO_TRUSTED_PROXIES:
+        try:
+            ipaddress.ip_network(_proxy, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"SSO_TRUSTED_PROXIES must list addresses or networks (10.0.0.5, 10.0.0.0/24); got {_proxy!r}"
+            ) from None
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+        "directory.gateway.GatewayMiddleware",
+    )
+    AUTHENTICATION_BACKENDS.append("directory.gateway.GatewayBackend")
+
 # --- WeCom (企业微信) and DingTalk (钉钉): message channels and sign-in inside the apps (workapps/) ---
 
 # --- The JSON API for integrations, /api/v1/ (api/) ---

@@ -10,14 +10,17 @@ from .models import AssessmentYear, Department, KeyTask, LibraryTask, SelfAssess
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    list_display = ["username", "name", "email", "is_active", "is_staff"]
+    list_display = ["username", "name", "email", "is_active", "is_staff", "from_directory"]
     list_filter = ["groups", "departments", "is_active", "is_staff"]
-    search_fields = ["username", "name", "email"]
+    search_fields = ["username", "name", "email", "wecom_userid", "dingtalk_userid"]
+    # The directory id is set by directory sign-in and sync, never typed.
+    readonly_fields = ["directory_id"]
     filter_horizontal = ["groups", "departments", "user_permissions"]
     fieldsets = [
         (None, {"fields": ["username", "password"]}),
         (_("Personal info"), {"fields": ["name", "email"]}),
         (_("Roles and departments"), {"fields": ["groups", "departments"]}),
+        (_("Directory and work apps"), {"fields": ["directory_id", "wecom_userid", "dingtalk_userid"]}),
         (
             _("Permissions"),
             {"fields": ["is_active", "is_staff", "is_superuser", "user_permissions"]},
@@ -28,11 +31,16 @@ class UserAdmin(DjangoUserAdmin):
         (None, {"classes": ["wide"], "fields": ["username", "name", "password1", "password2"]}),
     ]
 
+    @admin.display(boolean=True, description=_("from the directory"))
+    def from_directory(self, user):
+        return bool(user.directory_id)
+
 
 @admin.register(Department)
 class DepartmentAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "kind", "parent", "division_leader"]
-    list_filter = ["kind"]
+    list_display = ["code", "name", "kind", "parent", "division_leader", "is_active"]
+    list_filter = ["kind", "is_active"]
+    readonly_fields = ["directory_id"]
     list_select_related = ["division_leader", "parent"]
     search_fields = ["code", "name"]
     autocomplete_fields = ["division_leader", "parent"]

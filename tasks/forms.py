@@ -102,11 +102,15 @@ class TaskForm(forms.Form):
         help_text=_("Required once the list is approved; shown in the task's history."),
     )
 
-    def __init__(self, *args, task_list, **kwargs):
+    def __init__(self, *args, task_list, task=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.task_list = task_list
         self.fields["owner"].queryset = task_list.department.members.order_by("username")
-        self.fields["cooperating"].queryset = Department.objects.exclude(pk=task_list.department_id)
+        # Units no longer in the organisation are not offered for new work; a task keeps those it has.
+        kept = Q(pk__in=task.cooperating_departments.values("pk")) if task is not None else Q(pk__in=[])
+        self.fields["cooperating"].queryset = Department.objects.filter(Q(is_active=True) | kept).exclude(
+            pk=task_list.department_id
+        )
         for number in range(1, STAGES_PER_YEAR + 1):
             self.fields[f"target_{number}"] = forms.CharField(
                 label=_("Stage %(number)s target") % {"number": number},

@@ -428,8 +428,12 @@ def list_copy(request, year, code):
 def _task_form_page(request, task_list, task=None):
     if not access.can_work_on(request.user, task_list.department):
         raise PermissionDenied
+    if task is None and not task_list.department.is_active:
+        message = _("%(unit)s is no longer active: it takes no new tasks.")
+        messages.error(request, message % {"unit": task_list.department})
+        return redirect("tasks:list", year=task_list.year.year, code=task_list.department.code)
     if request.method == "POST":
-        form = TaskForm(request.POST, task_list=task_list)
+        form = TaskForm(request.POST, task_list=task_list, task=task)
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -455,6 +459,7 @@ def _task_form_page(request, task_list, task=None):
         targets = {t.stage.number: t.description for t in task.targets.select_related("stage")}
         form = TaskForm(
             task_list=task_list,
+            task=task,
             initial={
                 "title": task.title,
                 "standard": task.standard,

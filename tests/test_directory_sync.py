@@ -1,0 +1,172 @@
+"""`manage.py sync_directory` against a real OpenLDAP server (tests/ldap_fixtures.py): a dry run
+by default that prints the plan and changes nothing; --apply writes it with audit entries; a
+second run finds nothing to do; what leaves the directory is deactivated, never deleted."""
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+from directory.tasks import sync_directory
+from lightboard.roles import Role, roles_of
+from tasks.models import AuditEntry, Department, User
+from tests.conftest import make_user
+from tests.ldap_fixtures import (  # noqa: F401 - fixtures
+    INSPECTOR_GROUP,
+    LEADER_GROUP,
+    PEOPLE,
+    directory,
+    map_groups,
+    person_dn,
+    slapd,
+    unit_dn,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def sync(*args):
+    out = io.StringIO()
+    call_command("sync_directory", *args, stdout=out)
+    return out.getvalue().splitlines()
+
+
+@pytest.fixture
+def mapped(directory, settings):  # noqa: F811
+    settings.LANGUAGE_CODE = "en"  # the plan's words in English; the names are the directory's
+    # The department the production group maps to, set up here before the directory had units.
+    map_groups(department=Department.objects.create(code="SCYY", name="生产运营部"))
+    return directory
+
+
+def test_a_dry_run_prints_the_plan_and_changes_nothing(mapped):
+    users, units, audit = User.objects.count(), Department.objects.count(), AuditEntry.objects.count()
+
+    lines = sync()
+
+    zhangsan = "+ user zhangsan (张三): WeCom user id ZS001; DingTalk user id dt-zhangsan; roles Department staff; "
+    assert zhangsan + "departments 生产运营部" in lines
+    assert "+ user lisi (李四): roles Division leader" in lines
+    assert "+ unit HD 华东子公司: kind Subsidiary" in lines
+    assert "+ unit HDSC 华东生产部: kind Department; belongs to 华东子公司" in lines
+    # The local department of the same code is taken up by the directory's unit.
+    assert "~ unit SCYY 生产运营部: linked to its directory entry" in lines
+    # Disabled accounts are not created; a local account's username is left to it.
+    assert not any("zhaoliu" in line for line in lines)
+    assert lines[-1] == "Dry run: 8 changes, nothing written. Run again with --apply to write them."
+    assert (User.objects.count(), Department.objects.count(), AuditEntry.objects.count()) == (users, units, audit)
+
+
+def test_apply_creates_and_a_second_apply_changes_nothing(mapped):
+    make_user("admin", Role.ADMINISTRATOR)
+
+    lines = sync("--apply")
+
+    assert lines[-1] == "Applied 7 changes."
+    assert "! user admin (目录管理员): a local account has this username; left alone" in lines
+    zhangsan = User.objects.get(username="zhangsan")
+    assert zhangsan.directory_id == mapped.entry_uuid(person_dn("zhangsan"))
+    assert (zhangsan.name, zhangsan.wecom_userid, zhangsan.dingtalk_userid) == ("张三", "ZS001", "dt-zhangsan")
+    assert roles_of(zhangsan) == {Role.STAFF} and not zhangsan.has_usable_password()
+    assert Department.objects.get(code="SCYY").directory_id == mapped.entry_uuid(unit_dn("SCYY"))
+    east = Department.objects.get(code="HD")
+    assert east.kind == Department.Kind.SUBSIDIARY and east.directory_id == mapped.entry_uuid(unit_dn("HD"))
+    assert Department.objects.get(code="HDSC").parent == east
+    assert User.objects.get(username="admin").directory_id == ""
+    assert AuditEntry.objects.filter(action="directory: create user", subject_id=zhangsan.pk).exists()
+    assert AuditEntry.objects.filter(action="directory: create unit").count() == 3
+
+    audit = AuditEntry.objects.count()
+    assert sync("--apply") == ["! user admin (目录管理员): a local account has this username; left alone",
+                               "Nothing to change: lightboard agrees with the directory."]  # fmt: skip
+    assert AuditEntry.objects.count() == audit
+
+
+def test_who_leaves_the_directory_is_deactivated_not_deleted(mapped):
+    sync("--apply")
+    mapped.delete(person_dn("wangwu"))
+    mapped.delete(unit_dn("HDSC", "HD"))
+
+    lines = sync("--apply")
+
+    assert "- user wangwu (王五): deactivated (no longer in the directory)" in lines
+    assert "- unit HDSC 华东生产部: deactivated (no longer in the directory)" in lines
+    assert not User.objects.get(username="wangwu").is_active
+    assert not Department.objects.get(code="HDSC").is_active
+    # A disabled account is deactivated too.
+    mapped.modify(person_dn("lisi"), ("add", "employeeType", ["left"]))
+    assert "- user lisi (李四): deactivated (disabled in the directory)" in sync("--apply")
+    assert not User.objects.get(username="lisi").is_active
+
+
+def test_a_group_change_changes_the_roles(mapped):
+    sync("--apply")
+    mapped.remove_member(LEADER_GROUP, "lisi")
+    mapped.add_member(INSPECTOR_GROUP, "lisi")
+
+    lines = sync("--apply")
+
+    assert "~ user lisi (李四): roles Division leader → Discipline inspector" in lines
+    assert roles_of(User.objects.get(username="lisi")) == {Role.INSPECTOR}
+
+
+def test_the_celery_task_applies_the_sync(mapped):
+    assert sync_directory() == 8
+    assert User.objects.filter(username="zhangsan", is_active=True).exists()
+
+
+def test_an_empty_answer_deactivates_nobody(mapped, settings):
+    sync("--apply")
+    settings.LDAP_USER_FILTER = "(&(objectClass=inetOrgPerson)(uid=%(user)s)(description=nobody-has-this))"
+    with pytest.raises(CommandError, match="nobody was deactivated"):
+        sync("--apply")
+    assert User.objects.filter(directory_id__gt="", is_active=True).count() == 4
+
+
+def test_an_unreachable_directory_is_a_clear_error(mapped, settings):
+    settings.LDAP_SERVER_URI = "ldap://127.0.0.1:1"
+    settings.LDAP_TIMEOUT = 1
+    with pytest.raises(CommandError, match="could not be read"):
+        sync()
+    settings.LDAP_USER_SEARCH_BASE = "ou=nowhere," + PEOPLE
+    settings.LDAP_SERVER_URI = mapped.uri
+    with pytest.raises(CommandError, match="no such entry"):
+        sync()
+
+
+# --- a unit no longer in the organisation -------------------------------------------------
+
+
+def test_an_inactive_unit_is_marked_and_takes_no_new_work(client, year, staff_a, department_a):
+    gone = Department.objects.create(code="OLD", name="旧部门", is_active=False)
+    Department.objects.create(code="NEW", name="新部门")
+    client.force_login(staff_a)
+
+    form = client.get(reverse("tasks:create", args=[year.year, department_a.code])).context["form"]
+    offered = {d.code for d in form.fields["cooperating"].queryset}
+    assert "NEW" in offered and "OLD" not in offered
+
+    staff_a.departments.add(gone)
+    page = client.get(reverse("tasks:list", args=[year.year, "OLD"]))
+    assert 'class="state-badge inactive"' in page.content.decode()
+    assert reverse("tasks:create", args=[year.year, "OLD"]) not in page.content.decode()
+    response = client.post(reverse("tasks:create", args=[year.year, "OLD"]), {"title": "新任务"}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("tasks:list", args=[year.year, "OLD"])
+    assert not gone.tasks.exists()
+
+
+def test_a_re_created_entry_keeps_its_user(mapped):
+    sync("--apply")
+    zhangsan = User.objects.get(username="zhangsan")
+    mapped.delete(person_dn("zhangsan"))
+    mapped.add(person_dn("zhangsan"), objectClass="inetOrgPerson", uid="zhangsan", cn="张三", sn="张")
+    new_id = mapped.entry_uuid(person_dn("zhangsan"))
+
+    lines = sync("--apply")
+
+    # The same person (the groups name the same DN): roles kept, the directory id follows.
+    changed = f"~ user zhangsan (张三): directory id {zhangsan.directory_id} → {new_id}; e-mail zhangsan@example.cn → —"
+    assert changed in lines
+    zhangsan.refresh_from_db()
+    assert zhangsan.directory_id == new_id and zhangsan.is_active and roles_of(zhangsan) == {Role.STAFF}
