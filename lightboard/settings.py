@@ -453,5 +453,31 @@ if SSO_HEADER:
     AUTHENTICATION_BACKENDS.append("directory.gateway.GatewayBackend")
 
 # --- WeCom (企业微信) and DingTalk (钉钉): message channels and sign-in inside the apps (workapps/) ---
+# Each app is on when all of its variables are set (a partial set stops start-up): its users with
+# a WeCom/DingTalk user id then get every message that is e-mailed at once also as an app message,
+# and can sign in from inside the app. The base addresses point the clients at the real services
+# by default, and at a local stand-in in the tests.
+WECOM_CORP_ID = os.environ.get("WECOM_CORP_ID", "").strip()
+WECOM_AGENT_ID = env_int("WECOM_AGENT_ID", None, minimum=1)
+WECOM_SECRET = os.environ.get("WECOM_SECRET", "").strip()
+WECOM_API_BASE = os.environ.get("WECOM_API_BASE", "https://qyapi.weixin.qq.com").rstrip("/")
+WECOM_AUTHORIZE_URL = os.environ.get("WECOM_AUTHORIZE_URL", "https://open.weixin.qq.com/connect/oauth2/authorize")
+DINGTALK_APP_KEY = os.environ.get("DINGTALK_APP_KEY", "").strip()
+DINGTALK_APP_SECRET = os.environ.get("DINGTALK_APP_SECRET", "").strip()
+DINGTALK_AGENT_ID = env_int("DINGTALK_AGENT_ID", None, minimum=1)
+DINGTALK_OAPI_BASE = os.environ.get("DINGTALK_OAPI_BASE", "https://oapi.dingtalk.com").rstrip("/")
+DINGTALK_API_BASE = os.environ.get("DINGTALK_API_BASE", "https://api.dingtalk.com").rstrip("/")
+DINGTALK_AUTHORIZE_URL = os.environ.get("DINGTALK_AUTHORIZE_URL", "https://login.dingtalk.com/oauth2/auth")
+for _app, _names in {
+    "WeCom": ("WECOM_CORP_ID", "WECOM_AGENT_ID", "WECOM_SECRET"),
+    "DingTalk": ("DINGTALK_APP_KEY", "DINGTALK_APP_SECRET", "DINGTALK_AGENT_ID"),
+}.items():
+    _unset = [name for name in _names if not globals()[name]]
+    if 0 < len(_unset) < len(_names):
+        raise ImproperlyConfigured(f"{_app} needs all of {', '.join(_names)}; {', '.join(_unset)} not set.")
+# Seconds any call to WeCom or DingTalk may take (connect, and then each read).
+WORKAPPS_TIMEOUT = env_int("WORKAPPS_TIMEOUT", 10, minimum=1, maximum=120)
+# Sign in from inside the apps (OAuth code flow); 0 keeps the apps for messages only.
+WORKAPPS_SIGNIN = env_bool("WORKAPPS_SIGNIN", True)
 
 # --- The JSON API for integrations, /api/v1/ (api/) ---

@@ -14,7 +14,7 @@ from lightboard.admin import ReadOnly
 from lightboard.roles import Role, has_role
 
 from . import kinds, services
-from .models import Notification, Preference
+from .models import ChannelDelivery, Notification, Preference
 
 # A message still pending this long after it was written deserves a look.
 LONG_PENDING = datetime.timedelta(hours=1)
@@ -35,6 +35,15 @@ class AttentionFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ChannelDeliveryInline(ReadOnly, admin.TabularInline):
+    """The notification's WeCom/DingTalk deliveries, each with its own state."""
+
+    model = ChannelDelivery
+    extra = 0
+    fields = ["channel", "state", "attempts", "last_error", "next_attempt_at", "sent_at"]
+    readonly_fields = fields
+
+
 @admin.register(Notification)
 class NotificationAdmin(ReadOnly, admin.ModelAdmin):
     """The outbox: administrators see what was sent, what waits and what failed, and why, and
@@ -49,6 +58,7 @@ class NotificationAdmin(ReadOnly, admin.ModelAdmin):
     search_fields = ["subject", "recipient__username", "recipient__name", "idempotency_key"]
     date_hierarchy = "created_at"
     actions = ["requeue_selected"]
+    inlines = [ChannelDeliveryInline]
 
     @admin.display(description=_("kind"), ordering="kind")
     def kind_shown(self, notification):
@@ -94,6 +104,50 @@ class NotificationAdmin(ReadOnly, admin.ModelAdmin):
         failed = Notification.objects.filter(state=Notification.State.FAILED).count()
         may_requeue = self.has_requeue_permission(request)
         return super().changelist_view(request, {**(extra_context or {}), "failed_count": may_requeue and failed})
+
+
+@admin.register(ChannelDelivery)
+class ChannelDeliveryAdmin(ReadOnly, admin.ModelAdmin):
+    """WeCom and DingTalk deliveries, beside the outbox: what went, what waits and what failed
+    (an unknown user id, a service that kept failing), and why; administrators re-queue failed
+    ones once the cause is fixed."""
+
+    list_display = [
+        "recipient", "channel", "subject", "state", "attempts", "last_error", "created_at", "next_attempt_at",
+    ]  # fmt: skip
+    list_filter = ["state", "channel"]
+    list_select_related = ["notification__recipient"]
+    search_fields = ["notification__subject", "notification__recipient__username", "notification__idempotency_key"]
+    date_hierarchy = "created_at"
+    actions = ["requeue_selected"]
+
+    @admin.display(description=_("recipient"), ordering="notification__recipient")
+    def recipient(self, delivery):
+        return delivery.notification.recipient
+
+    @admin.display(description=_("subject"))
+    def subject(self, delivery):
+        return delivery.notification.subject
+
+    def has_requeue_permission(self, request):
+        return has_role(request.user, Role.ADMINISTRATOR)
+
+    @admin.action(description=_("Re-queue the selected deliveries (failed or pending)"), permissions=["requeue"])
+    def requeue_selected(self, request, queryset):
+        ids = services.requeue_deliveries(deliveries=queryset)
+        if ids:
+            LogEntry.objects.log_actions(
+                user_id=request.user.pk,
+                queryset=ChannelDelivery.objects.filter(pk__in=ids),
+                action_flag=CHANGE,
+                change_message="Re-queued",
+                single_object=False,
+            )
+            message = ngettext("%(count)d delivery re-queued.", "%(count)d deliveries re-queued.", len(ids))
+            self.message_user(request, message % {"count": len(ids)}, messages.SUCCESS)
+        else:
+            nothing = _("Nothing to re-queue: only failed or pending deliveries are.")
+            self.message_user(request, nothing, messages.WARNING)
 
 
 @admin.register(Preference)

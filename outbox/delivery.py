@@ -14,7 +14,13 @@ worker that dies (or loses its database) between 2 and 3 leaves the messages of 
 had gone out to be sent again when the lease ends; and a connection that breaks after the mail
 server took a message but before it answered makes that one message count as not sent. A row
 whose delivery was cut short POISON_LIMIT times is set aside as failed. The in-app inbox is the
-row itself, so it exists once whatever happens to the e-mail."""
+row itself, so it exists once whatever happens to the e-mail.
+
+The same engine delivers the work-app messages (WeCom, DingTalk): each is a ChannelDelivery row
+of its own, a "line" beside the e-mail line, claimed, leased, sent (outbox.channels) and recorded
+by the same three steps with the same rules. A channel that answers "too many calls" ends its
+batch: its rows go back untried for THROTTLE_WAIT, without counting an attempt, and that channel
+rests until the next run."""
 
 import contextlib
 import datetime
@@ -41,8 +47,9 @@ from lightboard import clock
 from lightboard.roles import Role
 from lightboard.text import one_line
 
-from . import kinds
-from .models import Notification
+from . import channels, kinds
+from .models import ChannelDelivery, Notification
+from .outcomes import REFUSED, RETRY, SENT_NOW, THROTTLED, UNSENT, Result, describe
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +61,8 @@ LEASE = datetime.timedelta(minutes=5)
 BACKOFF_CAP = datetime.timedelta(minutes=30)
 # A row whose delivery was cut short this many times (its worker died each time) is failed.
 POISON_LIMIT = 3
+# A channel that answered "too many calls" is tried again after this long.
+THROTTLE_WAIT = datetime.timedelta(minutes=1)
 
 
 def message_id(notification):
@@ -77,35 +86,50 @@ def retry_deadline(notification):
     return notification.retry_until or notification.created_at + give_up_after()
 
 
+@dataclass(frozen=True)
+class Line:
+    """One kind of outbox row the workers deliver: the e-mail of the notifications themselves,
+    or the deliveries of one work-app channel. The rows share the delivery fields (state,
+    attempts, next_attempt_at, claimed_at, claim_token, crashes, retry_until, sent_at, last_error)."""
+
+    name: str
+    model: type
+    due: object  # () -> the line's queryset, with what the sender reads
+    send: object  # (rows) -> ({pk: Result}, interrupted)
+    changelist: str  # where administrators find the failed rows
+
+
 @dataclass
 class Batch:
     token: str
     rows: list
     poisoned: list = field(default_factory=list)
+    line: Line = None
 
 
-def claim(batch_size=None, now=None):
-    """Take up to `batch_size` due rows for this worker, in one short transaction. A row left
-    claimed by a worker that died is claimed alone, so that a message which kills its worker
-    cannot take the rest of a batch down with it a second time."""
+def claim(batch_size=None, now=None, line=None):
+    """Take up to `batch_size` due rows of the line (e-mail unless told) for this worker, in one
+    short transaction. A row left claimed by a worker that died is claimed alone, so that a
+    message which kills its worker cannot take the rest of a batch down with it a second time."""
+    line = line or EMAIL
     now = now or timezone.now()
     batch_size = batch_size or settings.OUTBOX_BATCH_SIZE
     token = uuid.uuid4().hex
     with transaction.atomic():
         due = list(
-            Notification.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("recipient")
+            line.due()
+            .select_for_update(skip_locked=True, of=("self",))
             .filter(state=PENDING, next_attempt_at__lte=now)
             .order_by("next_attempt_at", "id")[:batch_size]
         )
         cut_short = [row for row in due if row.claimed_at is not None]
         poisoned = [row for row in cut_short if row.crashes + 1 >= POISON_LIMIT]
         if poisoned:
-            _set_aside(poisoned, now)
-            return Batch(token, [], poisoned)
+            _set_aside(line, poisoned, now)
+            return Batch(token, [], poisoned, line)
         rows = cut_short[:1] or due
         if rows:
-            Notification.objects.filter(pk__in=[row.pk for row in rows]).update(
+            line.model.objects.filter(pk__in=[row.pk for row in rows]).update(
                 attempts=F("attempts") + 1,
                 claimed_at=now,
                 claim_token=token,
@@ -114,19 +138,20 @@ def claim(batch_size=None, now=None):
             )
             for row in rows:
                 row.attempts += 1
-    return Batch(token, rows)
+    return Batch(token, rows, line=line)
 
 
-def _set_aside(rows, now):
+def _set_aside(line, rows, now):
     for row in rows:
         row.last_error = (
             f"Set aside: its delivery stopped the worker {row.crashes + 1} times "
             f"(last at {row.claimed_at:%Y-%m-%d %H:%M:%S %Z}); it is not tried again until re-queued."
         )
         row.state, row.crashes, row.claimed_at, row.claim_token = FAILED, row.crashes + 1, None, ""
-    Notification.objects.bulk_update(rows, ["state", "crashes", "claimed_at", "claim_token", "last_error"])
-    log.error("outbox: %s notification(s) set aside after stopping their worker: %s", len(rows), [r.pk for r in rows])
-    tell_administrators(now)
+    line.model.objects.bulk_update(rows, ["state", "crashes", "claimed_at", "claim_token", "last_error"])
+    pks = [row.pk for row in rows]
+    log.error("outbox: %s %s row(s) set aside after stopping their worker: %s", len(rows), line.name, pks)
+    tell_administrators(now, line)
 
 
 def _email(notification):
@@ -150,21 +175,11 @@ def _close_quietly(connection):
 # go back to the queue unattempted, well within LEASE and the task's soft time limit.
 BATCH_SECONDS = 60.0
 
-SENT_NOW, RETRY, REFUSED, UNSENT = "sent", "retry", "refused", "unsent"
-
-
-@dataclass(frozen=True)
-class Result:
-    outcome: str
-    error: str = ""
-
-
 # Errors about one message, after which the connection is still good for the next one.
 MESSAGE_ERRORS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
 
 
-def _describe(error):
-    return f"{type(error).__name__}: {error}"[:2000]
+_describe = describe
 
 
 def _is_permanent(error):
@@ -226,11 +241,12 @@ def record(batch, results, now=None):
     worker claimed since (this one outlived its lease) are left to that worker. Returns the
     counts of rows written."""
     now = now or timezone.now()
+    line = batch.line or EMAIL
     by_outcome = defaultdict(list)
     for row in batch.rows:
         by_outcome[results[row.pk].outcome].append(row)
-    counts = {"sent": 0, "retry": 0, "failed": 0, "unsent": 0}
-    mine = Notification.objects.filter(claim_token=batch.token)
+    counts = {"sent": 0, "retry": 0, "failed": 0, "unsent": 0, "throttled": 0}
+    mine = line.model.objects.filter(claim_token=batch.token)
     released = {"claimed_at": None, "claim_token": ""}
     with transaction.atomic():
         counts["sent"] = mine.filter(pk__in=[row.pk for row in by_outcome[SENT_NOW]]).update(
@@ -240,26 +256,32 @@ def record(batch, results, now=None):
             attempts=F("attempts") - 1, next_attempt_at=now, **released
         )
         changes = defaultdict(list)  # one UPDATE per distinct change: few, even in an outage
-        for row in by_outcome[RETRY] + by_outcome[REFUSED]:
+        for row in by_outcome[RETRY] + by_outcome[REFUSED] + by_outcome[THROTTLED]:
             result = results[row.pk]
             deadline = retry_deadline(row)
             if result.outcome == REFUSED or now >= deadline:
-                changes[(("state", FAILED), ("last_error", result.error))].append(row.pk)
+                changes[("failed", ("state", FAILED), ("last_error", result.error))].append(row.pk)
+            elif result.outcome == THROTTLED:  # the service's limit, not this message's failure
+                due = min(now + THROTTLE_WAIT, deadline)
+                change = ("throttled", ("next_attempt_at", due), ("last_error", result.error))
+                changes[change].append(row.pk)
             else:
                 due = min(now + backoff(row.attempts), deadline)
-                changes[(("next_attempt_at", due), ("last_error", result.error))].append(row.pk)
-        for change, pks in changes.items():
-            written = mine.filter(pk__in=pks).update(**dict(change), **released)
-            counts["failed" if dict(change).get("state") == FAILED else "retry"] += written
+                changes[("retry", ("next_attempt_at", due), ("last_error", result.error))].append(row.pk)
+        for (name, *change), pks in changes.items():
+            fields = dict(change) | ({"attempts": F("attempts") - 1} if name == "throttled" else {})
+            counts[name] += mine.filter(pk__in=pks).update(**fields, **released)
         if counts["failed"]:
-            log.error("outbox: %s notification(s) failed for good: refused, or past their retry time", counts["failed"])
-            tell_administrators(now)
+            failed, name = counts["failed"], line.name
+            log.error("outbox: %s %s row(s) failed for good: refused, or past their retry time", failed, name)
+            tell_administrators(now, line)
     return counts
 
 
-def tell_administrators(now):
-    """One inbox notice per administrator and day that some messages could not be delivered
-    (its e-mail goes with the next batch this worker claims)."""
+def tell_administrators(now, line=None):
+    """One inbox notice per administrator, day and line that some messages could not be
+    delivered (its e-mail goes with the next batch this worker claims)."""
+    line = line or EMAIL
     administrators = (
         get_user_model()
         .objects.filter(is_active=True)
@@ -267,45 +289,83 @@ def tell_administrators(now):
     )
     day = clock.today().isoformat()
     with override(settings.LANGUAGE_CODE):
-        subject = _("Messages could not be delivered")
-        body = _(
-            "Some e-mails could not be delivered in the time allowed, or stopped the worker that sent them. "
-            "The outbox in the administration lists them with the error; re-queue them once the cause is fixed."
-        )
-    link = reverse("admin:outbox_notification_changelist") + f"?state__exact={FAILED}"
-    Notification.objects.bulk_create(
-        [
-            Notification(
-                recipient=admin,
-                kind=kinds.DELIVERY_FAILED,
-                subject=subject,
-                body=body,
-                link=link,
-                idempotency_key=f"outbox-failed:{admin.pk}:{day}",
-                next_attempt_at=now,
+        if line is EMAIL:
+            subject = _("Messages could not be delivered")
+            body = _(
+                "Some e-mails could not be delivered in the time allowed, or stopped the worker that sent them. "
+                "The outbox in the administration lists them with the error; re-queue them once the cause is fixed."
             )
-            for admin in administrators.distinct()
-        ],
-        ignore_conflicts=True,
+        else:
+            subject = _("Work-app messages could not be delivered")
+            body = _(
+                "Some WeCom or DingTalk messages could not be delivered: the recipient is unknown to the app, "
+                "or the service kept failing in the time allowed. The work-app deliveries in the administration "
+                "list them with the error; re-queue them once the cause is fixed."
+            )
+    link = reverse(line.changelist) + f"?state__exact={FAILED}"
+    key = "outbox-failed" if line is EMAIL else f"outbox-failed-{line.name}"
+    notices = [
+        Notification(
+            recipient=admin,
+            kind=kinds.DELIVERY_FAILED,
+            subject=subject,
+            body=body,
+            link=link,
+            idempotency_key=f"{key}:{admin.pk}:{day}",
+            next_attempt_at=now,
+        )
+        for admin in administrators.distinct()
+    ]
+    Notification.objects.bulk_create(notices, ignore_conflicts=True)
+    channels.create_for(Notification.objects.filter(idempotency_key__in=[n.idempotency_key for n in notices]))
+
+
+EMAIL = Line(
+    "email",
+    Notification,
+    lambda: Notification.objects.select_related("recipient"),
+    lambda rows: send(rows),
+    "admin:outbox_notification_changelist",
+)
+CHANNEL_LINES = [
+    Line(
+        channel,
+        ChannelDelivery,
+        lambda channel=channel: ChannelDelivery.objects.filter(channel=channel).select_related(
+            "notification__recipient"
+        ),
+        lambda rows, channel=channel: channels.send(channel, rows),
+        "admin:outbox_channeldelivery_changelist",
     )
+    for channel in ChannelDelivery.Channel.values
+]
 
 
 def deliver_due(*, batch_size=None, seconds=None):
-    """Claim, send and record batches until nothing is due or `seconds` have passed. Returns
-    the counts and whether due rows may be left (the caller then runs again)."""
+    """Claim, send and record batches, a batch of each line in turn (e-mail, then each work-app
+    channel), until nothing is due or `seconds` have passed. A line with nothing due, or whose
+    service asked us to slow down, rests until the next run. Returns the counts and whether due
+    rows may be left (the caller then runs again)."""
     started = time.monotonic()
-    totals = {"sent": 0, "retry": 0, "failed": 0, "unsent": 0, "set_aside": 0, "more": False}
-    while True:
-        batch = claim(batch_size)
-        totals["set_aside"] += len(batch.poisoned)
-        if not batch.rows and not batch.poisoned:
-            return totals
-        if batch.rows:
-            results, interrupted = send(batch.rows)
-            for name, count in record(batch, results).items():
-                totals[name] += count
-            if interrupted:
-                raise SoftTimeLimitExceeded("the outbox run was stopped at its time limit; its batch is recorded")
-        if seconds is not None and time.monotonic() - started >= seconds:
+    totals = {"sent": 0, "retry": 0, "failed": 0, "unsent": 0, "throttled": 0, "set_aside": 0, "more": False}
+    active = [EMAIL, *CHANNEL_LINES]
+    while active:
+        for line in list(active):
+            batch = claim(batch_size, line=line)
+            totals["set_aside"] += len(batch.poisoned)
+            if not batch.rows and not batch.poisoned:
+                active.remove(line)
+                continue
+            if batch.rows:
+                results, interrupted = line.send(batch.rows)
+                written = record(batch, results)
+                for name, count in written.items():
+                    totals[name] += count
+                if interrupted:
+                    raise SoftTimeLimitExceeded("the outbox run was stopped at its time limit; its batch is recorded")
+                if written["throttled"]:
+                    active.remove(line)
+        if active and seconds is not None and time.monotonic() - started >= seconds:
             totals["more"] = True
             return totals
+    return totals

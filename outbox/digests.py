@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, override
 
-from . import kinds
+from . import channels, kinds
 from .models import Notification
 
 State = Notification.State
@@ -72,5 +72,6 @@ def _gather(user_id, day):
     )
     if not created:
         return 0  # today's digest went already; these wait for tomorrow's
+    channels.create_for([digest])
     Notification.objects.filter(pk__in=[row.pk for row in held]).update(state=State.DIGESTED, digest=digest)
     return 1

@@ -81,3 +81,46 @@ class Preference(models.Model):
 
     def __str__(self):
         return f"{self.user}: {self.category} = {self.mode}"
+
+
+class ChannelDelivery(models.Model):
+    """A notification delivered through a work app (WeCom or DingTalk): its own delivery, beside
+    the e-mail, with the same claims, leases, backoff, retry time and poison limit (outbox.delivery
+    runs both). Written with the notification, for a recipient who has a user id in a configured
+    app; the inbox row stays the one message."""
+
+    class Channel(models.TextChoices):
+        WECOM = "wecom", _("WeCom")
+        DINGTALK = "dingtalk", _("DingTalk")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, related_name="channel_deliveries", verbose_name=_("notification")
+    )
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel)
+    state = models.CharField(_("state"), max_length=10, choices=State, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    claim_token = models.CharField(_("claim"), max_length=32, blank=True)
+    crashes = models.PositiveSmallIntegerField(_("deliveries cut short"), default=0)
+    retry_until = models.DateTimeField(_("retried until"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("work-app delivery")
+        verbose_name_plural = _("work-app deliveries")
+        constraints = [
+            models.UniqueConstraint(fields=["notification", "channel"], name="one_delivery_per_channel"),
+        ]
+        indexes = [models.Index(fields=["channel", "state", "next_attempt_at", "id"], name="outbox_channel_due")]
+
+    def __str__(self):
+        return f"{self.get_channel_display()}: {self.notification_id}"

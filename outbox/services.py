@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from lightboard.text import one_line
 
-from . import kinds
+from . import channels, kinds
 from .delivery import give_up_after
-from .models import Notification, Preference
+from .models import ChannelDelivery, Notification, Preference
 from .tasks import queue_delivery
 
 SUBJECT_LIMIT = Notification._meta.get_field("subject").max_length
@@ -82,15 +82,17 @@ def notify_each(messages):
         ],
         ignore_conflicts=True,
     )
-    created = list(Notification.objects.filter(idempotency_key__in=new).only("pk", "state"))
+    created = list(Notification.objects.filter(idempotency_key__in=new).only("pk", "state", "recipient_id"))
+    channels.create_for(created)
     if any(notification.state == State.PENDING for notification in created):
         queue_delivery()
     return created
 
 
 def notify(*, recipient, kind, subject, key, body="", link=""):
-    """Queue one message to one person. The same idempotency key never makes a second message.
-    Returns the notification."""
+    """Queue one message to one person (and, when it goes out at once, to their WeCom/DingTalk
+    if configured). The same idempotency key never makes a second message. Returns the
+    notification."""
     state = _initial_state(recipient.pk, kind, modes_for([recipient.pk]))
     notification, created = Notification.objects.get_or_create(
         idempotency_key=key,
@@ -104,6 +106,7 @@ def notify(*, recipient, kind, subject, key, body="", link=""):
         },
     )
     if created and state == State.PENDING:
+        channels.create_for([notification])
         queue_delivery()
     return notification
 
@@ -129,14 +132,25 @@ def requeue(*, notifications):
     """Send failed messages, or pending ones no worker holds, again now, with a fresh retry time
     and backoff; messages already sent, and a message a worker is sending at this moment, are
     left alone. Returns the ids of the re-queued messages."""
+    return _requeue(Notification, notifications)
+
+
+@transaction.atomic
+def requeue_deliveries(*, deliveries):
+    """The same for WeCom/DingTalk deliveries (after the recipient's user id was corrected, or
+    the app's outage is over). Returns the ids of the re-queued deliveries."""
+    return _requeue(ChannelDelivery, deliveries)
+
+
+def _requeue(model, rows):
     now = timezone.now()
     not_held = Q(claimed_at__isnull=True) | Q(next_attempt_at__lte=now)  # no worker's lease runs
     ids = list(
-        notifications.filter(Q(state=State.FAILED) | (Q(state=State.PENDING) & not_held))
+        rows.filter(Q(state=State.FAILED) | (Q(state=State.PENDING) & not_held))
         .select_for_update()
         .values_list("pk", flat=True)
     )
-    Notification.objects.filter(pk__in=ids).update(
+    model.objects.filter(pk__in=ids).update(
         state=State.PENDING,
         next_attempt_at=now,
         retry_until=now + give_up_after(),
