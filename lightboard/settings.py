@@ -481,3 +481,8 @@ WORKAPPS_TIMEOUT = env_int("WORKAPPS_TIMEOUT", 10, minimum=1, maximum=120)
 WORKAPPS_SIGNIN = env_bool("WORKAPPS_SIGNIN", True)
 
 # --- The JSON API for integrations, /api/v1/ (api/) ---
+# django-ninja serves the API; as an installed app it also brings Swagger UI's files, served from
+# our own static files (no CDN: the docs page at /api/v1/docs works on a closed intranet).
+INSTALLED_APPS.append("ninja")
+# Requests a minute per integration token (over it: 429 with Retry-After), counted in the cache.
+API_RATE_LIMIT = env_int("API_RATE_LIMIT", 120, minimum=1)

@@ -123,6 +123,33 @@ EXPECTED = {
     # read it; staff of another unit and the administrator are not among those it went to.
     "reports:honour_roll": row(200, staff_b=404, administrator=404),
     "reports:task_chart": only([LEADER_A, LEADER_B, LEADERSHIP, INSPECTOR]),
+    # Signing in from inside WeCom/DingTalk: neither app is set up here, so there is no such page.
+    "workapps:start": dict.fromkeys(ROLES, 404),
+    "workapps:callback": dict.fromkeys(ROLES, 404),
+    # The JSON API answers integration tokens only (Bearer), never a session: 401. Its index,
+    # OpenAPI document and docs page are public. A GET of the submit write is 405.
+    "api:api-root": dict.fromkeys(ROLES, 200),
+    "api:openapi-json": dict.fromkeys(ROLES, 200),
+    "api:openapi-view": dict.fromkeys(ROLES, 200),
+    **{
+        f"api:{name}": dict.fromkeys(ROLES, 401)
+        for name in (
+            "years",
+            "units",
+            "task_lists",
+            "tasks",
+            "task",
+            "lights",
+            "meetings",
+            "meeting",
+            "minutes",
+            "cases",
+            "case",
+            "stage",
+            "save_draft",
+        )
+    },
+    "api:submit": dict.fromkeys(ROLES, 405),
 }
 
 
@@ -250,6 +277,7 @@ def world(
         "case_id": case.pk,
         "letter_id": letter.pk,
         "notification_id": letter.notifications.get(recipient=staff_a).pk,
+        "channel": "wecom",
     }
     return users, kwargs
 
