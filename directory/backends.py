@@ -59,7 +59,8 @@ def ldap_settings():
 class DirectoryBackend(LDAPBackend):
     """Signs people in with their directory password. Local accounts (no directory id) are left
     to Django's ModelBackend, before this one: a directory entry with the same username never
-    takes them over. A disabled directory account is refused and its user made inactive."""
+    takes them over, nor another directory entry's user. A disabled directory account is refused
+    and its user made inactive; a user an administrator made inactive stays so and is refused."""
 
     @property
     def settings(self):
@@ -116,5 +117,10 @@ class DirectoryBackend(LDAPBackend):
             raise ldap_user.AuthenticationFailed(f"the entry has no {settings.LDAP_ID_ATTRIBUTE} or username")
         user, problem = services.existing_user(person)
         if problem:
+            # For the administrators: the person is refused until they sort it out (or, for a
+            # re-created entry, until the sync finds the old entry gone and relinks the user).
+            logger.warning("directory sign-in of %s (%s) refused: %s", person.username, person.dn, problem)
             raise ldap_user.AuthenticationFailed(problem)
+        if services.suspended_here(user):
+            raise ldap_user.AuthenticationFailed("deactivated in lightboard by an administrator")
         return services.follow_directory(person=person, user=user, reason=_("directory sign-in")).user, False

@@ -5,8 +5,11 @@ is removed before anything reads it.
 
 The person named must already be an active user, unless directory sign-in is configured
 (LDAP_SERVER_URI): then they are read from the directory as at a password sign-in (created on
-first visit, roles following their groups; refused when the directory has disabled them).
-Local accounts named by the gateway sign in as they are."""
+first visit, roles following their groups; refused when the directory has disabled them), and
+a local account is never signed in: the gateway asserts a directory person, who never takes
+over a local account of the same username. Without the directory, local accounts named by the
+gateway sign in as they are, except administrators (superusers, staff, the Administrator
+role): they sign in with their password."""
 
 import ipaddress
 import logging
@@ -17,6 +20,7 @@ from django.contrib import auth
 from django.contrib.auth.backends import RemoteUserBackend
 from django.contrib.auth.middleware import RemoteUserMiddleware
 
+from lightboard.roles import Role, has_role
 from tasks.models import User
 
 logger = logging.getLogger(__name__)
@@ -34,11 +38,19 @@ class GatewayBackend(RemoteUserBackend):
         username = self.clean_username(remote_user)
         if not username:
             return None
-        user = User.objects.filter(username=username).first()
-        if settings.LDAP_SERVER_URI and (user is None or user.directory_id):
+        if settings.LDAP_SERVER_URI:
+            # The directory's rule (existing_user): usernames compare without case.
+            if User.objects.filter(username__iexact=username, directory_id="").exists():
+                logger.warning("the gateway named %s, a local account: refused (password sign-in only)", username)
+                return None
             from .backends import DirectoryBackend  # python-ldap only when the directory is configured
 
             user = DirectoryBackend().populate_user(username)
+        else:
+            user = User.objects.filter(username=username).first()
+            if user is not None and (user.is_staff or has_role(user, Role.ADMINISTRATOR)):
+                logger.warning("the gateway named %s, an administrator: refused (password sign-in only)", username)
+                return None
         return user if self.user_can_authenticate(user) else None
 
 

@@ -100,9 +100,11 @@ def _user_state(user):
 
 def existing_user(person, *, present_ids=None):
     """(the lightboard user of `person` or None, why not when one is in the way). Found by the
-    directory id; else a user of the same username whose entry is gone from the directory (not
-    among `present_ids`, when known) is the same person under a re-created entry. A local
-    account of that username is never taken over."""
+    directory id. Else, in the sync, which reads everyone (`present_ids`), a user of the same
+    username whose own entry is gone from the directory is the same person under a re-created
+    entry. At sign-in (no `present_ids`) nobody can tell a re-created entry from a new person
+    given a leaver's username, so another entry's user is never taken over there. Nor is a
+    local account of that username, ever."""
     user = User.objects.filter(directory_id=person.directory_id).first()
     if user is not None:
         return user, None
@@ -111,9 +113,15 @@ def existing_user(person, *, present_ids=None):
         return None, None
     if not same.directory_id:
         return None, _("a local account has this username; left alone")
-    if present_ids is not None and same.directory_id in present_ids:
+    if present_ids is None or same.directory_id in present_ids:
         return None, _("another directory entry has this username; left alone")
     return same, None
+
+
+def suspended_here(user):
+    """True when `user` is inactive and the directory did not make them so: an administrator
+    suspended them in lightboard, and no sign-in or sync may undo that."""
+    return user is not None and not user.is_active and user.deactivated_by != User.DeactivatedBy.DIRECTORY
 
 
 def _taken(field_name, value, user):
@@ -122,15 +130,18 @@ def _taken(field_name, value, user):
 
 def follow_directory(*, person, user=None, mappings=None, actor=None, reason=""):
     """Make `user` (or a new user) what the directory says of `person`: username, name, e-mail,
-    work-app ids (when the directory has them), active or not, and the roles, departments and
-    unit their groups map to. One transaction, one audit entry when anything changed."""
+    work-app ids (when the directory has them), active or not (never reactivating a user an
+    administrator suspended), and the roles, departments and unit their groups map to. One
+    transaction, one audit entry when anything changed."""
     mappings = mappings or Mappings()
     grants = mappings.grants(person.group_dns)
     warnings = []
     with transaction.atomic():
         created = user is None
         if created:
-            user = User(username=person.username, directory_id=person.directory_id)
+            user = User(username=person.username, directory_id=person.directory_id, is_active=not person.disabled)
+            if person.disabled:
+                user.deactivated_by = User.DeactivatedBy.DIRECTORY
             user.set_unusable_password()
             user.save()
             before = {}
@@ -153,7 +164,11 @@ def follow_directory(*, person, user=None, mappings=None, actor=None, reason="")
                     warnings.append(_("%(field)s %(value)s is another account's") % {"field": name, "value": value})
                 else:
                     setattr(user, field_name, value)
-        user.is_active = not person.disabled
+        # The directory deactivates, and reactivates only whom it deactivated itself.
+        if person.disabled and user.is_active:
+            user.is_active, user.deactivated_by = False, User.DeactivatedBy.DIRECTORY
+        elif not person.disabled and user.deactivated_by == User.DeactivatedBy.DIRECTORY:
+            user.is_active, user.deactivated_by = True, User.DeactivatedBy.NOBODY
         if user.has_usable_password():
             user.set_unusable_password()
         user.unit_id = grants.unit_id
@@ -181,8 +196,8 @@ def refuse_disabled(*, person, actor=None):
     if user is None or not user.is_active:
         return user
     with transaction.atomic():
-        User.objects.filter(pk=user.pk).update(is_active=False)
-        user.is_active = False
+        User.objects.filter(pk=user.pk).update(is_active=False, deactivated_by=User.DeactivatedBy.DIRECTORY)
+        user.is_active, user.deactivated_by = False, User.DeactivatedBy.DIRECTORY
         record_audit(
             actor=actor,
             action=DEACTIVATE_USER,
@@ -258,6 +273,8 @@ def _sync_people(people, mappings, actor):
     seen = {person.directory_id for person in people}
     for person in sorted(people, key=lambda p: p.username):
         user, problem = existing_user(person, present_ids=seen)
+        if suspended_here(user):
+            problem = _("deactivated in lightboard by an administrator; left alone")
         if problem:
             lines.append(Line("!", f"{_person_label(person.username, person.name)}: {problem}"))
             continue
@@ -278,7 +295,7 @@ def _sync_people(people, mappings, actor):
     for user in User.objects.exclude(directory_id="").filter(is_active=True).order_by("username"):
         if user.directory_id in seen:
             continue
-        User.objects.filter(pk=user.pk).update(is_active=False)
+        User.objects.filter(pk=user.pk).update(is_active=False, deactivated_by=User.DeactivatedBy.DIRECTORY)
         record_audit(
             actor=actor,
             action=DEACTIVATE_USER,

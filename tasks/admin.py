@@ -13,8 +13,9 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ["username", "name", "email", "is_active", "is_staff", "from_directory"]
     list_filter = ["groups", "departments", "is_active", "is_staff"]
     search_fields = ["username", "name", "email", "wecom_userid", "dingtalk_userid"]
-    # The directory id is set by directory sign-in and sync, never typed.
-    readonly_fields = ["directory_id"]
+    # The directory id is set by directory sign-in and sync, never typed; who deactivated a user
+    # follows from unticking "active" here (or from the directory).
+    readonly_fields = ["directory_id", "deactivated_by"]
     filter_horizontal = ["groups", "departments", "user_permissions"]
     fieldsets = [
         (None, {"fields": ["username", "password"]}),
@@ -23,13 +24,20 @@ class UserAdmin(DjangoUserAdmin):
         (_("Directory and work apps"), {"fields": ["directory_id", "wecom_userid", "dingtalk_userid"]}),
         (
             _("Permissions"),
-            {"fields": ["is_active", "is_staff", "is_superuser", "user_permissions"]},
+            {"fields": ["is_active", "deactivated_by", "is_staff", "is_superuser", "user_permissions"]},
         ),
         (_("Important dates"), {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["username", "name", "password1", "password2"]}),
     ]
+
+    def save_model(self, request, obj, form, change):
+        # An administrator's deactivation is theirs: directory sign-in and sync leave it alone.
+        # Ticking "active" again ends it, whoever deactivated the user.
+        if "is_active" in form.changed_data:
+            obj.deactivated_by = User.DeactivatedBy.NOBODY if obj.is_active else User.DeactivatedBy.ADMINISTRATOR
+        super().save_model(request, obj, form, change)
 
     @admin.display(boolean=True, description=_("from the directory"))
     def from_directory(self, user):

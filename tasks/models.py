@@ -14,6 +14,11 @@ STAGES_PER_YEAR = 6
 class User(AbstractUser):
     """A person who signs in. Roles are Django groups (see lightboard.roles)."""
 
+    class DeactivatedBy(models.TextChoices):
+        NOBODY = "", _("nobody")
+        DIRECTORY = "directory", _("the directory")
+        ADMINISTRATOR = "administrator", _("an administrator")
+
     name = models.CharField(_("full name"), max_length=60, blank=True)
     departments = models.ManyToManyField(
         "Department",
@@ -62,6 +67,17 @@ class User(AbstractUser):
         default="",
         db_default="",
         help_text=_("The person's userid in DingTalk (钉钉), for work notices and sign-in."),
+    )
+    # Who made the user inactive. The directory (sign-in, sync) reactivates only the users it
+    # deactivated itself: an administrator's suspension holds whatever the directory says.
+    deactivated_by = models.CharField(
+        _("deactivated by"),
+        max_length=20,
+        choices=DeactivatedBy,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("The directory reactivates only the users it deactivated itself."),
     )
 
     class Meta(AbstractUser.Meta):

@@ -91,6 +91,10 @@ class Directory:
         ops = {"add": self.ldap.MOD_ADD, "delete": self.ldap.MOD_DELETE, "replace": self.ldap.MOD_REPLACE}
         self.conn.modify_s(dn, [(ops[op], name, [v.encode() for v in values]) for op, name, values in changes])
 
+    def rename(self, username, new_username):
+        """The entry of `username` renamed (its id stays): its uid becomes `new_username`."""
+        self.conn.rename_s(person_dn(username), f"uid={new_username}", delold=1)
+
     def add_member(self, group, username):
         self.modify(group, ("add", "member", [person_dn(username)]))
 

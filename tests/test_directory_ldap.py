@@ -108,6 +108,14 @@ def test_a_disabled_directory_account_is_refused_and_its_user_made_inactive(clie
     wangwu.refresh_from_db()
     assert not wangwu.is_active
     assert AuditEntry.objects.filter(subject_id=wangwu.pk, action="directory: deactivate user").exists()
+    assert wangwu.deactivated_by == User.DeactivatedBy.DIRECTORY
+
+    # Enabled again in the directory: the directory undoes its own deactivation.
+    mapped.remove_member(DISABLED_GROUP, "wangwu")
+    sign_in(client, "wangwu", "ww-secret")
+    assert signed_in(client) == str(wangwu.pk)
+    wangwu.refresh_from_db()
+    assert wangwu.is_active and wangwu.deactivated_by == ""
 
 
 def test_a_session_ends_when_the_directory_disables_the_account(client, mapped):
@@ -175,6 +183,82 @@ def test_roles_outside_lightboards_own_are_left_alone(client, mapped):
     client.logout()
     sign_in(client, "zhangsan", "zs-secret")
     assert set(user.groups.values_list("name", flat=True)) == {"newsletter", Role.STAFF}
+
+
+def change_in_the_admin(client, user, *, is_active):
+    """An administrator saves the user's page in the admin, (un)ticking "active"."""
+    data = {
+        "username": user.username,
+        "name": user.name,
+        "email": user.email,
+        "groups": list(user.groups.values_list("pk", flat=True)),
+        "date_joined_0": user.date_joined.date().isoformat(),
+        "date_joined_1": "08:00:00",
+    }
+    if is_active:
+        data["is_active"] = "on"
+    response = client.post(reverse("admin:tasks_user_change", args=[user.pk]), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+
+
+def test_an_administrators_deactivation_holds_at_the_next_directory_sign_in(client, mapped, administrator):
+    sign_in(client, "lisi", "ls-secret")
+    lisi = User.objects.get(username="lisi")
+    client.logout()
+    admin = client.__class__()
+    admin.force_login(administrator)
+
+    # An administrator suspends 李四 in lightboard; the directory still has him enabled.
+    change_in_the_admin(admin, lisi, is_active=False)
+    lisi.refresh_from_db()
+    assert not lisi.is_active and lisi.deactivated_by == User.DeactivatedBy.ADMINISTRATOR
+
+    # His directory password does not bring him back.
+    response = sign_in(client, "lisi", "ls-secret")
+    assert response.context["form"].non_field_errors()
+    assert not signed_in(client)
+    lisi.refresh_from_db()
+    assert not lisi.is_active and lisi.deactivated_by == User.DeactivatedBy.ADMINISTRATOR
+    assert not AuditEntry.objects.filter(subject_id=lisi.pk, action="directory: change user").exists()
+
+    # Ticked active again by an administrator: he signs in, and the directory has the say again.
+    change_in_the_admin(admin, lisi, is_active=True)
+    lisi.refresh_from_db()
+    assert lisi.is_active and lisi.deactivated_by == ""
+    sign_in(client, "lisi", "ls-secret")
+    assert signed_in(client) == str(lisi.pk)
+
+
+def test_a_new_entry_given_a_leavers_username_does_not_take_over_their_account(client, mapped, caplog):
+    sign_in(client, "lisi", "ls-secret")
+    lisi = User.objects.get(username="lisi")
+    old_id = lisi.directory_id
+    client.logout()
+
+    # 李四's entry is renamed; a different person is given the username lisi.
+    mapped.rename("lisi", "lisi2")
+    mapped.add(
+        "uid=lisi,ou=people,dc=example,dc=cn",
+        objectClass="inetOrgPerson",
+        uid="lisi",
+        cn="李思",
+        sn="李",
+        userPassword="new-secret",
+    )
+    response = sign_in(client, "lisi", "new-secret")
+
+    assert response.context["form"].non_field_errors()
+    assert not signed_in(client)
+    lisi.refresh_from_db()
+    assert (lisi.username, lisi.name, lisi.directory_id, lisi.is_active) == ("lisi", "李四", old_id, True)
+    assert User.objects.filter(directory_id__gt="").count() == 1
+    # The administrators read why in the log.
+    assert any(r.levelname == "WARNING" and "lisi" in r.getMessage() for r in caplog.records)
+
+    # 李四, under his new username, still has his own account.
+    sign_in(client, "lisi2", "ls-secret")
+    assert signed_in(client) == str(lisi.pk)
+    assert User.objects.get(pk=lisi.pk).username == "lisi2"
 
 
 def test_without_ldap_server_uri_lightboard_runs_without_python_ldap():
@@ -292,3 +376,31 @@ def test_with_the_directory_the_gateway_creates_the_person_from_it(client, gatew
     assert not other.session.get("_auth_user_id")
     lisi.refresh_from_db()
     assert not lisi.is_active
+
+
+def test_with_the_directory_the_gateway_never_signs_in_a_local_account(client, gateway, mapped):
+    # A local superuser "admin", and the directory's own "admin" entry.
+    admin = make_user("admin", Role.ADMINISTRATOR, is_superuser=True, is_staff=True)
+
+    response = client.get("/", HTTP_X_REMOTE_USER="admin", REMOTE_ADDR=PROXY, follow=True)
+
+    assert not signed_in(client)
+    assert response.redirect_chain[-1][0].startswith(reverse("login"))
+    admin.refresh_from_db()
+    assert admin.directory_id == "" and admin.has_usable_password() and admin.is_superuser
+    assert User.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "fields", [{"is_superuser": True}, {"is_staff": True}, {"role": Role.ADMINISTRATOR}], ids=lambda f: next(iter(f))
+)
+def test_without_the_directory_the_gateway_never_signs_in_an_administrator(client, gateway, staff_a, fields):
+    fields = dict(fields)
+    role = fields.pop("role", Role.STAFF)
+    make_user("admin", role, **fields)
+
+    client.get("/", HTTP_X_REMOTE_USER="admin", REMOTE_ADDR=PROXY)
+    assert not signed_in(client)
+    # Other local accounts still sign in through it.
+    client.get("/", HTTP_X_REMOTE_USER="staff_a", REMOTE_ADDR=PROXY)
+    assert signed_in(client) == str(staff_a.pk)

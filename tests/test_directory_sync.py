@@ -92,11 +92,39 @@ def test_who_leaves_the_directory_is_deactivated_not_deleted(mapped):
 
     assert "- user wangwu (王五): deactivated (no longer in the directory)" in lines
     assert "- unit HDSC 华东生产部: deactivated (no longer in the directory)" in lines
-    assert not User.objects.get(username="wangwu").is_active
+    wangwu = User.objects.get(username="wangwu")
+    assert not wangwu.is_active and wangwu.deactivated_by == User.DeactivatedBy.DIRECTORY
     assert not Department.objects.get(code="HDSC").is_active
     # A disabled account is deactivated too.
     mapped.modify(person_dn("lisi"), ("add", "employeeType", ["left"]))
     assert "- user lisi (李四): deactivated (disabled in the directory)" in sync("--apply")
+    lisi = User.objects.get(username="lisi")
+    assert not lisi.is_active and lisi.deactivated_by == User.DeactivatedBy.DIRECTORY
+    # Enabled again: the directory undoes its own deactivation.
+    mapped.modify(person_dn("lisi"), ("delete", "employeeType", ["left"]))
+    assert "~ user lisi (李四): active no → yes" in sync("--apply")
+    lisi.refresh_from_db()
+    assert lisi.is_active and lisi.deactivated_by == ""
+
+
+def test_the_sync_leaves_an_administrators_deactivation_alone(mapped):
+    sync("--apply")
+    # An administrator suspended 李四 in lightboard (the admin's "active" box, see
+    # test_directory_ldap); the directory still has him, enabled.
+    User.objects.filter(username="lisi").update(is_active=False, deactivated_by=User.DeactivatedBy.ADMINISTRATOR)
+    mapped.remove_member(LEADER_GROUP, "lisi")
+    audit = AuditEntry.objects.count()
+
+    lines = sync("--apply")
+
+    assert lines == ["! user lisi (李四): deactivated in lightboard by an administrator; left alone",
+                     "Nothing to change: lightboard agrees with the directory."]  # fmt: skip
+    lisi = User.objects.get(username="lisi")
+    assert not lisi.is_active and lisi.deactivated_by == User.DeactivatedBy.ADMINISTRATOR
+    assert roles_of(lisi) == {Role.DIVISION_LEADER}  # changed nothing for him
+    assert AuditEntry.objects.count() == audit
+    # Nor does the Celery task.
+    sync_directory()
     assert not User.objects.get(username="lisi").is_active
 
 
@@ -156,12 +184,19 @@ def test_an_inactive_unit_is_marked_and_takes_no_new_work(client, year, staff_a,
     assert not gone.tasks.exists()
 
 
-def test_a_re_created_entry_keeps_its_user(mapped):
+def test_a_re_created_entry_keeps_its_user_once_the_sync_finds_the_old_entry_gone(client, mapped):
     sync("--apply")
     zhangsan = User.objects.get(username="zhangsan")
     mapped.delete(person_dn("zhangsan"))
-    mapped.add(person_dn("zhangsan"), objectClass="inetOrgPerson", uid="zhangsan", cn="张三", sn="张")
+    mapped.add(
+        person_dn("zhangsan"), objectClass="inetOrgPerson", uid="zhangsan", cn="张三", sn="张", userPassword="zs-new"
+    )
     new_id = mapped.entry_uuid(person_dn("zhangsan"))
+    login = reverse("login")
+
+    # A sign-in cannot tell a re-created entry from a newcomer given a leaver's username: refused.
+    client.post(login, {"username": "zhangsan", "password": "zs-new"}, REMOTE_ADDR="10.0.0.1")
+    assert not client.session.get("_auth_user_id")
 
     lines = sync("--apply")
 
@@ -170,3 +205,51 @@ def test_a_re_created_entry_keeps_its_user(mapped):
     assert changed in lines
     zhangsan.refresh_from_db()
     assert zhangsan.directory_id == new_id and zhangsan.is_active and roles_of(zhangsan) == {Role.STAFF}
+    client.post(login, {"username": "zhangsan", "password": "zs-new"}, REMOTE_ADDR="10.0.0.1")
+    assert client.session.get("_auth_user_id") == str(zhangsan.pk)
+
+
+def test_a_new_entry_given_a_present_users_username_is_left_alone(mapped):
+    sync("--apply")
+    lisi = User.objects.get(username="lisi")
+    old_id = lisi.directory_id
+    # 李四's entry is renamed (it stays in the directory); a different person is given "lisi".
+    mapped.rename("lisi", "lisi2")
+    mapped.add(person_dn("lisi"), objectClass="inetOrgPerson", uid="lisi", cn="李思", sn="李")
+
+    lines = sync("--apply")
+
+    assert "! user lisi (李思): another directory entry has this username; left alone" in lines
+    # His user follows his entry (the leaders' group still names uid=lisi, the newcomer, now).
+    assert "~ user lisi2 (李四): username lisi → lisi2; roles Division leader → —" in lines
+    lisi.refresh_from_db()
+    assert (lisi.username, lisi.name, lisi.directory_id) == ("lisi2", "李四", old_id)
+    # The username is free now: the next sync creates the newcomer's own user.
+    assert any(line.startswith("+ user lisi (李思)") for line in sync("--apply"))
+    assert User.objects.get(username="lisi").directory_id == mapped.entry_uuid(person_dn("lisi"))
+
+
+def test_overlapping_syncs_run_one_at_a_time(mapped, monkeypatch, caplog):
+    from directory import reader
+
+    read_directory = reader.read_directory
+    overlapping = []
+
+    def slow_read():
+        # Beat fires again while this run is still reading the directory, and an administrator
+        # runs the command by hand: the second run skips, the command's --apply is refused.
+        overlapping.append(sync_directory())
+        with pytest.raises(CommandError, match="nothing changed"):
+            call_command("sync_directory", "--apply", stdout=io.StringIO())
+        return read_directory()
+
+    monkeypatch.setattr(reader, "read_directory", slow_read)
+    assert sync_directory() == 8
+    assert overlapping == [0]
+    assert "directory sync: another run is still going; skipped" in caplog.messages
+    # The lock goes with the run, even one that fails.
+    monkeypatch.setattr(reader, "read_directory", lambda: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        sync_directory()
+    monkeypatch.setattr(reader, "read_directory", read_directory)
+    assert sync_directory() == 0  # ran (and found nothing to change)

@@ -23,19 +23,24 @@ class Command(BaseCommand):
             raise CommandError(_("Directory sync needs LDAP_SERVER_URI (and the other LDAP_* settings)."))
         try:
             from directory import reader, services
+            from directory.tasks import one_sync_at_a_time
         except ImportError as error:
             raise CommandError(
                 _("Directory sync needs python-ldap: install lightboard's `directory` extra (%(error)s).")
                 % {"error": error}
             ) from None
-        try:
-            people, units = reader.read_directory()
-            lines = services.sync_directory(people=people, units=units, apply=apply)
-        except reader.DirectoryUnavailable as error:
-            message = _("The directory could not be read: %(error)s. Nothing changed.")
-            raise CommandError(message % {"error": error}) from None
-        except ValidationError as error:
-            raise CommandError(" ".join(error.messages)) from None
+        # A dry run changes nothing, so only applying waits for no other sync (beat's) to be going.
+        with one_sync_at_a_time() as alone:
+            if apply and not alone:
+                raise CommandError(_("Another directory sync is still running; nothing changed. Try again later."))
+            try:
+                people, units = reader.read_directory()
+                lines = services.sync_directory(people=people, units=units, apply=apply)
+            except reader.DirectoryUnavailable as error:
+                message = _("The directory could not be read: %(error)s. Nothing changed.")
+                raise CommandError(message % {"error": error}) from None
+            except ValidationError as error:
+                raise CommandError(" ".join(error.messages)) from None
         for line in lines:
             self.stdout.write(str(line))
         count = sum(1 for line in lines if line.sign != "!")
