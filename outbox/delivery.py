@@ -20,7 +20,12 @@ The same engine delivers the work-app messages (WeCom, DingTalk): each is a Chan
 of its own, a "line" beside the e-mail line, claimed, leased, sent (outbox.channels) and recorded
 by the same three steps with the same rules. A channel that answers "too many calls" ends its
 batch: its rows go back untried for THROTTLE_WAIT, without counting an attempt, and that channel
-rests until the next run."""
+rests until the next run. Each run first asks DingTalk what became of the work notifications it
+accepted a while ago (outbox.channels.confirm_sent).
+
+A run given `seconds` looks at the clock after every batch and gives each batch only the time
+left (at most BATCH_SECONDS, at least MIN_BATCH_SECONDS): it ends within its seconds, plus
+MIN_BATCH_SECONDS when it had less left, plus one call's timeout."""
 
 import contextlib
 import datetime
@@ -95,7 +100,7 @@ class Line:
     name: str
     model: type
     due: object  # () -> the line's queryset, with what the sender reads
-    send: object  # (rows) -> ({pk: Result}, interrupted)
+    send: object  # (rows, seconds or None) -> ({pk: Result}, interrupted)
     changelist: str  # where administrators find the failed rows
 
 
@@ -174,6 +179,9 @@ def _close_quietly(connection):
 # A batch stops taking new messages after this long (a slow or hanging mail server): the rest
 # go back to the queue unattempted, well within LEASE and the task's soft time limit.
 BATCH_SECONDS = 60.0
+# A batch started near the end of a run still gets this long, so that every run moves more than
+# one message when the service is quick.
+MIN_BATCH_SECONDS = 1.0
 
 # Errors about one message, after which the connection is still good for the next one.
 MESSAGE_ERRORS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
@@ -192,10 +200,10 @@ def _is_permanent(error):
 def send(rows, seconds=None):
     """E-mail the rows over one connection, outside any transaction. Returns ({pk: Result},
     interrupted). A message the server refuses is that message's result; a failing or hanging
-    connection ends the batch, and the rows not yet tried carry its error. After `seconds`
-    (BATCH_SECONDS) the rows not yet tried are left unsent; so are they when the task's soft
+    connection ends the batch, and the rows not yet tried carry its error. After `seconds` (at
+    most BATCH_SECONDS) the rows not yet tried are left unsent; so are they when the task's soft
     time limit strikes (interrupted: the caller records, then stops)."""
-    seconds = BATCH_SECONDS if seconds is None else seconds
+    seconds = BATCH_SECONDS if seconds is None else min(seconds, BATCH_SECONDS)
     started = time.monotonic()
     results = {}
     connection = None
@@ -249,6 +257,9 @@ def record(batch, results, now=None):
     mine = line.model.objects.filter(claim_token=batch.token)
     released = {"claimed_at": None, "claim_token": ""}
     with transaction.atomic():
+        for row in by_outcome[SENT_NOW]:  # DingTalk's task ids, to ask about them later
+            if results[row.pk].receipt:
+                mine.filter(pk=row.pk).update(task_id=results[row.pk].receipt, confirmed_at=None)
         counts["sent"] = mine.filter(pk__in=[row.pk for row in by_outcome[SENT_NOW]]).update(
             state=SENT, sent_at=now, last_error="", **released
         )
@@ -324,7 +335,7 @@ EMAIL = Line(
     "email",
     Notification,
     lambda: Notification.objects.select_related("recipient"),
-    lambda rows: send(rows),
+    lambda rows, seconds=None: send(rows, seconds),
     "admin:outbox_notification_changelist",
 )
 CHANNEL_LINES = [
@@ -334,20 +345,47 @@ CHANNEL_LINES = [
         lambda channel=channel: ChannelDelivery.objects.filter(channel=channel).select_related(
             "notification__recipient"
         ),
-        lambda rows, channel=channel: channels.send(channel, rows),
+        lambda rows, seconds=None, channel=channel: channels.send(channel, rows, seconds),
         "admin:outbox_channeldelivery_changelist",
     )
     for channel in ChannelDelivery.Channel.values
 ]
 
 
+def _confirm_dingtalk(totals, left):
+    """Ask DingTalk about the work notifications it accepted a while ago (see outbox.channels)."""
+    line = next(line for line in CHANNEL_LINES if line.name == ChannelDelivery.Channel.DINGTALK)
+    now = timezone.now()
+    counts = channels.confirm_sent(now=now, seconds=left())
+    totals["confirmed"] += counts["confirmed"]
+    totals["failed"] += counts["failed"]
+    if counts["failed"]:
+        log.error(
+            "outbox: %s dingtalk row(s) failed for good: refused by DingTalk after it took them", counts["failed"]
+        )
+        tell_administrators(now, line)
+
+
 def deliver_due(*, batch_size=None, seconds=None):
     """Claim, send and record batches, a batch of each line in turn (e-mail, then each work-app
-    channel), until nothing is due or `seconds` have passed. A line with nothing due, or whose
-    service asked us to slow down, rests until the next run. Returns the counts and whether due
-    rows may be left (the caller then runs again)."""
+    channel), until nothing is due or `seconds` have passed: the clock is read after every
+    batch, and each batch gets only the time left. A line with nothing due, or whose service
+    asked us to slow down, rests until the next run. Returns the counts and whether due rows
+    may be left (the caller then runs again)."""
     started = time.monotonic()
-    totals = {"sent": 0, "retry": 0, "failed": 0, "unsent": 0, "throttled": 0, "set_aside": 0, "more": False}
+    totals = {
+        "sent": 0, "retry": 0, "failed": 0, "unsent": 0, "throttled": 0, "set_aside": 0, "confirmed": 0,
+        "more": False,
+    }  # fmt: skip
+
+    def left():
+        """The time the next batch may take: what is left of the run, but MIN_BATCH_SECONDS at least."""
+        return None if seconds is None else max(seconds - (time.monotonic() - started), MIN_BATCH_SECONDS)
+
+    def over():
+        return seconds is not None and time.monotonic() - started >= seconds
+
+    _confirm_dingtalk(totals, left)
     active = [EMAIL, *CHANNEL_LINES]
     while active:
         for line in list(active):
@@ -357,7 +395,7 @@ def deliver_due(*, batch_size=None, seconds=None):
                 active.remove(line)
                 continue
             if batch.rows:
-                results, interrupted = line.send(batch.rows)
+                results, interrupted = line.send(batch.rows, left())
                 written = record(batch, results)
                 for name, count in written.items():
                     totals[name] += count
@@ -365,7 +403,7 @@ def deliver_due(*, batch_size=None, seconds=None):
                     raise SoftTimeLimitExceeded("the outbox run was stopped at its time limit; its batch is recorded")
                 if written["throttled"]:
                     active.remove(line)
-        if active and seconds is not None and time.monotonic() - started >= seconds:
-            totals["more"] = True
-            return totals
+            if active and over():  # after every batch, not after a round of every line
+                totals["more"] = True
+                return totals
     return totals

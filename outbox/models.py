@@ -112,6 +112,10 @@ class ChannelDelivery(models.Model):
     crashes = models.PositiveSmallIntegerField(_("deliveries cut short"), default=0)
     retry_until = models.DateTimeField(_("retried until"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    # DingTalk's "sent" means its task was accepted: the task id, and when getsendresult confirmed
+    # that the person got the message (outbox.channels.confirm_sent). Empty for WeCom.
+    task_id = models.CharField(_("task id"), max_length=40, blank=True)
+    confirmed_at = models.DateTimeField(_("delivery confirmed at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

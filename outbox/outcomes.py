@@ -13,6 +13,7 @@ SENT_NOW, RETRY, REFUSED, UNSENT, THROTTLED = "sent", "retry", "refused", "unsen
 class Result:
     outcome: str
     error: str = ""
+    receipt: str = ""  # what the service gave back to ask about the message later (DingTalk's task_id)
 
 
 def describe(error):

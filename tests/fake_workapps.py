@@ -6,15 +6,22 @@ DINGTALK_API_BASE and the two authorize URLs at it.
 What a test can make it do:
 - expire every token issued so far (`expire_tokens`): the next call with one answers 42001;
 - refuse the next N sends of a channel with its rate-limit code (`rate_limit`);
-- know some user ids and not others (an unknown one answers as each service does);
+- know some user ids and not others (an unknown one answers as each service does: WeCom refuses
+  the send; DingTalk accepts the task and lists the id under invalid_user_id_list in
+  getsendresult, as its documentation describes);
+- put a DingTalk person over the per-person daily limit (`cap`): tasks to them are accepted and
+  listed under forbidden_user_id_list (code 143105);
+- answer every send of a channel only after `delay(channel, seconds)`;
+- answer the next call of a path with any JSON (`answer_next`), e.g. one that is not an object;
 - hold the next send of a channel after taking it (`hold`), as a service that has the message but
   has not answered yet, until the test lets it go (`release`);
 - sign a given person in on its authorize page (`signed_in`).
 
 Like the real services it shows a repeated identical message once: WeCom when the request asks
 for its duplicate check (the same request JSON within duplicate_check_interval), DingTalk for the
-same content to the same person on the same day. `sends` logs every send request with its content
-and whether the person was shown it."""
+same content to the same person on the same day (its getsendresult then lists the person under
+forbidden, code 143106). `sends` logs every send request with its content and whether the person
+was shown it."""
 
 import json
 import secrets
@@ -75,6 +82,12 @@ class FakeWorkApps:
             self.signed_in = {}  # channel -> the userid the authorize page signs in
             self.codes = {}  # code -> (channel, userid)
             self.user_tokens = {}  # DingTalk user access token -> unionid
+            self.capped = set()  # DingTalk userids over their daily limit
+            self.tasks = {}  # DingTalk task_id -> (userid, "shown" | "invalid" | "duplicate" | "capped")
+            self.next_task = 1000
+            self.delays = {}  # channel -> seconds every send waits before answering
+            self.canned = {}  # path -> the JSON the next call answers with
+            self.results_asked = []  # task ids asked for with getsendresult
 
     def settings(self):
         """The lightboard settings that point both apps at this server."""
@@ -111,6 +124,18 @@ class FakeWorkApps:
     def rate_limit(self, channel, count=1):
         with self.lock:
             self.refuse[channel] += count
+
+    def cap(self, userid):
+        with self.lock:
+            self.capped.add(userid)
+
+    def delay(self, channel, seconds):
+        with self.lock:
+            self.delays[channel] = seconds
+
+    def answer_next(self, path, payload):
+        with self.lock:
+            self.canned[path] = payload
 
     def hold(self, channel):
         """The next send of `channel` is taken (logged, shown) and then not answered until release()."""
@@ -154,35 +179,66 @@ class FakeWorkApps:
 
     def take_send(self, channel, userid, body):
         """Log a send that passed the token check; returns the answer's errcode (0, rate limit,
-        unknown user) and whether the request is held."""
+        unknown WeCom user), DingTalk's task id and whether the request is held."""
         with self.lock:
             if self.refuse[channel]:
                 self.refuse[channel] -= 1
                 code = WECOM_RATE_LIMIT if channel == "wecom" else DINGTALK_RATE_LIMIT
                 self.sends.append({"channel": channel, "userid": userid, "body": body, "shown": False, "errcode": code})
-                return code, None
-            known = userid in (self.wecom_users if channel == "wecom" else self.dingtalk_users)
-            if not known:
-                # WeCom: errcode 81013 when no recipient is valid; DingTalk: 33012 invalid userid.
-                code = 81013 if channel == "wecom" else 33012
-                self.sends.append({"channel": channel, "userid": userid, "body": body, "shown": False, "errcode": code})
-                return code, None
-            canonical = json.dumps(body, sort_keys=True, ensure_ascii=False)
+                return code, None, None
+            task = None
             if channel == "wecom":
+                if userid not in self.wecom_users:  # errcode 81013 when no recipient is valid
+                    entry = {"channel": channel, "userid": userid, "body": body, "shown": False, "errcode": 81013}
+                    self.sends.append(entry)
+                    return 81013, None, None
+                canonical = json.dumps(body, sort_keys=True, ensure_ascii=False)
                 interval = body.get("duplicate_check_interval", 1800)
                 last = self.seen_wecom.get(canonical)
                 shown = not (body.get("enable_duplicate_check") and last and time.time() - last < interval)
                 if shown:
                     self.seen_wecom[canonical] = time.time()
             else:
+                # DingTalk accepts the task whatever the user id; what became of it shows in getsendresult.
+                self.next_task += 1
+                task = self.next_task
                 mark = (userid, json.dumps(body["msg"], sort_keys=True, ensure_ascii=False), time.strftime("%Y%m%d"))
-                shown = mark not in self.seen_dingtalk
-                self.seen_dingtalk.add(mark)
-            self.sends.append({"channel": channel, "userid": userid, "body": body, "shown": shown, "errcode": 0})
+                if userid not in self.dingtalk_users:
+                    outcome = "invalid"
+                elif mark in self.seen_dingtalk:
+                    outcome = "duplicate"
+                elif userid in self.capped:
+                    outcome = "capped"
+                else:
+                    outcome = "shown"
+                    self.seen_dingtalk.add(mark)
+                self.tasks[task] = (userid, outcome)
+                shown = outcome == "shown"
+            entry = {"channel": channel, "userid": userid, "body": body, "shown": shown, "errcode": 0, "task_id": task}
+            self.sends.append(entry)
             wait = self.holding.pop(channel, None)
             if wait is not None:
                 self.held.set()
-            return 0, wait
+            return 0, task, wait
+
+    def send_result(self, task):
+        """getsendresult's send_result of a task."""
+        with self.lock:
+            self.results_asked.append(task)
+            userid, outcome = self.tasks[task]
+        lists = {
+            "invalid_user_id_list": [userid] if outcome == "invalid" else [],
+            "forbidden_user_id_list": [userid] if outcome in {"duplicate", "capped"} else [],
+            "failed_user_id_list": [],
+            "read_user_id_list": [],
+            "unread_user_id_list": [userid] if outcome == "shown" else [],
+            "invalid_dept_id_list": [],
+            "forbidden_list": [],
+        }
+        if outcome in {"duplicate", "capped"}:
+            code, count = ("143106", 1) if outcome == "duplicate" else ("143105", 500)
+            lists["forbidden_list"] = [{"code": code, "count": count, "userid": userid}]
+        return lists
 
     def authorize(self, channel, query):
         with self.lock:
@@ -228,6 +284,8 @@ def _handler_for(fake):
         def do_GET(self):
             url = urlsplit(self.path)
             query = {key: values[0] for key, values in parse_qs(url.query).items()}
+            if self.canned(url.path):
+                return None
             if url.path == "/cgi-bin/gettoken":
                 if query.get("corpid") != fake.corp_id or query.get("corpsecret") != fake.corp_secret:
                     return self.answer({"errcode": 40001, "errmsg": "invalid credential"})
@@ -256,15 +314,32 @@ def _handler_for(fake):
                 return self.answer({"nick": "someone", "unionId": unionid, "openId": "o-" + unionid})
             return self.answer({"errcode": 404, "errmsg": "not found"}, status=404)
 
+        def canned(self, path):
+            with fake.lock:
+                if path not in fake.canned:
+                    return False
+                payload = fake.canned.pop(path)
+            self.answer(payload)
+            return True
+
+        def slow(self, channel):
+            with fake.lock:
+                seconds = fake.delays.get(channel, 0)
+            if seconds:
+                time.sleep(seconds)
+
         def do_POST(self):
             url = urlsplit(self.path)
             query = {key: values[0] for key, values in parse_qs(url.query).items()}
             body = self.body()
+            if self.canned(url.path):
+                return None
             if url.path == "/cgi-bin/message/send":
                 error = fake.token_error("wecom", query.get("access_token"))
                 if error:
                     return self.answer({"errcode": error, "errmsg": "access_token invalid or expired"})
-                code, wait = fake.take_send("wecom", body.get("touser", ""), body)
+                self.slow("wecom")
+                code, _task, wait = fake.take_send("wecom", body.get("touser", ""), body)
                 if code == 81013:
                     userid = body.get("touser", "").lower()
                     invalid = {"errcode": code, "errmsg": "user & party & tag all invalid", "invaliduser": userid}
@@ -278,15 +353,21 @@ def _handler_for(fake):
                 error = fake.token_error("dingtalk", query.get("access_token"))
                 if error:
                     return self.answer({"errcode": error, "errmsg": "不合法的access_token"})
-                code, wait = fake.take_send("dingtalk", str(body.get("userid_list", "")), body)
-                if code == 33012:
-                    return self.answer({"errcode": code, "errmsg": "无效的USERID"})
+                self.slow("dingtalk")
+                code, task, wait = fake.take_send("dingtalk", str(body.get("userid_list", "")), body)
                 if code:
                     return self.answer({"errcode": code, "errmsg": "当前企业调用该接口超过限流阈值"})
                 if wait is not None:
                     wait.wait(timeout=60)
-                task = int(time.time() * 1000)
                 return self.answer({"errcode": 0, "errmsg": "ok", "task_id": task, "request_id": "r"})
+            if url.path == "/topapi/message/corpconversation/getsendresult":
+                error = fake.token_error("dingtalk", query.get("access_token"))
+                if error:
+                    return self.answer({"errcode": error, "errmsg": "不合法的access_token"})
+                if body.get("agent_id") != fake.dingtalk_agent_id or body.get("task_id") not in fake.tasks:
+                    return self.answer({"errcode": 400002, "errmsg": "无效的参数"})
+                result = fake.send_result(body["task_id"])
+                return self.answer({"errcode": 0, "errmsg": "ok", "send_result": result, "request_id": "r"})
             if url.path == "/v1.0/oauth2/accessToken":
                 if body.get("appKey") != fake.app_key or body.get("appSecret") != fake.app_secret:
                     return self.answer({"code": "invalidClientIdOrSecret", "message": "无效的应用"}, status=400)

@@ -2,14 +2,15 @@
 do (tests/fake_workapps.py): each app message is a delivery of its own beside the e-mail and the
 inbox row, with the e-mail's claims, backoff, retry time and poison rule. Across an expired
 token, a rate-limit answer and a worker killed mid-send (a real Celery worker, on PostgreSQL and
-Redis) each message is shown once; the server's log shows one send per message, and a second,
-identical one only for the message in flight when its worker died, which the service's
-duplicate rule does not show again."""
+Redis) each message is shown once; the server's log shows one send per idempotency key (each
+message's link carries a token of its key), and a second, identical one only for the message in
+flight when its worker died, which the service's duplicate rule does not show again."""
 
 import datetime
+import hashlib
 import time
 from collections import Counter
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 from django.conf import settings
@@ -49,6 +50,21 @@ def deliveries(channel=None):
     return rows.filter(channel=channel) if channel else rows
 
 
+def key_token(notification):
+    """The token of the notification's idempotency key that its app messages carry (m=)."""
+    return hashlib.sha256(notification.idempotency_key.encode()).hexdigest()[:12]
+
+
+def url_of(send):
+    body = send["body"]
+    return body["textcard"]["url"] if send["channel"] == "wecom" else body["msg"]["action_card"]["single_url"]
+
+
+def tokens(sends):
+    """How many times each notification appears in the server's log, by the token in its link."""
+    return Counter(parse_qs(urlsplit(url_of(send)).query)["m"][0] for send in sends)
+
+
 def titles(sends):
     """How many times each message appears in the server's log, by its title."""
     return Counter(
@@ -79,7 +95,7 @@ def test_a_message_goes_out_by_email_wecom_and_dingtalk_once_each_and_the_inbox_
     next_page = quote("/reviews/followups/1/", safe="")
 
     def entry(channel):
-        return f"{settings.SITE_URL}/accounts/workapps/{channel}/start/?next={next_page}"
+        return f"{settings.SITE_URL}/accounts/workapps/{channel}/start/?next={next_page}&m={key_token(notification)}"
 
     assert card["body"]["touser"] == "wx-reader" and card["body"]["agentid"] == workapps.wecom_agent_id
     assert card["body"]["msgtype"] == "textcard" and card["body"]["enable_duplicate_check"] == 1
@@ -93,14 +109,125 @@ def test_a_message_goes_out_by_email_wecom_and_dingtalk_once_each_and_the_inbox_
     for row in deliveries():
         assert row.state == SENT and row.attempts == 1 and row.sent_at and row.claimed_at is None
     assert len(workapps.sent()) == 2, "one request per message and app"
+    assert tokens(workapps.shown()) == {key_token(notification): 2}, "the link carries the key's token"
 
 
 def test_without_app_sign_in_the_button_opens_the_page_itself(reader, workapps, settings):
     settings.WORKAPPS_SIGNIN = False
-    notify(reader, 2)
+    notification = notify(reader, 2)
     delivery.deliver_due()
     [card] = workapps.shown("wecom")
-    assert card["body"]["textcard"]["url"] == f"{settings.SITE_URL}/reviews/followups/2/"
+    assert card["body"]["textcard"]["url"] == f"{settings.SITE_URL}/reviews/followups/2/?m={key_token(notification)}"
+
+
+def test_two_notifications_saying_the_same_thing_are_both_shown_once_each(reader, workapps, mail_server, clock):
+    """A self-assessment returned twice with the same comment: same subject, body and link, two
+    notifications. Both apps drop repeated content (WeCom's duplicate check, DingTalk's once a
+    day), so only the token of each idempotency key in the link keeps them two messages."""
+    same = {"kind": "letter_supervision", "subject": "自评被退回", "body": "请补充佐证材料。", "link": "/reviews/1/"}
+    first = services.notify(recipient=reader, key="returned:1:first", **same)
+    delivery.deliver_due()
+    second = services.notify(recipient=reader, key="returned:1:second", **same)
+    delivery.deliver_due()
+
+    for channel in ("wecom", "dingtalk"):
+        assert tokens(workapps.shown(channel)) == {key_token(first): 1, key_token(second): 1}, channel
+    assert len(workapps.sent()) == 4
+
+    # The same notification sent again (a worker died mid-send) is the same request: shown once.
+    ChannelDelivery.objects.filter(notification=second).update(state=PENDING, next_attempt_at=timezone.now())
+    delivery.deliver_due()
+    assert len(workapps.sent()) == 6
+    for channel in ("wecom", "dingtalk"):
+        assert tokens(workapps.shown(channel)) == {key_token(first): 1, key_token(second): 1}, channel
+    clock.advance(minutes=2)
+    delivery.deliver_due()  # DingTalk reports the repeat as "same content today": it was shown
+    assert set(deliveries("dingtalk").values_list("state", flat=True)) == {SENT}
+    assert deliveries("dingtalk").filter(confirmed_at=None).count() == 0
+
+
+def test_a_dingtalk_task_accepted_for_an_invalid_or_capped_user_is_failed_when_dingtalk_reports_it(
+    reader, workapps, mail_server, administrator, clock
+):
+    """asyncsend_v2 accepts any user id and answers with a task id; who was invalid or over a
+    per-person limit shows in getsendresult, asked a minute later by the next delivery run."""
+    stranger = person("stranger", wecom=False)  # an id DingTalk does not know
+    busy = person("busy", wecom=False)
+    workapps.add_users(dingtalk=["dd-busy"])
+    workapps.cap("dd-busy")
+    notify(stranger, 1)
+    notify(busy, 2)
+    notify(reader, 3)
+
+    delivery.deliver_due()
+
+    assert set(deliveries("dingtalk").values_list("state", flat=True)) == {SENT}, "accepted, as DingTalk says"
+    assert all(row.task_id for row in deliveries("dingtalk"))
+    assert delivery.deliver_due()["failed"] == 0 and workapps.results_asked == [], "not asked before a minute"
+    assert not Notification.objects.filter(recipient=administrator, kind=kinds.DELIVERY_FAILED).exists()
+
+    clock.advance(minutes=2)
+    totals = delivery.deliver_due()
+
+    assert totals["failed"] == 2 and totals["confirmed"] == 1
+    invalid = deliveries("dingtalk").get(notification__recipient=stranger)
+    capped = deliveries("dingtalk").get(notification__recipient=busy)
+    delivered = deliveries("dingtalk").get(notification__recipient=reader)
+    assert invalid.state == FAILED and "invalid_user_id_list" in invalid.last_error
+    assert capped.state == FAILED and "forbidden_user_id_list" in capped.last_error and "143105" in capped.last_error
+    assert delivered.state == SENT and delivered.confirmed_at is not None
+    notice = Notification.objects.get(recipient=administrator, kind=kinds.DELIVERY_FAILED)
+    assert notice.link == "/admin/outbox/channeldelivery/?state__exact=failed"
+    asked = len(workapps.results_asked)
+    clock.advance(minutes=2)
+    delivery.deliver_due()
+    assert len(workapps.results_asked) == asked, "a confirmed or failed delivery is not asked about again"
+
+
+def test_titles_are_cut_to_each_apps_limit_and_refused_content_is_not_retried(
+    reader, workapps, mail_server, administrator
+):
+    long = "关于" + "生产运营部设备大修整改" * 20  # 222 characters, 666 bytes
+    notify(reader, 1, subject=long[:200], body="正文" * 400)
+    delivery.deliver_due()
+    [card] = workapps.shown("wecom")
+    [note] = workapps.shown("dingtalk")
+    assert len(card["body"]["textcard"]["title"].encode()) <= 128
+    assert len(card["body"]["textcard"]["description"].encode()) <= 512
+    assert len(note["body"]["msg"]["action_card"]["title"]) == 64
+    assert note["body"]["msg"]["action_card"]["title"].endswith("…")
+
+    workapps.answer_next("/cgi-bin/message/send", {"errcode": 45002, "errmsg": "content size out of limit"})
+    workapps.answer_next("/topapi/message/corpconversation/asyncsend_v2", {"errcode": 40035, "errmsg": "不合法的参数"})
+    notify(reader, 2)
+    totals = delivery.deliver_due()
+
+    assert totals["failed"] == 2 and totals["retry"] == 0
+    refused = deliveries().filter(notification__subject="督办函 2")
+    assert {(row.channel, row.state) for row in refused} == {("wecom", FAILED), ("dingtalk", FAILED)}
+    assert {"45002" in row.last_error or "40035" in row.last_error for row in refused} == {True}
+    assert Notification.objects.filter(recipient=administrator, kind=kinds.DELIVERY_FAILED).exists()
+
+
+def test_a_run_with_a_slow_app_stops_within_its_seconds_and_one_call(reader, workapps, settings, monkeypatch):
+    """The clock is read after every batch (not after a round of e-mail, WeCom and DingTalk), and
+    each batch gets only the time left of the run."""
+    reader.__class__.objects.filter(pk=reader.pk).update(email="")  # the e-mail line is the inbox row only
+    for number in range(6):
+        notify(reader, number)
+    workapps.delay("wecom", 0.3)
+    workapps.delay("dingtalk", 0.3)
+    budget = 0.5
+
+    started = time.monotonic()
+    totals = delivery.deliver_due(seconds=budget)
+    took = time.monotonic() - started
+
+    limit = max(budget, delivery.MIN_BATCH_SECONDS) + 0.3 + 0.4  # the run, one call, and slack
+    assert took < limit, f"{took:.1f}s: the run went on past its seconds"
+    assert totals["more"] is True and totals["unsent"] > 0
+    assert not workapps.sent("dingtalk"), "DingTalk waits for the next run"
+    assert deliveries("wecom").filter(state=PENDING, attempts=0).exists(), "the rest go back untried"
 
 
 def test_an_expired_token_is_replaced_once_and_the_message_sent_once(reader, workapps, mail_server):
@@ -301,6 +428,7 @@ def test_each_app_message_is_shown_once_across_a_rate_limit_an_expired_token_and
         assert len(twice) == 1 and len(copies) == 2, "only the message in flight at the kill was sent again"
         assert copies[0] == copies[1] == in_flight, "as the same request"
         assert titles(workapps.shown(channel)) == dict.fromkeys(expected, 1), "each shown to its person once"
+        assert tokens(workapps.shown(channel)) == {key_token(n): 1 for n in written}, "one per idempotency key"
         cut_short = ChannelDelivery.objects.get(channel=channel, notification__subject=twice.pop())
         assert cut_short.crashes == 1
     assert workapps.issued == {"wecom": 2, "dingtalk": 2}, "one token each, then one refresh each, shared by workers"

@@ -168,3 +168,44 @@ def test_an_unreachable_app_gives_a_clear_page_not_an_error(client, zhang, worka
 
     assert response.status_code == 502 and reason("service") in response.content.decode()
     assert signed_in_user(client) is None
+
+
+def test_an_answer_that_is_json_but_not_an_object_gives_the_clear_page(client, zhang, workapps):
+    workapps.signed_in["wecom"] = "wx-zhang"
+    callback = back_from_the_app(to_the_app(client, "wecom"))
+    workapps.answer_next("/cgi-bin/auth/getuserinfo", ["not", "an", "object"])
+
+    response = client.get(callback)
+
+    assert response.status_code == 502 and reason("service") in response.content.decode()
+    assert signed_in_user(client) is None
+
+
+def test_a_wecom_user_id_matches_whatever_its_case(client, zhang, workapps):
+    """WeCom user ids are case-insensitive: the app may answer with another spelling."""
+    workapps.signed_in["wecom"] = "WX-Zhang"
+
+    response = client.get(back_from_the_app(to_the_app(client, "wecom")))
+
+    assert response.status_code == 302 and signed_in_user(client) == str(zhang.pk)
+
+
+def test_a_receiver_of_signing_in_may_refuse_with_its_reason(client, zhang, workapps):
+    from workapps.signin import SignInRefused, signing_in
+
+    seen = []
+
+    def refuse(sender, *, user, **kwargs):
+        seen.append((sender, user.username))
+        raise SignInRefused("已在目录中停用")
+
+    signing_in.connect(refuse, dispatch_uid="test-refuse")
+    try:
+        workapps.signed_in["dingtalk"] = "dd-zhang"
+        response = client.get(back_from_the_app(to_the_app(client, "dingtalk")))
+    finally:
+        signing_in.disconnect(dispatch_uid="test-refuse")
+
+    assert seen == [("dingtalk", "zhang")]
+    assert response.status_code == 403 and "已在目录中停用" in response.content.decode()
+    assert signed_in_user(client) is None

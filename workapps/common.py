@@ -59,8 +59,27 @@ class UnknownUser(WorkAppError):
     """The recipient is not a user of the app (or not in its visible range): permanent."""
 
 
+class ContentRefused(WorkAppError):
+    """The service refused the message's content (a parameter it calls invalid or too long): the
+    same message would be refused again, so it is not retried."""
+
+
 class Transport(Exception):
-    """No answer, a broken connection or a timeout: the service may be down."""
+    """No answer, a broken connection, a timeout, or an answer that is not a JSON object: the
+    service (or something in front of it) is not answering as it should."""
+
+
+def fit_bytes(text, limit):
+    """`text` cut to at most `limit` bytes of UTF-8 (with an ellipsis when cut)."""
+    data = text.encode()
+    if len(data) <= limit:
+        return text
+    return data[: limit - len("…".encode())].decode(errors="ignore") + "…"
+
+
+def fit_chars(text, limit):
+    """`text` cut to at most `limit` characters (with an ellipsis when cut)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def timeout():
@@ -68,13 +87,17 @@ def timeout():
 
 
 def call(method, url, *, params=None, body=None, headers=None):
-    """One JSON call. Returns the decoded answer (any HTTP status with a JSON body, since both
-    services put their error codes in the body); raises Transport on no usable answer."""
+    """One JSON call. Returns the decoded answer (any HTTP status with a JSON object as its body,
+    since both services put their error codes in the body); raises Transport on no usable answer,
+    a JSON list or string included (a proxy's page, say), which the callers could not read."""
     try:
         response = requests.request(method, url, params=params, json=body, headers=headers, timeout=timeout())
-        return response.json()
+        answer = response.json()
     except (requests.RequestException, ValueError) as error:
         raise Transport(f"{type(error).__name__}: {error}") from error
+    if not isinstance(answer, dict):
+        raise Transport(f"the answer (HTTP {response.status_code}) is JSON but not an object: {str(answer)[:200]}")
+    return answer
 
 
 def token_cache_key(channel, *parts):

@@ -4,16 +4,23 @@ the call, plain HTTP for the older `topapi` endpoints it does not.
 - SDK oauth2_1_0 GetAccessToken: POST {api}/v1.0/oauth2/accessToken {appKey, appSecret}
   -> accessToken, expireIn (the app token, which the topapi endpoints accept too)
 - POST {oapi}/topapi/message/corpconversation/asyncsend_v2?access_token=  a work notification
-  (工作通知) {agent_id, userid_list, msg{msgtype: action_card}}
+  (工作通知) {agent_id, userid_list, msg{msgtype: action_card}} -> task_id. "ok" means the task
+  was accepted: an invalid user id or a per-person limit is not an error here but shows later in
+- POST {oapi}/topapi/message/corpconversation/getsendresult {agent_id, task_id} -> send_result
+  {invalid_user_id_list, forbidden_user_id_list, failed_user_id_list, read_user_id_list,
+  unread_user_id_list, forbidden_list[{code, count, userid}]}, for tasks of the last 24 hours
 - Sign-in (current OAuth 2 for web pages): login.dingtalk.com/oauth2/auth -> authCode;
   SDK oauth2_1_0 GetUserToken: POST {api}/v1.0/oauth2/userAccessToken; SDK contact_1_0 GetUser:
   GET {api}/v1.0/contact/users/me -> unionId; POST {oapi}/topapi/user/getbyunionid -> userid.
 
 Error codes acted on: 88 (authentication), 40014 (invalid token), 42001 (expired token): fetch a
 new token once and call again; 90002, 90006, 90018 (over the app's or company's call limits):
-back off; 33012 (invalid userid) and 60121 (user not found): permanent for that message. DingTalk
-shows a work notification with the same content to the same person once a day, so a copy re-sent
-after a crash is not shown twice. Every call has a timeout."""
+back off; 33012 (invalid userid) and 60121 (user not found): permanent for that message (kept for
+safety: the published documentation of asyncsend_v2 reports invalid ids in getsendresult, not as
+an error of the call); 40035 and 400002 (an invalid parameter) and 34016: the content is refused,
+and would be again. DingTalk shows a work notification with the same content to the same person
+once a day (getsendresult lists the copy under forbidden, code 143106), so a copy re-sent after a
+crash is not shown twice. Every call has a timeout."""
 
 from urllib.parse import urlencode, urlsplit
 
@@ -22,6 +29,7 @@ from django.conf import settings
 from .common import (
     DINGTALK,
     CachedToken,
+    ContentRefused,
     NotConfigured,
     RateLimited,
     TokenRejected,
@@ -29,15 +37,21 @@ from .common import (
     UnknownUser,
     WorkAppError,
     call,
+    fit_bytes,
+    fit_chars,
     is_configured,
     token_cache_key,
 )
 
 TOKEN_ERRORS = {88, 40014, 42001}
-RATE_LIMITS = {90002, 90006, 90018}
+# 143103, 143104: per-minute limits of getsendresult (its documentation's error codes).
+RATE_LIMITS = {90002, 90006, 90018, 143103, 143104}
 UNKNOWN_USER = {33012, 60121}
+CONTENT_ERRORS = {34016, 40035, 400002}
 # A work notification's msg may be at most 2048 bytes; the text part is kept well inside it.
 MARKDOWN_BYTES = 1500
+# The action card's title (shown in the conversation list and the notification) is cut to this.
+TITLE_CHARS = 64
 
 
 def _sdk_config():
@@ -70,13 +84,6 @@ def _sdk_call(function, *args):
         raise Transport(f"{type(error).__name__}: {error.message}") from error
     except Exception as error:  # the SDK's HTTP layer: refused connection, timeout
         raise Transport(f"{type(error).__name__}: {error}") from error
-
-
-def _fit(text, limit):
-    data = text.encode()
-    if len(data) <= limit:
-        return text
-    return data[: limit - 3].decode(errors="ignore") + "…"
 
 
 class Client:
@@ -120,8 +127,8 @@ class Client:
             "msg": {
                 "msgtype": "action_card",
                 "action_card": {
-                    "title": title,
-                    "markdown": _fit(f"### {title}\n\n{text}".rstrip(), MARKDOWN_BYTES),
+                    "title": fit_chars(title, TITLE_CHARS),
+                    "markdown": fit_bytes(f"### {title}\n\n{text}".rstrip(), MARKDOWN_BYTES),
                     "single_title": button,
                     "single_url": url,
                 },
@@ -132,6 +139,14 @@ class Client:
         """Send a work notification to one person. Returns DingTalk's answer (with its task_id)."""
         body = self.notification(userid=userid, agent_id=self.agent_id, title=title, text=text, url=url, button=button)
         return self._oapi("/topapi/message/corpconversation/asyncsend_v2", body)
+
+    def send_result(self, task_id):
+        """What became of a work notification task (DingTalk keeps this for 24 hours): its
+        send_result, with the user ids under invalid_user_id_list, forbidden_user_id_list …"""
+        answer = self._oapi(
+            "/topapi/message/corpconversation/getsendresult", {"agent_id": self.agent_id, "task_id": int(task_id)}
+        )
+        return answer.get("send_result") or {}
 
     def userid_for_code(self, code):
         """The userid of the person who authorised this sign-in (authCode of login.dingtalk.com)."""
@@ -163,6 +178,8 @@ def _check(answer):
         raise RateLimited(errcode, errmsg)
     if errcode in UNKNOWN_USER:
         raise UnknownUser(errcode, errmsg)
+    if errcode in CONTENT_ERRORS:
+        raise ContentRefused(errcode, errmsg)
     raise WorkAppError(errcode, errmsg)
 
 

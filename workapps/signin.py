@@ -4,14 +4,17 @@ app messages that go through it.
 start: a random `state` and the page to land on are kept in the session, and the person is sent
 to the app's authorisation page; callback: the app sends them back with a code and that state;
 the state must be the session's (else someone else's sign-in could be slipped in: login CSRF), the
-code gives the app's user id, the id an active lightboard user, and that user is signed in (a new
-session key: no fixation) and lands on the page, which must be a path of this site."""
+code gives the app's user id, the id an active lightboard user, whom no receiver of `signing_in`
+refuses (the directory re-reads its people there: directory.workapp_checks), and that user is
+signed in (a new session key: no fixation) and lands on the page, which must be a path of this
+site."""
 
 import secrets
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.dispatch import Signal
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -39,13 +42,17 @@ def start_path(channel, next_path="/"):
     return reverse("workapps:start", args=[channel]) + "?" + urlencode({"next": safe_next(next_path)})
 
 
-def message_url(channel, link):
+def message_url(channel, link, token=""):
     """The absolute address a message's button opens: the page itself, through the app's
-    sign-in when that is on (a tap in the app then signs the person in first)."""
+    sign-in when that is on (a tap in the app then signs the person in first). `token` (the
+    notification's, see outbox.channels.message_token) goes in as `m=`: both apps compare a
+    message's content to drop repeats, and two notifications that say the same thing must not
+    count as one; the page ignores it."""
     path = link or reverse("inbox:index")
-    if channel in common.signin_channels():
-        return site_url() + start_path(channel, path)
-    return site_url() + path
+    url = site_url() + (start_path(channel, path) if channel in common.signin_channels() else path)
+    if token:
+        url += ("&" if "?" in url else "?") + urlencode({"m": token})
+    return url
 
 
 def app_of(user_agent):
@@ -65,12 +72,26 @@ def begin(session, channel, next_path):
     return AUTHORIZE[channel](redirect_uri=redirect_uri, state=state)
 
 
+class SignInRefused(Exception):
+    """Raised by a receiver of `signing_in` to refuse the sign-in; `reason` is shown to the person."""
+
+    def __init__(self, reason):
+        super().__init__(reason)
+        self.reason = reason
+
+
+# Sent (sender: the channel) with `user` once the app has said who is signing in, before they are
+# signed in; any receiver may refuse by raising SignInRefused. A signal because the rules live in
+# apps above workapps in the layering (the directory), which workapps may not import.
+signing_in = Signal()
+
+
 class Refused(Exception):
     """Sign-in refused, with the reason shown to the person."""
 
-    def __init__(self, reason, status=403):
+    def __init__(self, reason, status=403, message=""):
         super().__init__(reason)
-        self.reason, self.status = reason, status
+        self.reason, self.status, self.message = reason, status, message
 
 
 def finish(session, channel, *, state, code):
@@ -95,9 +116,19 @@ def finish(session, channel, *, state, code):
     if not userid:
         raise Refused("unknown")
     field = common.USERID_FIELD[channel]
-    user = get_user_model().objects.filter(**{field: userid}).first()
-    if user is None:
+    # WeCom treats user ids without regard to case (its answers may spell one differently).
+    lookup = f"{field}__iexact" if channel == common.WECOM else field
+    found = list(get_user_model().objects.filter(**{lookup: userid})[:2])
+    if len(found) != 1:  # nobody, or (differing in case only) not one person
         raise Refused("unknown")
+    [user] = found
+    if not user.is_active:
+        raise Refused("inactive")
+    try:
+        signing_in.send(sender=channel, user=user)
+    except SignInRefused as refused:
+        raise Refused("refused", message=refused.reason) from refused
+    user.refresh_from_db()  # a receiver may have brought the user up to date, or disabled them
     if not user.is_active:
         raise Refused("inactive")
     return user, attempt.get("next") or "/"

@@ -39,6 +39,7 @@ REASONS = {
         "user id of the app on your lightboard account, or sign in with your username and password."
     ),
     "inactive": lambda: _("Your lightboard account is disabled. Ask an administrator if you need it again."),
+    "refused": lambda: _("You cannot sign in through the app now. Sign in with your username and password."),
 }
 
 
@@ -49,7 +50,8 @@ def callback(request, channel):
     try:
         user, next_path = signin.finish(request.session, channel, state=request.GET.get("state"), code=code)
     except signin.Refused as refused:
-        context = {"reason": REASONS[refused.reason](), "channel": common_label(channel)}
+        reason = refused.message or REASONS[refused.reason]()
+        context = {"reason": reason, "channel": common_label(channel)}
         return render(request, "workapps/signin_refused.html", context, status=refused.status)
     login(request, user, backend=BACKEND)
     return redirect(next_path)

@@ -8,19 +8,23 @@ published documentation (developer.work.weixin.qq.com): WeCom has no maintained 
 Error codes the callers act on: 40014 (invalid token) and 42001 (expired token): fetch a new
 token once and call again; 45009 (over the call limit) and 45033 (too many concurrent calls):
 back off; 60111 (userid not found) and 81013 (no recipient valid), or errcode 0 with the
-recipient in `invaliduser`: that message can never be delivered. Every call has a timeout."""
+recipient in `invaliduser`: that message can never be delivered; 40008, 40058, 44004, 45002,
+45004 (invalid message type or parameter, empty content, content or description too long): the
+message's content is refused, and would be again. Every call has a timeout."""
 
 from django.conf import settings
 
 from .common import (
     WECOM,
     CachedToken,
+    ContentRefused,
     NotConfigured,
     RateLimited,
     TokenRejected,
     UnknownUser,
     WorkAppError,
     call,
+    fit_bytes,
     is_configured,
     token_cache_key,
 )
@@ -28,19 +32,13 @@ from .common import (
 TOKEN_ERRORS = {40014, 42001}
 RATE_LIMITS = {45009, 45033}
 UNKNOWN_USER = {60111, 81013}
+CONTENT_ERRORS = {40008, 40058, 44004, 45002, 45004}
 # The same message (the same request JSON) is shown once within this many seconds, however often
 # it is sent: the longest WeCom allows (4 hours), far longer than a worker's lease (5 minutes),
 # so a card re-sent because its worker died mid-send reaches the person once.
 DUPLICATE_CHECK_SECONDS = 4 * 60 * 60
 # Limits of a text card (bytes, UTF-8).
 TITLE_BYTES, DESCRIPTION_BYTES = 128, 512
-
-
-def _fit(text, limit):
-    data = text.encode()
-    if len(data) <= limit:
-        return text
-    return data[: limit - 3].decode(errors="ignore") + "…"
 
 
 class Client:
@@ -81,8 +79,8 @@ class Client:
             "msgtype": "textcard",
             "agentid": agent_id,
             "textcard": {
-                "title": _fit(title, TITLE_BYTES),
-                "description": _fit(description, DESCRIPTION_BYTES),
+                "title": fit_bytes(title, TITLE_BYTES),
+                "description": fit_bytes(description, DESCRIPTION_BYTES),
                 "url": url,
                 "btntxt": button,
             },
@@ -118,6 +116,8 @@ def _check(answer):
         raise RateLimited(errcode, errmsg)
     if errcode in UNKNOWN_USER:
         raise UnknownUser(errcode, errmsg)
+    if errcode in CONTENT_ERRORS:
+        raise ContentRefused(errcode, errmsg)
     raise WorkAppError(errcode, errmsg)
 
 
