@@ -23,6 +23,17 @@ def scope_of(integration):
     return cached
 
 
+def unit_ids(integration, code):
+    """The unit with this code and every unit below it, among those the account reads (a filter
+    by unit narrows what the account reads; it never widens it)."""
+    tree = org_tree()
+    unit = next((u for u in tree.units.values() if u.code == code), None)
+    if unit is None:
+        return []
+    scope = scope_of(integration)
+    return [pk for pk in tree.below(unit.pk) if scope is None or pk in scope]
+
+
 def _within(queryset, integration, field):
     scope = scope_of(integration)
     return queryset if scope is None else queryset.filter(**{f"{field}__in": scope})

@@ -38,11 +38,22 @@ class IntegrationAccountAdmin(admin.ModelAdmin):
     actions = ["issue_new_tokens"]
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        if not change:
-            _show_once(request, obj, services.issue_token(integration=obj, by=request.user))
+        """The account and its units are saved together by the service, which records who changed
+        what it may do; a new account's token is shown once, to whoever created it (in their session)."""
+        units = form.cleaned_data["units"]
+        if change:
+            services.change_integration(integration=obj, units=units, by=request.user)
+        else:
+            _show_once(request, obj, services.create_integration(integration=obj, units=units, by=request.user))
 
-    @admin.action(description=_("Issue a new token (the old one stops working)"))
+    def save_related(self, request, form, formsets, change):
+        # The units were saved with the account (save_model); only inlines, if any, remain.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    @admin.action(description=_("Issue a new token (the old one stops working)"), permissions=["change"])
     def issue_new_tokens(self, request, queryset):
+        """Only those who may change an account (administrators) issue its tokens; each new token is
+        shown once, in the issuer's session."""
         for integration in queryset:
             _show_once(request, integration, services.issue_token(integration=integration, by=request.user))

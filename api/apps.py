@@ -7,7 +7,13 @@ class ApiConfig(AppConfig):
     verbose_name = _("API for integrations")
 
     def ready(self):
-        """Name the action the API records when it issues a token (the admin's audit trail)."""
+        """Name the actions the API records on integration accounts (the admin's audit trail)."""
         from tasks.audit import register_history_names
 
-        register_history_names(actions={"issue api token": _("API token issued")})
+        register_history_names(
+            actions={
+                "issue api token": _("API token issued"),
+                "create api integration": _("Integration account created"),
+                "change api integration": _("Integration account changed"),
+            }
+        )

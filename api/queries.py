@@ -4,11 +4,12 @@ number of queries whatever the number of rows. People are given by name only."""
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
+from lightboard import clock
 from lightboard.lights import MISSING
 from reviews import queries as review_queries
 from reviews.models import CaseEvent, Letter, Rating, ReviewMeeting
 from tasks.models import AssessmentYear, KeyTask, SelfAssessment, StageTarget, TaskList
-from tasks.queries import standing
+from tasks.queries import current_stage, current_year, standing
 from tasks.results import NO_RESULT, stage_results
 
 from . import access
@@ -40,7 +41,22 @@ def _person(user):
     return None if user is None else {"name": str(user)}
 
 
-# --- units and years ---------------------------------------------------------------------
+# --- units, years and stages ----------------------------------------------------------------
+
+
+def get_year(year=None):
+    """The assessment year asked for, by default this year's (tasks.queries.current_year); None if
+    there is no such year."""
+    if year is None:
+        return current_year(clock.today())
+    return AssessmentYear.objects.filter(year=year).first()
+
+
+def get_stage(year, number=None):
+    """The stage of an assessment year with this number, by default today's; None if there is none."""
+    if number is None:
+        return current_stage(year, clock.today())
+    return year.stages.filter(number=number).first()
 
 
 def units(integration):

@@ -1,20 +1,20 @@
-"""Writes of the API: issuing a token, and a self-assessment written through an integration for a
-person, by the same service the self-assessment page calls (every rule of it holds)."""
+"""Writes of the API: setting up an integration account and issuing its token (from the admin),
+and a self-assessment written through an integration for a person, by the same service the
+self-assessment page calls (every rule of it holds). Each is one transaction with its audit entry."""
 
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tasks import access as task_access
 from tasks import services as task_services
-from tasks.audit import record_audit
-from tasks.models import AuditEntry, SelfAssessment, User
+from tasks.audit import changes, record_audit
+from tasks.models import User
 
-from .models import hash_token, new_token
+from .models import IntegrationAccount, hash_token, new_token
 
 
 @transaction.atomic
@@ -28,6 +28,45 @@ def issue_token(*, integration, by):
     integration.save(update_fields=["token_hash", "token_prefix", "token_issued_at"])
     record_audit(actor=by, action="issue api token", subject=integration, after={"token": f"{token[:8]}…"})
     return token
+
+
+def _what_it_may_do(integration, units):
+    """What the audit trail keeps of an account: its access, what it reads, whether it is active
+    (never its token nor the token's hash)."""
+    return {
+        "name": integration.name,
+        "access": integration.access,
+        "whole_group": integration.whole_group,
+        "units": sorted(f"{unit.code} {unit.name}" for unit in units),
+        "is_active": integration.is_active,
+    }
+
+
+@transaction.atomic
+def create_integration(*, integration, units, by):
+    """Save a new account (its fields set as the admin's form filled them) with the units it reads,
+    record who created it and what it may do, and issue its first token, which is returned."""
+    integration.save()
+    integration.units.set(units)
+    record_audit(
+        actor=by, action="create api integration", subject=integration, after=_what_it_may_do(integration, units)
+    )
+    return issue_token(integration=integration, by=by)
+
+
+@transaction.atomic
+def change_integration(*, integration, units, by):
+    """Save an account's changed fields (set on it as the admin's form filled them) and the units it
+    reads, recording who changed its access, scope or state, from what to what."""
+    stored = IntegrationAccount.objects.select_for_update().get(pk=integration.pk)
+    before = _what_it_may_do(stored, stored.units.all())
+    integration.save()
+    integration.units.set(units)
+    changed_before, changed_after = changes(before, _what_it_may_do(integration, units))
+    if changed_after:
+        record_audit(
+            actor=by, action="change api integration", subject=integration, before=changed_before, after=changed_after
+        )
 
 
 def through(integration):
@@ -47,20 +86,14 @@ def person_for(*, integration, task, username):
 @transaction.atomic
 def write_self_assessment(*, integration, task, stage, username, version, completion, account, submit):
     """Save (or submit) the self-assessment of `task` for `stage` for the person named, through
-    tasks.services.save_self_assessment; the audit entry it writes names the integration. Bad
-    input raises ValidationError and nothing is saved."""
+    tasks.services.save_self_assessment; the audit entry it writes names the integration as its
+    reason. Bad input raises ValidationError and nothing is saved."""
     if not integration.may_write:
         raise PermissionDenied({"": [_("This integration may only read.")]})
     person = person_for(integration=integration, task=task, username=username)
-    # Lock the assessment first: then the entries written for it after `last` are this write's.
-    list(SelfAssessment.objects.select_for_update().filter(task=task, stage=stage).values_list("pk", flat=True))
-    last = AuditEntry.objects.aggregate(last=Max("pk"))["last"] or 0
     if completion is not None:
         completion = Decimal(str(round(completion, 1)))
-    assessment = task_services.save_self_assessment(
-        task=task, stage=stage, by=person, version=version, completion=completion, account=account, submit=submit
-    )
-    AuditEntry.objects.filter(pk__gt=last, subject_type="selfassessment", subject_id=assessment.pk).update(
-        reason=through(integration)
-    )
-    return assessment
+    return task_services.save_self_assessment(
+        task=task, stage=stage, by=person, version=version, completion=completion, account=account, submit=submit,
+        reason=through(integration),
+    )  # fmt: skip

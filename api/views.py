@@ -7,17 +7,13 @@ from functools import wraps
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Path, Query, Swagger
 from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.pagination import paginate
 
-from lightboard import clock
 from lightboard.versioning import StaleEdit
-from tasks.models import AssessmentYear, Stage
-from tasks.queries import current_stage, current_year, org_tree
 
 from . import access, queries, schemas, services
 from .auth import TokenAuth
@@ -135,6 +131,13 @@ def query(*names):
 PAGE = ("page", "page_size")
 
 
+def _or_404(value):
+    """What a query found, or 404 when it found nothing."""
+    if value is None:
+        raise Http404
+    return value
+
+
 # --- reading -------------------------------------------------------------------------------
 
 
@@ -153,31 +156,12 @@ def units(request):
     return queries.units(request.auth)
 
 
-def _year(year):
-    if year is None:
-        return current_year(clock.today())
-    return AssessmentYear.objects.filter(year=year).first()
-
-
 @api.get("/task-lists", response={200: list[schemas.TaskListRow], **READ_ERRORS}, tags=["tasks"])
 @paginate(Pages)
 @query("year", *PAGE)
 def task_lists(request, year: int | None = YEAR):
     """Each unit's key task list for the year (this year by default): its state and number of tasks."""
-    found = _year(year)
-    if found is None:
-        raise Http404
-    return queries.task_lists(request.auth, found)
-
-
-def _unit_ids(integration, code):
-    """The unit with this code and every unit below it, among those the account reads."""
-    tree = org_tree()
-    unit = next((u for u in tree.units.values() if u.code == code), None)
-    if unit is None:
-        return []
-    scope = access.scope_of(integration)
-    return [pk for pk in tree.below(unit.pk) if scope is None or pk in scope]
+    return queries.task_lists(request.auth, _or_404(queries.get_year(year)))
 
 
 CODE = Query(
@@ -193,7 +177,7 @@ CODE = Query(
 @query("year", "unit", *PAGE)
 def tasks(request, year: int | None = YEAR, unit: str | None = CODE):
     """Key tasks with their stage targets, self-assessments, scores and the light that stands for each stage."""
-    unit_ids = _unit_ids(request.auth, unit) if unit else None
+    unit_ids = access.unit_ids(request.auth, unit) if unit else None
     return queries.tasks(request.auth, year=year, unit_ids=unit_ids)
 
 
@@ -214,13 +198,8 @@ def lights(
 ):
     """The light that stands for each task at one stage: the final score's, else the confirmed
     score's, else the submitted self score's, else missing."""
-    found = _year(year)
-    if found is None:
-        raise Http404
-    chosen = current_stage(found, clock.today()) if stage is None else found.stages.filter(number=stage).first()
-    if chosen is None:
-        raise Http404
-    return queries.lights(request.auth, chosen)
+    assessment_year = _or_404(queries.get_year(year))
+    return queries.lights(request.auth, _or_404(queries.get_stage(assessment_year, stage)))
 
 
 MeetingState = schemas.Meeting.model_fields["state"].annotation
@@ -267,10 +246,7 @@ def cases(request, state: CaseState | None = None, light: Light | None = None):
 @query()
 def case(request, case_id: int = ID):
     """A case with its steps and the numbers and dates of its letters."""
-    found = queries.get_case(request.auth, case_id)
-    if found is None:
-        raise Http404
-    return found
+    return _or_404(queries.get_case(request.auth, case_id))
 
 
 # --- self-assessments ----------------------------------------------------------------------
@@ -281,7 +257,7 @@ SELF_ASSESSMENT = "/tasks/{task_id}/stages/{number}/self-assessment"
 
 def _task_stage(integration, task_id, number):
     found = access.get_task(integration, task_id)
-    return found, get_object_or_404(Stage, year_id=found.year_id, number=number)
+    return found, _or_404(queries.get_stage(found.year, number))
 
 
 @api.get(SELF_ASSESSMENT, response={200: schemas.Stage, **READ_ERRORS}, tags=["self-assessment"])

@@ -378,7 +378,7 @@ def _checked_assessment_input(*, completion, account, evidence_files, existing_f
     return completion, account
 
 
-def save_self_assessment(*, task, stage, by, version, completion, account, evidence_files=(), submit=False):
+def save_self_assessment(*, task, stage, by, version, completion, account, evidence_files=(), submit=False, reason=""):
     """Save the department's self-assessment of `task` for `stage` as a draft or submit it.
 
     Only staff of the task's department may; a submitted assessment stays read-only
@@ -386,12 +386,13 @@ def save_self_assessment(*, task, stage, by, version, completion, account, evide
     one the form was loaded at (0 before the first save): if a colleague saved in between,
     StaleEdit says who and when, and nothing is saved.
     Returns the assessment; raises ValidationError (nothing saved) on bad input. Evidence
-    files are stored as their rows are written; a save that fails after that removes them."""
+    files are stored as their rows are written; a save that fails after that removes them.
+    `reason` goes into the audit entry, e.g. the integration a write came through."""
     stored = []
     try:
         return _save_self_assessment(
             task=task, stage=stage, by=by, version=version, completion=completion, account=account,
-            evidence_files=evidence_files, submit=submit, stored=stored,
+            evidence_files=evidence_files, submit=submit, stored=stored, reason=reason,
         )  # fmt: skip
     except BaseException:
         for evidence in stored:
@@ -400,7 +401,7 @@ def save_self_assessment(*, task, stage, by, version, completion, account, evide
 
 
 @transaction.atomic
-def _save_self_assessment(*, task, stage, by, version, completion, account, evidence_files, submit, stored):
+def _save_self_assessment(*, task, stage, by, version, completion, account, evidence_files, submit, stored, reason):
     if not access.can_work_on(by, task.department):
         raise PermissionDenied
     if stage.year_id != task.year_id:
@@ -444,6 +445,7 @@ def _save_self_assessment(*, task, stage, by, version, completion, account, evid
             task=task,
             before=changed_before,
             after=changed_after,
+            reason=reason,
         )
     return assessment
 

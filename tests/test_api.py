@@ -383,3 +383,163 @@ def test_the_openapi_document_is_served_valid_and_the_docs_page_needs_no_cdn(cli
 def test_other_addresses_under_the_api_answer_json(client, world):
     response = client.get(f"{API}/no-such-thing")
     assert response.status_code == 404 and response.json()["detail"]
+
+
+# --- who may issue tokens, and the audit trail of accounts ----------------------------------
+
+ACCOUNTS = "/admin/api/integrationaccount/"
+TOKEN = re.compile(r"lb_[A-Za-z0-9_-]{40,}")
+
+
+def view_only_clerk():
+    """A member of staff who may open the accounts' list and pages, and change nothing."""
+    from django.contrib.auth.models import Permission
+
+    clerk = make_user("clerk", is_staff=True)
+    clerk.user_permissions.add(Permission.objects.get(codename="view_integrationaccount"))
+    return clerk
+
+
+def test_only_those_who_may_change_an_account_issue_it_a_token_and_only_they_see_it(world):
+    from django.test import Client
+
+    integration, token = account("OA系统", whole_group=True)
+    issued = IntegrationAccount.objects.values_list("token_hash", "token_issued_at").filter(pk=integration.pk)
+    before = list(issued)
+    audited = AuditEntry.objects.count()
+    issue = {"action": "issue_new_tokens", "_selected_action": [integration.pk]}
+
+    clerk = Client()
+    clerk.force_login(view_only_clerk())
+    listing = clerk.get(ACCOUNTS)
+    assert listing.status_code == 200 and "OA系统" in listing.content.decode()
+    assert "issue_new_tokens" not in listing.content.decode()
+    refused = clerk.post(ACCOUNTS, issue, follow=True)
+    assert not TOKEN.search(refused.content.decode())
+    assert list(issued) == before
+    assert AuditEntry.objects.count() == audited
+    assert clerk.get(f"{API}/units", headers=bearer(token)).status_code == 200
+
+    # An administrator by role (neither superuser nor ticked permissions) may.
+    setter = make_user("setter", Role.ADMINISTRATOR, is_staff=True)
+    administrator = Client()
+    administrator.force_login(setter)
+    assert "issue_new_tokens" in administrator.get(ACCOUNTS).content.decode()
+    assert administrator.post(ACCOUNTS, issue).status_code == 302
+    # The new token waits in the issuer's session: nobody else's page shows it.
+    assert not TOKEN.search(clerk.get(ACCOUNTS).content.decode())
+    shown = TOKEN.findall(administrator.get(ACCOUNTS).content.decode())
+    assert len(shown) == 1 and not TOKEN.search(administrator.get(ACCOUNTS).content.decode())
+    assert clerk.get(f"{API}/units", headers=bearer(token)).status_code == 401
+    assert clerk.get(f"{API}/units", headers=bearer(shown[0])).status_code == 200
+    entries = AuditEntry.objects.order_by("pk")[audited:]
+    assert [(entry.action, entry.actor, entry.subject_id) for entry in entries] == [
+        ("issue api token", setter, integration.pk)
+    ]
+
+
+def test_the_service_writes_the_reason_into_the_self_assessment_entry_it_records(world, staff_a):
+    from tasks.services import save_self_assessment
+
+    task = world["task_a"]
+    stage = task.year.stages.get(number=6)
+    assessment = save_self_assessment(
+        task=task, stage=stage, by=staff_a, version=0, completion=50, account="推进中", reason="经由某系统"
+    )
+    entry = AuditEntry.objects.get(subject_type="selfassessment", subject_id=assessment.pk)
+    assert (entry.actor, entry.reason) == (staff_a, "经由某系统")
+    # Without a reason, as the self-assessment page saves: none.
+    save_self_assessment(
+        task=task, stage=stage, by=staff_a, version=assessment.version, completion=60, account="推进中"
+    )
+    assert AuditEntry.objects.filter(subject_type="selfassessment").order_by("pk").last().reason == ""
+
+
+def test_a_write_through_the_api_records_its_entry_once_and_never_edits_the_trail(client, world):
+    integration, token = account("OA系统", units=[world["s1"]], access="read_write")
+    url = SELF.format(task=world["task_a"].pk, number=6)
+    body = {"acting_for": "staff_a", "version": 0, "completion": 70, "account": "推进中"}
+    with CaptureQueriesContext(connection) as captured:
+        response = client.put(url, body, content_type="application/json", headers=bearer(token))
+    assert response.status_code == 200, response.content
+    writes = [q["sql"] for q in captured if "auditentry" in q["sql"].lower() and not q["sql"].startswith("SELECT")]
+    assert len(writes) == 1 and writes[0].startswith("INSERT"), writes
+    assessment = SelfAssessment.objects.get(task=world["task_a"], stage__number=6)
+    entry = AuditEntry.objects.get(subject_type="selfassessment", subject_id=assessment.pk)
+    assert entry.reason == api_services.through(integration)
+
+
+def account_entries(integration):
+    return AuditEntry.objects.filter(subject_type="integrationaccount", subject_id=integration.pk).order_by("pk")
+
+
+def test_creating_and_changing_an_account_in_the_admin_is_audited_without_its_token(client, world):
+    setter = make_user("setter", Role.ADMINISTRATOR, is_staff=True)
+    client.force_login(setter)
+    form = {"name": "OA系统", "description": "", "access": "read", "units": [world["s1"].pk], "is_active": "on"}
+    created = client.post(f"{ACCOUNTS}add/", form, follow=True)
+    token = TOKEN.findall(created.content.decode())[0]
+    integration = IntegrationAccount.objects.get(name="OA系统")
+    entries = list(account_entries(integration))
+    assert [(entry.action, entry.actor) for entry in entries] == [
+        ("create api integration", setter),
+        ("issue api token", setter),
+    ]
+    assert entries[0].after == {
+        "name": "OA系统", "access": "read", "whole_group": False, "units": ["S1 甲公司"], "is_active": True,
+    }  # fmt: skip
+
+    # The administrator widens what the token reads, and lets it write.
+    change = f"{ACCOUNTS}{integration.pk}/change/"
+    widened = {**form, "access": "read_write", "units": [world["s1"].pk, world["s2"].pk]}
+    assert client.post(change, widened).status_code == 302
+    entry = account_entries(integration).last()
+    assert (entry.action, entry.actor) == ("change api integration", setter)
+    assert entry.before == {"access": "read", "units": ["S1 甲公司"]}
+    assert entry.after == {"access": "read_write", "units": ["S1 甲公司", "S2 乙公司"]}
+
+    # Then the whole group, and off; a save that changes nothing records nothing.
+    everything = {**widened, "whole_group": "on", "is_active": ""}
+    assert client.post(change, everything).status_code == 302
+    entry = account_entries(integration).last()
+    assert (entry.before, entry.after) == (
+        {"whole_group": False, "is_active": True},
+        {"whole_group": True, "is_active": False},
+    )
+    count = account_entries(integration).count()
+    assert client.post(change, everything).status_code == 302
+    assert client.post(change, {**everything, "units": [world["s2"].pk, world["s1"].pk]}).status_code == 302
+    assert account_entries(integration).count() == count
+
+    integration.refresh_from_db()
+    for entry in account_entries(integration):
+        text = str([entry.before, entry.after, entry.reason])
+        assert token not in text and integration.token_hash not in text and hash_token(token) not in text
+
+
+def test_the_views_read_through_queries_and_decide_scope_through_access_only():
+    """Thin views: what is read is api.queries', which units an account reaches api.access'."""
+    import ast
+    from pathlib import Path
+
+    import api.views
+
+    tree = ast.parse(Path(api.views.__file__).read_text(encoding="utf-8"))
+    imported = {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and not node.level}
+    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    assert not {module for module in imported if module.startswith(("tasks", "reviews", "django.shortcuts"))}
+    assert not {module for module in imported if module.startswith("lightboard") and module != "lightboard.versioning"}
+    names = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+    names |= {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    assert not names & {"objects", "stages", "scope_of", "org_tree", "get_object_or_404"}
+
+
+def test_a_unit_filter_reaches_the_unit_and_below_within_the_account_only(world, department_a):
+    from api import access
+
+    scoped, _token = account("甲公司OA", units=[world["s1"]])
+    group, _token = account("集团OA", whole_group=True)
+    assert sorted(access.unit_ids(scoped, "S1")) == sorted([world["s1"].pk, department_a.pk])
+    assert access.unit_ids(scoped, "A") == [department_a.pk]
+    assert access.unit_ids(scoped, "S2") == [] and access.unit_ids(scoped, "NONE") == []
+    assert access.unit_ids(group, "S2") == [world["s2"].pk, world["task_b"].department_id]
