@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 demo: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
-	@echo "lightboard: http://$(HOST):$(PORT)/  logins: staff, leader, leadership, inspector, admin (password: demo)"
+	@echo "lightboard: http://$(HOST):$(PORT)/  logins: staff, leader, leadership, inspector, admin, and leadership.hlxt, inspector.hlxt for a subsidiary (password: demo)"
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # A fresh demo: the embedded database is deleted and built again (the .venv stays).
