@@ -117,10 +117,29 @@ class DirectoryBackend(LDAPBackend):
             raise ldap_user.AuthenticationFailed(f"the entry has no {settings.LDAP_ID_ATTRIBUTE} or username")
         user, problem = services.existing_user(person)
         if problem:
-            # For the administrators: the person is refused until they sort it out (or, for a
-            # re-created entry, until the sync finds the old entry gone and relinks the user).
+            # For the administrators: the person is refused until they sort it out (or, for an
+            # entry re-created since the last sync, until the sync relinks the user).
             logger.warning("directory sign-in of %s (%s) refused: %s", person.username, person.dn, problem)
             raise ldap_user.AuthenticationFailed(problem)
         if services.suspended_here(user):
             raise ldap_user.AuthenticationFailed("deactivated in lightboard by an administrator")
-        return services.follow_directory(person=person, user=user, reason=_("directory sign-in")).user, False
+        user = services.follow_directory(person=person, user=user, reason=_("directory sign-in")).user
+        return _saved_already(user), False
+
+
+def _saved_already(user):
+    """`user`, which follow_directory has saved, made so that django-auth-ldap's own save of it
+    writes nothing. django-auth-ldap saves the whole user once more after get_or_build_user
+    (ALWAYS_UPDATE_USER, and always in populate_user), outside follow_directory's transaction:
+    that save would write back the "active" read before an administrator's deactivation
+    committed in between, and lift it. Only that next whole save is skipped; saves naming their
+    fields (the sign-in's last_login) go through."""
+
+    def save(*args, **kwargs):
+        del user.save  # the model's own save again
+        if kwargs.get("update_fields") is None:
+            return None
+        return user.save(*args, **kwargs)
+
+    user.save = save
+    return user

@@ -100,11 +100,14 @@ def _user_state(user):
 
 def existing_user(person, *, present_ids=None):
     """(the lightboard user of `person` or None, why not when one is in the way). Found by the
-    directory id. Else, in the sync, which reads everyone (`present_ids`), a user of the same
-    username whose own entry is gone from the directory is the same person under a re-created
-    entry. At sign-in (no `present_ids`) nobody can tell a re-created entry from a new person
-    given a leaver's username, so another entry's user is never taken over there. Nor is a
-    local account of that username, ever."""
+    directory id. Else, in the sync, which reads everyone (`present_ids`), an active user of the
+    same username whose own entry is gone from the directory is the same person under an entry
+    re-created since the last sync. Once a sync has found the entry gone and deactivated its
+    user, that user is a former member's, with their history and work-app ids: a newcomer given
+    the username later never inherits it; an administrator decides (renames the old account,
+    and the next sync creates the newcomer's). At sign-in (no `present_ids`) nobody can tell a
+    re-created entry from a new person, so another entry's user is never taken over there. Nor
+    is a local account of that username, ever."""
     user = User.objects.filter(directory_id=person.directory_id).first()
     if user is not None:
         return user, None
@@ -115,6 +118,8 @@ def existing_user(person, *, present_ids=None):
         return None, _("a local account has this username; left alone")
     if present_ids is None or same.directory_id in present_ids:
         return None, _("another directory entry has this username; left alone")
+    if not same.is_active:
+        return None, _("the username is a former member's account; left for an administrator")
     return same, None
 
 

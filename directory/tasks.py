@@ -1,5 +1,6 @@
 import contextlib
 import logging
+import uuid
 
 from celery import shared_task
 from django.conf import settings
@@ -13,13 +14,17 @@ LOCK = "directory:sync:running"
 @contextlib.contextmanager
 def one_sync_at_a_time():
     """True inside when this is the only applying sync; False when another is still going. The
-    lock outlives the longest run (the worker kills a task at CELERY_TASK_TIME_LIMIT), so a
-    killed run's lock expires by itself."""
-    held = cache.add(LOCK, "running", timeout=settings.CELERY_TASK_TIME_LIMIT + 30)
+    lock outlives the longest Celery run (the worker kills a task at CELERY_TASK_TIME_LIMIT), so
+    a killed run's lock expires by itself. A run by hand has no such limit and may outlast its
+    lock, and another run may take the lock meanwhile: each run's lock holds a token of its own,
+    and a run lets go of the lock only while it still holds its token, never of another's."""
+    token = uuid.uuid4().hex
+    held = cache.add(LOCK, token, timeout=settings.CELERY_TASK_TIME_LIMIT + 30)
     try:
         yield held
     finally:
-        if held:
+        # Not atomic, but the lock would have to expire between these two calls.
+        if held and cache.get(LOCK) == token:
             cache.delete(LOCK)
 
 

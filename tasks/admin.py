@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from lightboard.admin import ReadOnly
@@ -8,14 +10,27 @@ from . import services
 from .models import AssessmentYear, Department, KeyTask, LibraryTask, SelfAssessment, Stage, StageTarget, User
 
 
+class UserChangeForm(auth_forms.UserChangeForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "is_active" in self.fields:
+            # The page carries the box as it showed it, so "changed" means the administrator
+            # changed it, not that the row changed (the sync deactivated the user) meanwhile.
+            self.fields["is_active"].show_hidden_initial = True
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    form = UserChangeForm
     list_display = ["username", "name", "email", "is_active", "is_staff", "from_directory"]
     list_filter = ["groups", "departments", "is_active", "is_staff"]
     search_fields = ["username", "name", "email", "wecom_userid", "dingtalk_userid"]
     # The directory id is set by directory sign-in and sync, never typed; who deactivated a user
-    # follows from unticking "active" here (or from the directory).
+    # follows from unticking "active" here or the suspend action (or from the directory). Active
+    # or not changes only through tasks.services.set_user_active: no list_editable, no other
+    # action (tests/test_directory_ldap.py holds to that).
     readonly_fields = ["directory_id", "deactivated_by"]
+    actions = ["suspend"]
     filter_horizontal = ["groups", "departments", "user_permissions"]
     fieldsets = [
         (None, {"fields": ["username", "password"]}),
@@ -33,11 +48,27 @@ class UserAdmin(DjangoUserAdmin):
     ]
 
     def save_model(self, request, obj, form, change):
-        # An administrator's deactivation is theirs: directory sign-in and sync leave it alone.
-        # Ticking "active" again ends it, whoever deactivated the user.
+        if not change:
+            return super().save_model(request, obj, form, change)
+        # Everything but "active" as the form has it; "active" through the service, and only
+        # when the administrator changed the box: a page loaded before the sync deactivated the
+        # user, saved for another reason, leaves that deactivation alone.
+        edited = [f.name for f in obj._meta.concrete_fields if f.name in form.fields and f.name != "is_active"]
+        obj.save(update_fields=edited)
         if "is_active" in form.changed_data:
-            obj.deactivated_by = User.DeactivatedBy.NOBODY if obj.is_active else User.DeactivatedBy.ADMINISTRATOR
-        super().save_model(request, obj, form, change)
+            services.set_user_active(user=obj, active=form.cleaned_data["is_active"], by=request.user)
+        else:
+            obj.refresh_from_db(fields=["is_active", "deactivated_by"])
+
+    @admin.action(description=_("Suspend (the directory does not undo it)"), permissions=["change"])
+    def suspend(self, request, queryset):
+        """Deactivate the users as an administrator: also those the directory deactivated, whom
+        it would otherwise reactivate when their entry is back or enabled again."""
+        users = list(queryset)
+        for user in users:
+            services.set_user_active(user=user, active=False, by=request.user)
+        message = gettext("Suspended %(count)s users; the directory will not reactivate them.")
+        self.message_user(request, message % {"count": len(users)})
 
     @admin.display(boolean=True, description=_("from the directory"))
     def from_directory(self, user):

@@ -895,3 +895,26 @@ def copy_list_to_next_year(*, task_list, by, unfinished_only=False):
         for new in created
     )  # fmt: skip
     return created, len(tasks) - len(to_copy)
+
+
+# --- users: active or not ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def set_user_active(*, user, active, by):
+    """An administrator makes `user` active or not. A deactivation is then the administrator's,
+    also of a user the directory had deactivated: directory sign-in and sync leave it alone
+    (directory.services.suspended_here). Making the user active ends any deactivation, whoever
+    made it, and gives the directory the say again. Audited when anything changes; `user` is
+    updated in memory too."""
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    before = {"is_active": locked.is_active, "deactivated_by": locked.deactivated_by}
+    by_whom = User.DeactivatedBy.NOBODY if active else User.DeactivatedBy.ADMINISTRATOR
+    after = {"is_active": bool(active), "deactivated_by": by_whom}
+    if after != before:
+        locked.is_active, locked.deactivated_by = after["is_active"], after["deactivated_by"]
+        locked.save(update_fields=["is_active", "deactivated_by"])
+        action = "activate user" if active else "deactivate user"
+        record_audit(actor=by, action=action, subject=locked, before=before, after=after)
+    user.is_active, user.deactivated_by = locked.is_active, locked.deactivated_by
+    return user

@@ -186,7 +186,8 @@ def test_roles_outside_lightboards_own_are_left_alone(client, mapped):
 
 
 def change_in_the_admin(client, user, *, is_active):
-    """An administrator saves the user's page in the admin, (un)ticking "active"."""
+    """An administrator saves the user's page in the admin, (un)ticking "active". The page was
+    opened when the user was as `user` has them: it carries the box as it showed it then."""
     data = {
         "username": user.username,
         "name": user.name,
@@ -194,6 +195,7 @@ def change_in_the_admin(client, user, *, is_active):
         "groups": list(user.groups.values_list("pk", flat=True)),
         "date_joined_0": user.date_joined.date().isoformat(),
         "date_joined_1": "08:00:00",
+        "initial-is_active": str(user.is_active),
     }
     if is_active:
         data["is_active"] = "on"
@@ -212,6 +214,11 @@ def test_an_administrators_deactivation_holds_at_the_next_directory_sign_in(clie
     change_in_the_admin(admin, lisi, is_active=False)
     lisi.refresh_from_db()
     assert not lisi.is_active and lisi.deactivated_by == User.DeactivatedBy.ADMINISTRATOR
+    entry = AuditEntry.objects.get(subject_type="user", subject_id=lisi.pk, action="deactivate user")
+    assert entry.actor == administrator
+    assert (entry.before, entry.after) == (
+        {"is_active": True, "deactivated_by": ""}, {"is_active": False, "deactivated_by": "administrator"},
+    )  # fmt: skip
 
     # His directory password does not bring him back.
     response = sign_in(client, "lisi", "ls-secret")
@@ -225,8 +232,95 @@ def test_an_administrators_deactivation_holds_at_the_next_directory_sign_in(clie
     change_in_the_admin(admin, lisi, is_active=True)
     lisi.refresh_from_db()
     assert lisi.is_active and lisi.deactivated_by == ""
+    assert AuditEntry.objects.filter(subject_id=lisi.pk, action="activate user", actor=administrator).exists()
     sign_in(client, "lisi", "ls-secret")
     assert signed_in(client) == str(lisi.pk)
+
+
+def directory_user(username):
+    """A user the directory made (no directory needed to say so)."""
+    user = make_user(username)
+    User.objects.filter(pk=user.pk).update(directory_id=f"entry-{username}")
+    user.refresh_from_db()
+    return user
+
+
+def test_a_page_opened_before_the_sync_deactivated_the_user_does_not_lift_that(client, administrator):
+    lisi = directory_user("lisi")
+    client.force_login(administrator)
+    page = client.get(reverse("admin:tasks_user_change", args=[lisi.pk]))
+    assert 'name="initial-is_active" value="True"' in page_text(page)  # the box as the page shows it
+
+    # Meanwhile the sync deactivates him (his entry left the directory)...
+    User.objects.filter(pk=lisi.pk).update(is_active=False, deactivated_by=User.DeactivatedBy.DIRECTORY)
+    # ...and the administrator saves the page, opened before, for his name.
+    lisi.name = "李四（已调离）"
+    change_in_the_admin(client, lisi, is_active=True)
+
+    lisi.refresh_from_db()
+    assert lisi.name == "李四（已调离）"
+    assert not lisi.is_active and lisi.deactivated_by == User.DeactivatedBy.DIRECTORY
+    assert not AuditEntry.objects.filter(subject_id=lisi.pk, action="activate user").exists()
+
+
+def test_an_administrator_makes_a_directory_deactivation_their_own(client, administrator):
+    lisi, wangwu = directory_user("lisi"), directory_user("wangwu")
+    User.objects.filter(pk=lisi.pk).update(is_active=False, deactivated_by=User.DeactivatedBy.DIRECTORY)
+    client.force_login(administrator)
+
+    response = client.post(
+        reverse("admin:tasks_user_changelist"),
+        {"action": "suspend", "_selected_action": [lisi.pk, wangwu.pk]},
+        follow=True,
+    )
+
+    assert "Suspended 2 users" in page_text(response) or "已停用 2 个用户" in page_text(response)
+    for user, was_active, was_by in ((lisi, False, "directory"), (wangwu, True, "")):
+        user.refresh_from_db()
+        assert not user.is_active and user.deactivated_by == User.DeactivatedBy.ADMINISTRATOR
+        entry = AuditEntry.objects.get(subject_type="user", subject_id=user.pk, action="deactivate user")
+        assert entry.actor == administrator
+        assert entry.before == {"is_active": was_active, "deactivated_by": was_by}
+
+
+def test_the_admin_changes_active_only_through_the_service(rf, administrator):
+    """set_user_active is the one way "active" changes in the admin: the change page's box
+    (save_model) and the suspend action call it; nothing else may change the field."""
+    from django.contrib.admin import site
+
+    user_admin = site._registry[User]
+    request = rf.get("/")
+    request.user = administrator
+    assert not user_admin.list_editable
+    assert set(user_admin.get_actions(request)) == {"delete_selected", "suspend"}
+
+
+def test_an_administrators_deactivation_in_the_sign_in_gap_holds(client, mapped, monkeypatch):
+    """django-auth-ldap saves the user again after follow_directory's transaction: an
+    administrator's deactivation committed in between is not written over."""
+    from directory import backends
+
+    follow_directory = backends.services.follow_directory
+
+    def then_an_administrator_deactivates(**kwargs):
+        followed = follow_directory(**kwargs)
+        User.objects.filter(pk=followed.user.pk).update(
+            is_active=False, deactivated_by=User.DeactivatedBy.ADMINISTRATOR
+        )
+        return followed
+
+    monkeypatch.setattr(backends.services, "follow_directory", then_an_administrator_deactivates)
+    sign_in(client, "lisi", "ls-secret")
+
+    lisi = User.objects.get(username="lisi")
+    assert not lisi.is_active and lisi.deactivated_by == User.DeactivatedBy.ADMINISTRATOR
+    assert lisi.last_login is not None  # the sign-in's own save of its field went through
+    assert client.get(reverse("tasks:mine")).status_code == 302  # the session ends at once
+    # Nor does the SSO gateway's way in (populate_user) write it over.
+    User.objects.filter(pk=lisi.pk).update(is_active=True, deactivated_by="")
+    backends.DirectoryBackend().populate_user("lisi")
+    lisi.refresh_from_db()
+    assert not lisi.is_active and lisi.deactivated_by == User.DeactivatedBy.ADMINISTRATOR
 
 
 def test_a_new_entry_given_a_leavers_username_does_not_take_over_their_account(client, mapped, caplog):

@@ -5,10 +5,11 @@ second run finds nothing to do; what leaves the directory is deactivated, never 
 import io
 
 import pytest
+from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from directory.tasks import sync_directory
+from directory.tasks import LOCK, sync_directory
 from lightboard.roles import Role, roles_of
 from tasks.models import AuditEntry, Department, User
 from tests.conftest import make_user
@@ -251,5 +252,119 @@ def test_overlapping_syncs_run_one_at_a_time(mapped, monkeypatch, caplog):
     monkeypatch.setattr(reader, "read_directory", lambda: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         sync_directory()
+    assert cache.get(LOCK) is None
     monkeypatch.setattr(reader, "read_directory", read_directory)
     assert sync_directory() == 0  # ran (and found nothing to change)
+    assert caplog.messages.count("directory sync: another run is still going; skipped") == 1
+
+
+def test_a_run_that_outlasted_its_lock_leaves_the_next_runs_lock_alone(mapped, monkeypatch):
+    from directory import reader
+
+    read_directory = reader.read_directory
+
+    def long_read():
+        # A run by hand outlasts its lock (it expires); beat's next run takes the lock.
+        cache.delete(LOCK)
+        assert cache.add(LOCK, "beat's run")
+        return read_directory()
+
+    monkeypatch.setattr(reader, "read_directory", long_read)
+    sync("--apply")
+
+    assert cache.get(LOCK) == "beat's run"  # still held for the run that is going
+    cache.delete(LOCK)
+
+
+def test_a_dry_run_takes_no_lock(mapped, monkeypatch):
+    from directory import reader
+
+    read_directory = reader.read_directory
+    held = []
+
+    def read():
+        held.append(cache.get(LOCK))
+        return read_directory()
+
+    monkeypatch.setattr(reader, "read_directory", read)
+    sync()
+    assert held == [None]  # beat's run, firing now, would run
+    # ...nor waits for one: a dry run while beat's run holds the lock prints its plan.
+    cache.add(LOCK, "beat's run")
+    try:
+        assert sync()[-1].startswith("Dry run: 8 changes")
+    finally:
+        cache.delete(LOCK)
+
+
+# --- a leaver's username given to a newcomer ------------------------------------------------
+
+
+def test_a_leavers_account_is_not_handed_to_a_newcomer_given_their_username(mapped):
+    sync("--apply")
+    zhangsan = User.objects.get(username="zhangsan")
+    # 张三 leaves: his entry is deleted, and the sync deactivates his user...
+    mapped.delete(person_dn("zhangsan"))
+    sync("--apply")
+    # ...months later a newcomer, 张珊, is given the username.
+    mapped.add(person_dn("zhangsan"), objectClass="inetOrgPerson", uid="zhangsan", cn="张珊", sn="张")
+
+    lines = sync("--apply")
+
+    assert "! user zhangsan (张珊): the username is a former member's account; left for an administrator" in lines
+    zhangsan.refresh_from_db()
+    assert not zhangsan.is_active and zhangsan.deactivated_by == User.DeactivatedBy.DIRECTORY
+    assert (zhangsan.name, zhangsan.wecom_userid, zhangsan.dingtalk_userid) == ("张三", "ZS001", "dt-zhangsan")
+    assert zhangsan.directory_id != mapped.entry_uuid(person_dn("zhangsan"))
+    assert not User.objects.filter(directory_id=mapped.entry_uuid(person_dn("zhangsan"))).exists()
+
+    # An administrator renames the former member's account: the next sync creates the newcomer's.
+    User.objects.filter(pk=zhangsan.pk).update(username="zhangsan-left")
+    assert any(line.startswith("+ user zhangsan (张珊)") for line in sync("--apply"))
+    newcomer = User.objects.get(username="zhangsan")
+    assert newcomer.pk != zhangsan.pk and newcomer.is_active and newcomer.wecom_userid == ""
+
+
+# --- who deactivated the users inactive before lightboard recorded it -------------------------
+
+
+def test_the_migration_names_an_administrators_later_deactivation_from_the_admins_history(administrator):
+    """Migration 0017: the directory deactivated a user, an administrator ticked "active" again
+    in the admin and later unticked it (LogEntry, not audited then): an administrator's."""
+    import importlib
+    import json
+
+    from django.apps import apps
+    from django.contrib.admin.models import CHANGE, LogEntry
+    from django.contrib.contenttypes.models import ContentType
+    from django.utils import timezone
+
+    migration = importlib.import_module("tasks.migrations.0017_who_deactivated")
+    now = timezone.now()
+    user_type = ContentType.objects.get_for_model(User)
+
+    def inactive(username, *, admin_changes=()):
+        user = make_user(username, is_active=False, directory_id=f"entry-{username}")
+        entry = AuditEntry.objects.create(
+            action="directory: deactivate user", subject_type="user", subject_id=user.pk,
+            before={"is_active": True}, after={"is_active": False},
+        )  # fmt: skip
+        AuditEntry.objects.filter(pk=entry.pk).update(at=now)
+        for minutes, fields in admin_changes:
+            LogEntry.objects.create(
+                user=administrator, content_type=user_type, object_id=str(user.pk), object_repr=username,
+                action_flag=CHANGE, change_message=json.dumps([{"changed": {"fields": fields}}]),
+                action_time=now + timezone.timedelta(minutes=minutes),
+            )  # fmt: skip
+        return user
+
+    again = inactive("again", admin_changes=[(5, ["Active"]), (10, ["Full name", "Active"])])
+    before = inactive("before", admin_changes=[(-5, ["Active"])])  # an older admin change
+    renamed = inactive("renamed", admin_changes=[(5, ["Full name"])])
+    local = make_user("local", is_active=False)
+
+    migration.record_who_deactivated(apps, None)
+
+    users = User.objects.filter(pk__in=[again.pk, before.pk, renamed.pk, local.pk])
+    by = dict(users.values_list("username", "deactivated_by"))
+    assert by == {"again": "administrator", "before": "directory", "renamed": "directory", "local": "administrator"}

@@ -1,3 +1,5 @@
+import contextlib
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
@@ -29,8 +31,8 @@ class Command(BaseCommand):
                 _("Directory sync needs python-ldap: install lightboard's `directory` extra (%(error)s).")
                 % {"error": error}
             ) from None
-        # A dry run changes nothing, so only applying waits for no other sync (beat's) to be going.
-        with one_sync_at_a_time() as alone:
+        # A dry run changes nothing: it neither waits for another sync (beat's) nor holds one up.
+        with one_sync_at_a_time() if apply else contextlib.nullcontext(True) as alone:
             if apply and not alone:
                 raise CommandError(_("Another directory sync is still running; nothing changed. Try again later."))
             try:
