@@ -10,15 +10,21 @@ below talks to the app. What each answer means for the delivery:
   again (the app refused it, so nothing went out twice); refused again: retried later;
 - "too many calls" (rate limit): the batch ends, its rows go back untried for a minute, and the
   attempt is not counted;
-- the recipient is unknown to the app, or the app refuses the content: that delivery fails for
-  good with the app's answer;
+- the recipient is unknown to the app, or the app refuses the content (WeCom's content errors,
+  DingTalk's 34016 "too long"): that delivery fails for good with the app's answer;
+- any other error code (DingTalk's "invalid parameter" included, which a wrong agent id gives
+  too): retried with the e-mail's backoff until the retry time is over;
 - no answer, a timeout: the batch ends, its rows are retried with the e-mail's backoff.
 
 DingTalk's "ok" only says it accepted the task (its task_id is kept on the delivery): whether the
 person got it, or was an invalid id or over a per-person limit, DingTalk tells a while later.
-`confirm_sent` asks it (getsendresult) at the start of each delivery run for deliveries sent more
-than CONFIRM_AFTER ago and not yet confirmed; one DingTalk refused fails with its reason, and
-administrators hear of it as of any failed delivery.
+`confirm_sent` asks it (getsendresult) at the start of each delivery run, for each delivery when
+its next check is due (CONFIRM_AFTER after the send, then ever less often while DingTalk has no
+answer, for CONFIRM_WITHIN: after that it stays unconfirmed). An invalid user id fails the
+delivery (administrators hear of it as of any failed delivery); a person DingTalk did not show it
+to because of a per-minute limit gets it again after THROTTLE_WAIT (the attempt not counted),
+over the daily cap the next day, in failed_user_id_list after the backoff, each while the
+delivery's retry time lasts.
 
 A message is re-sent only if it was in flight when its worker died (the app may have taken it):
 the copy is the same request, and both apps show the same message to the same person once
@@ -31,10 +37,13 @@ import datetime
 import hashlib
 import logging
 import time
+import zoneinfo
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
@@ -44,7 +53,18 @@ from workapps.dingtalk import Client as DingTalkClient
 from workapps.wecom import Client as WeComClient
 
 from .models import ChannelDelivery, Notification
-from .outcomes import REFUSED, RETRY, SENT_NOW, THROTTLED, UNSENT, Result, describe
+from .outcomes import (
+    REFUSED,
+    RETRY,
+    SENT_NOW,
+    THROTTLE_WAIT,
+    THROTTLED,
+    UNSENT,
+    Result,
+    backoff,
+    describe,
+    retry_deadline,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +75,23 @@ CLIENTS = {common.WECOM: WeComClient, common.DINGTALK: DingTalkClient}
 # DingTalk's result of a task is asked for once it is this old, and can be asked for 24 hours.
 CONFIRM_AFTER = datetime.timedelta(minutes=1)
 CONFIRM_WITHIN = datetime.timedelta(hours=23)
-# getsendresult's forbidden_list codes meaning "the same content went to this person today":
-# with a token per notification in every message that is this notification, shown already.
+# A task DingTalk has not reported on is asked about again after the longest of these that is at
+# most half its age: a minute apart at first, then 2, 5, 10, 30 minutes, then hourly (about 35
+# questions in its 23 hours, where a question every run would be over a thousand).
+CONFIRM_STEPS = [datetime.timedelta(minutes=m) for m in (1, 2, 5, 10, 30, 60)]
+# getsendresult's forbidden_list codes (its documentation's error codes; 1431xx for an internal
+# app, 1432xx for an ISV's). "The same content went to this person today": with a token per
+# notification in every message, that is this notification, shown already.
 ALREADY_SHOWN = {"143106", "143206"}
+# Over a per-minute limit of the app or the company: not shown, sent again after THROTTLE_WAIT.
+PER_MINUTE = {"143103", "143104", "143203", "143204"}
+# Over the daily limit per person (500 work notifications a day for an internal app): not
+# shown, sent again shortly after midnight (China time) while the retry time lasts.
+DAILY_CAP = {"143105", "143205"}
+NEXT_DAY_MARGIN = datetime.timedelta(minutes=5)
+# What a task's result means for its delivery (besides THROTTLED).
+CONFIRMED, FAILED, NEXT_DAY, LATER = "confirmed", "failed", "next_day", "later"
+CHINA = zoneinfo.ZoneInfo("Asia/Shanghai")
 
 
 def create_for(notifications):
@@ -166,55 +200,115 @@ def send(channel, rows, seconds=None):
     return results, interrupted
 
 
+def _ids(value):
+    """The user ids of one of send_result's lists, as strings; anything that is not a list of ids
+    (DingTalk's documentation shows a JSON list; a comma-separated string is read too) is none."""
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list | tuple):
+        return set()
+    return {str(item).strip() for item in value if isinstance(item, str | int) and not isinstance(item, bool)}
+
+
+def _forbidden_codes(userid, result):
+    """The codes of the person's forbidden_list entries (entries that are not objects are skipped)."""
+    entries = result.get("forbidden_list")
+    if not isinstance(entries, list | tuple):
+        return set()
+    return {
+        str(entry.get("code") or "")
+        for entry in entries
+        if isinstance(entry, dict) and str(entry.get("userid") or "") == userid
+    } - {""}
+
+
 def _verdict(userid, result):
-    """(confirmed, error) for one person of a DingTalk task's send_result; (False, "") while
-    DingTalk does not say yet."""
-    listed = {name: {str(u) for u in result.get(name) or []} for name in (
+    """(what to do, error) for one person of a DingTalk task's send_result: CONFIRMED, FAILED (for
+    good), THROTTLED (again after THROTTLE_WAIT, the attempt not counted), NEXT_DAY (over the
+    daily cap: again tomorrow), LATER (again after the backoff); ("", "") while DingTalk does not
+    say yet. Read defensively: a list that is not a list counts as empty."""
+    if not isinstance(result, dict):
+        return "", ""
+    listed = {name: _ids(result.get(name)) for name in (
         "invalid_user_id_list", "forbidden_user_id_list", "failed_user_id_list",
         "read_user_id_list", "unread_user_id_list",
     )}  # fmt: skip
     if userid in listed["invalid_user_id_list"]:
-        return False, f"DingTalk getsendresult: {userid} is in invalid_user_id_list (not a user of the app)"
+        return FAILED, f"DingTalk getsendresult: {userid} is in invalid_user_id_list (not a user of the app)"
     if userid in listed["forbidden_user_id_list"]:
-        codes = {
-            str(entry.get("code", "")) for entry in result.get("forbidden_list") or [] if entry.get("userid") == userid
-        }
+        codes = _forbidden_codes(userid, result)
+        detail = ", ".join(sorted(codes)) or "no code"
+        error = f"DingTalk getsendresult: {userid} is in forbidden_user_id_list ({detail}), not shown"
+        if codes & DAILY_CAP:
+            return NEXT_DAY, error + ": over the daily limit per person, sent again tomorrow"
+        if codes & PER_MINUTE:
+            return THROTTLED, error + ": over a per-minute limit, sent again in a minute"
         if codes and codes <= ALREADY_SHOWN:
-            return True, ""  # this very message (same token) reached the person earlier today
-        detail = ", ".join(sorted(code for code in codes if code)) or "no code"
-        return (
-            False,
-            f"DingTalk getsendresult: {userid} is in forbidden_user_id_list ({detail}: over a per-person limit)",
-        )
+            return CONFIRMED, ""  # this very message (same token) reached the person earlier today
+        return LATER, error
     if userid in listed["failed_user_id_list"]:
-        return False, f"DingTalk getsendresult: {userid} is in failed_user_id_list"
+        return LATER, f"DingTalk getsendresult: {userid} is in failed_user_id_list, sent again later"
     if userid in listed["read_user_id_list"] | listed["unread_user_id_list"]:
-        return True, ""
-    return False, ""
+        return CONFIRMED, ""
+    return "", ""
+
+
+def next_check(sent_at, now):
+    """When to ask again about a task DingTalk has no answer on yet: after the longest of
+    CONFIRM_STEPS that is at most half its age (at least the first)."""
+    half_age = (now - sent_at) / 2
+    return now + max((step for step in CONFIRM_STEPS if step <= half_age), default=CONFIRM_STEPS[0])
+
+
+def _next_day(now):
+    """Shortly after the next midnight of DingTalk's day (China time)."""
+    local = now.astimezone(CHINA)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0) + datetime.timedelta(days=1) + NEXT_DAY_MARGIN
+
+
+def _requeue(mine, row, now, what, error):
+    """Put a delivery DingTalk did not show back in the queue (what: THROTTLED, NEXT_DAY, LATER),
+    or fail it when its next chance is past its retry time. Returns "requeued" or "failed"."""
+    deadline = retry_deadline(row)
+    due = {THROTTLED: now + THROTTLE_WAIT, NEXT_DAY: _next_day(now), LATER: now + backoff(row.attempts)}[what]
+    if now >= deadline or (what == NEXT_DAY and due > deadline):
+        written = mine.update(state=ChannelDelivery.State.FAILED, last_error=f"{error} (past its retry time)")
+        return "failed" if written else ""
+    counted = {"attempts": Greatest(F("attempts") - 1, 0)} if what == THROTTLED else {}
+    written = mine.update(
+        state=ChannelDelivery.State.PENDING, next_attempt_at=min(due, deadline), last_error=error,
+        task_id="", confirmed_at=None, next_check_at=None, sent_at=None, **counted,
+    )  # fmt: skip
+    return "requeued" if written else ""
 
 
 def confirm_sent(*, now=None, limit=None, seconds=None):
-    """Ask DingTalk what became of the work notifications it accepted more than CONFIRM_AFTER ago
-    and has not confirmed (within the 24 hours it answers for): delivered ones are marked
-    confirmed, refused ones failed with the reason. Stops at the first answer that is not about
-    the task (no answer, a rate limit) or after `seconds`. Returns {"confirmed": n, "failed": n}."""
-    counts = {"confirmed": 0, "failed": 0}
+    """Ask DingTalk what became of the work notifications it accepted and has not confirmed, those
+    whose next check is due (within the CONFIRM_WITHIN it answers for; after that they stay
+    unconfirmed): delivered ones are marked confirmed; one not shown over a per-minute limit goes
+    back to the queue for THROTTLE_WAIT (its attempt not counted), over the daily cap until
+    tomorrow, failed for another reason after the backoff, each until its retry time, then it
+    fails; an invalid user id fails at once. A task without an answer yet is asked again later
+    (next_check). Stops at the first answer that is not about the task (no answer, a rate limit)
+    or after `seconds`. Returns {"confirmed": n, "failed": n, "requeued": n}."""
+    counts = {"confirmed": 0, "failed": 0, "requeued": 0}
     if not common.is_configured(common.DINGTALK):
         return counts
     now = now or timezone.now()
     limit = limit or settings.OUTBOX_BATCH_SIZE
     seconds = BATCH_SECONDS if seconds is None else min(seconds, BATCH_SECONDS)
+    due = Q(next_check_at__lte=now) | Q(next_check_at=None, sent_at__lte=now - CONFIRM_AFTER)
     rows = list(
         ChannelDelivery.objects.filter(
+            due,
             channel=common.DINGTALK,
             state=ChannelDelivery.State.SENT,
             confirmed_at=None,
-            sent_at__lte=now - CONFIRM_AFTER,
             sent_at__gt=now - CONFIRM_WITHIN,
-        )
+        )  # fmt: skip
         .exclude(task_id="")
         .select_related("notification__recipient")
-        .order_by("sent_at", "id")[:limit]
+        .order_by(Coalesce("next_check_at", "sent_at"), "id")[:limit]
     )
     if not rows:
         return counts
@@ -223,20 +317,33 @@ def confirm_sent(*, now=None, limit=None, seconds=None):
     for row in rows:
         if time.monotonic() - started > seconds:
             break
+        # Only a row still as it was read (not re-queued or confirmed by another run meanwhile) is written.
+        mine = ChannelDelivery.objects.filter(
+            pk=row.pk, state=ChannelDelivery.State.SENT, task_id=row.task_id, confirmed_at__isnull=True
+        )
         try:
             result = client.send_result(row.task_id)
-        except (common.Transport, common.RateLimited, common.TokenRejected) as error:
-            log.warning("outbox: DingTalk results not read this run: %s", describe(error))
+            userid = getattr(row.notification.recipient, common.USERID_FIELD[common.DINGTALK]) or ""
+            what, error = _verdict(userid, result)
+        except SoftTimeLimitExceeded:
+            raise
+        except (common.Transport, common.RateLimited, common.TokenRejected) as problem:
+            log.warning("outbox: DingTalk results not read this run: %s", describe(problem))
             break
-        except common.WorkAppError as error:  # about this task: asked again next run, while DingTalk keeps it
-            log.warning("outbox: DingTalk result of task %s not read: %s", row.task_id, describe(error))
-            continue
-        userid = getattr(row.notification.recipient, common.USERID_FIELD[common.DINGTALK])
-        confirmed, error = _verdict(userid, result)
-        # Only a row still as it was read (not re-queued meanwhile) is written.
-        mine = ChannelDelivery.objects.filter(pk=row.pk, state=ChannelDelivery.State.SENT, task_id=row.task_id)
-        if confirmed:
+        except common.WorkAppError as problem:  # about this task: asked again later, while DingTalk keeps it
+            log.warning("outbox: DingTalk result of task %s not read: %s", row.task_id, describe(problem))
+            what, error = "", ""
+        except Exception:  # an answer this code cannot read: the other tasks are still asked
+            log.exception("outbox: DingTalk result of task %s could not be read", row.task_id)
+            what, error = "", ""
+        if what == CONFIRMED:
             counts["confirmed"] += mine.update(confirmed_at=now)
-        elif error:
+        elif what == FAILED:
             counts["failed"] += mine.update(state=ChannelDelivery.State.FAILED, last_error=error)
+        elif what:
+            outcome = _requeue(mine, row, now, what, error)
+            if outcome:
+                counts[outcome] += 1
+        else:
+            mine.update(next_check_at=next_check(row.sent_at, now))
     return counts

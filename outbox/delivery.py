@@ -21,7 +21,8 @@ of its own, a "line" beside the e-mail line, claimed, leased, sent (outbox.chann
 by the same three steps with the same rules. A channel that answers "too many calls" ends its
 batch: its rows go back untried for THROTTLE_WAIT, without counting an attempt, and that channel
 rests until the next run. Each run first asks DingTalk what became of the work notifications it
-accepted a while ago (outbox.channels.confirm_sent).
+accepted a while ago (outbox.channels.confirm_sent); should that break (an answer it cannot
+read), the error is logged and the run delivers all the same.
 
 A run given `seconds` looks at the clock after every batch and gives each batch only the time
 left (at most BATCH_SECONDS, at least MIN_BATCH_SECONDS): it ends within its seconds, plus
@@ -54,7 +55,20 @@ from lightboard.text import one_line
 
 from . import channels, kinds
 from .models import ChannelDelivery, Notification
-from .outcomes import REFUSED, RETRY, SENT_NOW, THROTTLED, UNSENT, Result, describe
+from .outcomes import (  # noqa: F401 - BACKOFF_CAP, give_up_after: part of this module's interface
+    BACKOFF_CAP,
+    REFUSED,
+    RETRY,
+    SENT_NOW,
+    THROTTLE_WAIT,
+    THROTTLED,
+    UNSENT,
+    Result,
+    backoff,
+    describe,
+    give_up_after,
+    retry_deadline,
+)
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +76,8 @@ PENDING, SENT, FAILED = Notification.State.PENDING, Notification.State.SENT, Not
 # How long a claimed row stays with its worker: longer than the longest delivery run can last
 # (CELERY_TASK_TIME_LIMIT), so a live worker's rows are never taken from it.
 LEASE = datetime.timedelta(minutes=5)
-# Backoff between attempts: 1, 2, 4, 8, 16, then every 30 minutes until the retry time is over.
-BACKOFF_CAP = datetime.timedelta(minutes=30)
 # A row whose delivery was cut short this many times (its worker died each time) is failed.
 POISON_LIMIT = 3
-# A channel that answered "too many calls" is tried again after this long.
-THROTTLE_WAIT = datetime.timedelta(minutes=1)
 
 
 def message_id(notification):
@@ -75,20 +85,6 @@ def message_id(notification):
     crash between sending and recording is recognisable as the same message."""
     digest = hashlib.sha256(notification.idempotency_key.encode()).hexdigest()[:32]
     return f"<{digest}@{settings.LIGHTBOARD_MAIL_DOMAIN}>"
-
-
-def backoff(attempts):
-    """Wait before the next attempt: 1, 2, 4, 8, 16, 30, 30 … minutes."""
-    return min(datetime.timedelta(minutes=2 ** min(max(attempts - 1, 0), 10)), BACKOFF_CAP)
-
-
-def give_up_after():
-    return datetime.timedelta(hours=settings.OUTBOX_GIVE_UP_HOURS)
-
-
-def retry_deadline(notification):
-    """Until when a transport error means "try again later" for this row."""
-    return notification.retry_until or notification.created_at + give_up_after()
 
 
 @dataclass(frozen=True)
@@ -259,7 +255,10 @@ def record(batch, results, now=None):
     with transaction.atomic():
         for row in by_outcome[SENT_NOW]:  # DingTalk's task ids, to ask about them later
             if results[row.pk].receipt:
-                mine.filter(pk=row.pk).update(task_id=results[row.pk].receipt, confirmed_at=None)
+                first_check = now + channels.CONFIRM_AFTER
+                mine.filter(pk=row.pk).update(
+                    task_id=results[row.pk].receipt, confirmed_at=None, next_check_at=first_check
+                )
         counts["sent"] = mine.filter(pk__in=[row.pk for row in by_outcome[SENT_NOW]]).update(
             state=SENT, sent_at=now, last_error="", **released
         )
@@ -357,8 +356,8 @@ def _confirm_dingtalk(totals, left):
     line = next(line for line in CHANNEL_LINES if line.name == ChannelDelivery.Channel.DINGTALK)
     now = timezone.now()
     counts = channels.confirm_sent(now=now, seconds=left())
-    totals["confirmed"] += counts["confirmed"]
-    totals["failed"] += counts["failed"]
+    for name in ("confirmed", "failed", "requeued"):
+        totals[name] += counts[name]
     if counts["failed"]:
         log.error(
             "outbox: %s dingtalk row(s) failed for good: refused by DingTalk after it took them", counts["failed"]
@@ -375,7 +374,7 @@ def deliver_due(*, batch_size=None, seconds=None):
     started = time.monotonic()
     totals = {
         "sent": 0, "retry": 0, "failed": 0, "unsent": 0, "throttled": 0, "set_aside": 0, "confirmed": 0,
-        "more": False,
+        "requeued": 0, "more": False,
     }  # fmt: skip
 
     def left():
@@ -385,7 +384,12 @@ def deliver_due(*, batch_size=None, seconds=None):
     def over():
         return seconds is not None and time.monotonic() - started >= seconds
 
-    _confirm_dingtalk(totals, left)
+    try:
+        _confirm_dingtalk(totals, left)
+    except SoftTimeLimitExceeded:
+        raise
+    except Exception:  # what DingTalk says of its tasks must never hold up the e-mail and the sends
+        log.exception("outbox: asking DingTalk what became of its tasks failed; delivering all the same")
     active = [EMAIL, *CHANNEL_LINES]
     while active:
         for line in list(active):

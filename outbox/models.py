@@ -116,6 +116,10 @@ class ChannelDelivery(models.Model):
     # that the person got the message (outbox.channels.confirm_sent). Empty for WeCom.
     task_id = models.CharField(_("task id"), max_length=40, blank=True)
     confirmed_at = models.DateTimeField(_("delivery confirmed at"), null=True, blank=True)
+    # When getsendresult is asked about the task next (set when it is accepted, moved on after
+    # every question DingTalk has no answer to yet): unanswered tasks are asked in turn, ever
+    # less often, not every run. Empty on rows sent before it existed: then sent_at decides.
+    next_check_at = models.DateTimeField(_("result asked for next at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -124,7 +128,10 @@ class ChannelDelivery(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["notification", "channel"], name="one_delivery_per_channel"),
         ]
-        indexes = [models.Index(fields=["channel", "state", "next_attempt_at", "id"], name="outbox_channel_due")]
+        indexes = [
+            models.Index(fields=["channel", "state", "next_attempt_at", "id"], name="outbox_channel_due"),
+            models.Index(fields=["channel", "state", "next_check_at"], name="outbox_channel_check"),
+        ]
 
     def __str__(self):
         return f"{self.get_channel_display()}: {self.notification_id}"

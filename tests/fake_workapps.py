@@ -9,9 +9,12 @@ What a test can make it do:
 - know some user ids and not others (an unknown one answers as each service does: WeCom refuses
   the send; DingTalk accepts the task and lists the id under invalid_user_id_list in
   getsendresult, as its documentation describes);
-- put a DingTalk person over the per-person daily limit (`cap`): tasks to them are accepted and
-  listed under forbidden_user_id_list (code 143105);
+- put a DingTalk person over the per-person daily limit (`cap`, until `uncap`): tasks to them are
+  accepted and listed under forbidden_user_id_list (code 143105); or over any forbidden_list code
+  for the next N tasks (`forbid`, e.g. 143103: a per-minute limit); or list the next N tasks to
+  them under failed_user_id_list (`fail`);
 - answer every send of a channel only after `delay(channel, seconds)`;
+- have DingTalk not report on its tasks yet (`silent`): getsendresult lists nobody;
 - answer the next call of a path with any JSON (`answer_next`), e.g. one that is not an object;
 - hold the next send of a channel after taking it (`hold`), as a service that has the message but
   has not answered yet, until the test lets it go (`release`);
@@ -82,12 +85,15 @@ class FakeWorkApps:
             self.signed_in = {}  # channel -> the userid the authorize page signs in
             self.codes = {}  # code -> (channel, userid)
             self.user_tokens = {}  # DingTalk user access token -> unionid
-            self.capped = set()  # DingTalk userids over their daily limit
-            self.tasks = {}  # DingTalk task_id -> (userid, "shown" | "invalid" | "duplicate" | "capped")
+            self.forbidden = {}  # DingTalk userid -> [forbidden_list code, tasks left (None: all)]
+            self.failing = Counter()  # DingTalk userid -> tasks still to list under failed_user_id_list
+            # DingTalk task_id -> (userid, "shown" | "invalid" | "duplicate" | "forbidden" | "failed", code)
+            self.tasks = {}
             self.next_task = 1000
             self.delays = {}  # channel -> seconds every send waits before answering
             self.canned = {}  # path -> the JSON the next call answers with
             self.results_asked = []  # task ids asked for with getsendresult
+            self.silent = False  # getsendresult lists nobody yet (DingTalk has not processed its tasks)
 
     def settings(self):
         """The lightboard settings that point both apps at this server."""
@@ -126,8 +132,20 @@ class FakeWorkApps:
             self.refuse[channel] += count
 
     def cap(self, userid):
+        self.forbid(userid, "143105")
+
+    def uncap(self, userid):
         with self.lock:
-            self.capped.add(userid)
+            self.forbidden.pop(userid, None)
+
+    def forbid(self, userid, code, count=None):
+        """Tasks to this DingTalk person (the next `count`, or all) are listed as forbidden, `code`."""
+        with self.lock:
+            self.forbidden[userid] = [code, count]
+
+    def fail(self, userid, count=1):
+        with self.lock:
+            self.failing[userid] += count
 
     def delay(self, channel, seconds):
         with self.lock:
@@ -203,16 +221,26 @@ class FakeWorkApps:
                 self.next_task += 1
                 task = self.next_task
                 mark = (userid, json.dumps(body["msg"], sort_keys=True, ensure_ascii=False), time.strftime("%Y%m%d"))
+                code = ""
                 if userid not in self.dingtalk_users:
                     outcome = "invalid"
                 elif mark in self.seen_dingtalk:
-                    outcome = "duplicate"
-                elif userid in self.capped:
-                    outcome = "capped"
+                    outcome, code = "duplicate", "143106"
+                elif userid in self.forbidden:
+                    outcome, code = "forbidden", self.forbidden[userid][0]
+                    left = self.forbidden[userid][1]
+                    if left is not None:
+                        if left <= 1:
+                            del self.forbidden[userid]
+                        else:
+                            self.forbidden[userid][1] = left - 1
+                elif self.failing[userid]:
+                    outcome = "failed"
+                    self.failing[userid] -= 1
                 else:
                     outcome = "shown"
                     self.seen_dingtalk.add(mark)
-                self.tasks[task] = (userid, outcome)
+                self.tasks[task] = (userid, outcome, code)
                 shown = outcome == "shown"
             entry = {"channel": channel, "userid": userid, "body": body, "shown": shown, "errcode": 0, "task_id": task}
             self.sends.append(entry)
@@ -225,18 +253,20 @@ class FakeWorkApps:
         """getsendresult's send_result of a task."""
         with self.lock:
             self.results_asked.append(task)
-            userid, outcome = self.tasks[task]
+            userid, outcome, code = self.tasks[task]
+            if self.silent:
+                outcome = "unreported"
         lists = {
             "invalid_user_id_list": [userid] if outcome == "invalid" else [],
-            "forbidden_user_id_list": [userid] if outcome in {"duplicate", "capped"} else [],
-            "failed_user_id_list": [],
+            "forbidden_user_id_list": [userid] if outcome in {"duplicate", "forbidden"} else [],
+            "failed_user_id_list": [userid] if outcome == "failed" else [],
             "read_user_id_list": [],
             "unread_user_id_list": [userid] if outcome == "shown" else [],
             "invalid_dept_id_list": [],
             "forbidden_list": [],
         }
-        if outcome in {"duplicate", "capped"}:
-            code, count = ("143106", 1) if outcome == "duplicate" else ("143105", 500)
+        if outcome in {"duplicate", "forbidden"}:
+            count = {"143106": 1, "143105": 500}.get(code, 5000)
             lists["forbidden_list"] = [{"code": code, "count": count, "userid": userid}]
         return lists
 

@@ -9,6 +9,7 @@ flight when its worker died, which the service's duplicate rule does not show ag
 import datetime
 import hashlib
 import time
+import zoneinfo
 from collections import Counter
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -26,6 +27,7 @@ from tests.fake_workapps import fake_workapps_server_fixture, workapps_fixture  
 from tests.outbox_fixtures import message_ids, outbox_worker_on_a_private_queue, wait_for
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
+MINUTE = datetime.timedelta(minutes=1)
 
 
 def person(username, *, wecom=True, dingtalk=True, **fields):
@@ -146,18 +148,24 @@ def test_two_notifications_saying_the_same_thing_are_both_shown_once_each(reader
     assert deliveries("dingtalk").filter(confirmed_at=None).count() == 0
 
 
-def test_a_dingtalk_task_accepted_for_an_invalid_or_capped_user_is_failed_when_dingtalk_reports_it(
+def test_a_dingtalk_task_for_an_invalid_user_fails_and_one_over_the_daily_cap_goes_again_the_next_day(
     reader, workapps, mail_server, administrator, clock
 ):
     """asyncsend_v2 accepts any user id and answers with a task id; who was invalid or over a
-    per-person limit shows in getsendresult, asked a minute later by the next delivery run."""
+    per-person limit shows in getsendresult, asked a minute later by the next delivery run. An
+    invalid id fails; a person over the daily cap (143105: not shown) gets the message the next
+    day, unless that is past the delivery's retry time."""
     stranger = person("stranger", wecom=False)  # an id DingTalk does not know
     busy = person("busy", wecom=False)
-    workapps.add_users(dingtalk=["dd-busy"])
+    late = person("late", wecom=False)
+    workapps.add_users(dingtalk=["dd-busy", "dd-late"])
     workapps.cap("dd-busy")
+    workapps.cap("dd-late")
     notify(stranger, 1)
     notify(busy, 2)
     notify(reader, 3)
+    notify(late, 4)
+    deliveries("dingtalk").filter(notification__recipient=late).update(retry_until=clock.now + MINUTE * 3)
 
     delivery.deliver_due()
 
@@ -169,23 +177,218 @@ def test_a_dingtalk_task_accepted_for_an_invalid_or_capped_user_is_failed_when_d
     clock.advance(minutes=2)
     totals = delivery.deliver_due()
 
-    assert totals["failed"] == 2 and totals["confirmed"] == 1
+    assert totals["failed"] == 2 and totals["confirmed"] == 1 and totals["requeued"] == 1
     invalid = deliveries("dingtalk").get(notification__recipient=stranger)
     capped = deliveries("dingtalk").get(notification__recipient=busy)
     delivered = deliveries("dingtalk").get(notification__recipient=reader)
+    too_late = deliveries("dingtalk").get(notification__recipient=late)
     assert invalid.state == FAILED and "invalid_user_id_list" in invalid.last_error
-    assert capped.state == FAILED and "forbidden_user_id_list" in capped.last_error and "143105" in capped.last_error
     assert delivered.state == SENT and delivered.confirmed_at is not None
+    assert too_late.state == FAILED and "143105" in too_late.last_error, "tomorrow is past its retry time"
+    assert capped.state == PENDING and "143105" in capped.last_error and capped.attempts == 1
+    assert capped.task_id == "" and capped.sent_at is None
+    china = zoneinfo.ZoneInfo("Asia/Shanghai")
+    tomorrow = clock.now.astimezone(china).date() + datetime.timedelta(days=1)
+    assert capped.next_attempt_at == datetime.datetime.combine(tomorrow, datetime.time(0, 5), tzinfo=china)
     notice = Notification.objects.get(recipient=administrator, kind=kinds.DELIVERY_FAILED)
     assert notice.link == "/admin/outbox/channeldelivery/?state__exact=failed"
     asked = len(workapps.results_asked)
     clock.advance(minutes=2)
     delivery.deliver_due()
-    assert len(workapps.results_asked) == asked, "a confirmed or failed delivery is not asked about again"
+    assert len(workapps.results_asked) == asked, "a confirmed, failed or re-queued delivery is not asked about"
+    assert not [send for send in workapps.sent("dingtalk") if send["userid"] == "dd-busy"][1:], "not before tomorrow"
+
+    workapps.uncap("dd-busy")  # a new day
+    clock.set(capped.next_attempt_at)
+    delivery.deliver_due()
+    clock.advance(minutes=2)
+    delivery.deliver_due()
+
+    capped.refresh_from_db()
+    assert capped.state == SENT and capped.confirmed_at is not None and capped.attempts == 2
+    assert titles(workapps.shown("dingtalk"))["督办函 2"] == 1
 
 
-def test_titles_are_cut_to_each_apps_limit_and_refused_content_is_not_retried(
-    reader, workapps, mail_server, administrator
+def test_a_dingtalk_person_over_a_per_minute_limit_gets_the_message_a_minute_later_without_an_attempt_counted(
+    reader, workapps, mail_server, administrator, clock
+):
+    """getsendresult's forbidden list also holds people a burst put over a per-minute limit
+    (143103/143104, for an ISV 143203/143204): never shown the message, which goes again."""
+    other = person("other", wecom=False)
+    workapps.add_users(dingtalk=["dd-other"])
+    workapps.forbid("dd-reader", "143103", count=1)
+    workapps.forbid("dd-other", "143204", count=1)
+    notify(reader, 1)
+    notify(other, 2)
+    delivery.deliver_due()
+    clock.advance(minutes=2)
+
+    totals = delivery.deliver_due()
+
+    assert totals["requeued"] == 2 and totals["failed"] == 0 and totals["confirmed"] == 0
+    for row, code in zip(deliveries("dingtalk").order_by("notification__subject"), ["143103", "143204"], strict=True):
+        assert row.state == PENDING and row.attempts == 0 and code in row.last_error, row.last_error
+        assert row.task_id == "" and row.sent_at is None and row.confirmed_at is None and row.next_check_at is None
+        assert clock.now < row.next_attempt_at <= clock.now + delivery.THROTTLE_WAIT
+    assert not workapps.shown("dingtalk")
+
+    clock.advance(minutes=1)
+    delivery.deliver_due()
+    clock.advance(minutes=2)
+    totals = delivery.deliver_due()
+
+    assert totals["confirmed"] == 2
+    assert set(deliveries("dingtalk").values_list("state", "attempts")) == {(SENT, 1)}
+    assert titles(workapps.shown("dingtalk")) == {"督办函 1": 1, "督办函 2": 1}
+    assert not Notification.objects.filter(recipient=administrator, kind=kinds.DELIVERY_FAILED).exists()
+
+
+def test_a_dingtalk_person_in_failed_user_id_list_is_sent_it_again_until_the_retry_time_is_over(
+    reader, workapps, mail_server, administrator, clock
+):
+    workapps.fail("dd-reader", count=2)
+    notify(reader, 1)
+    delivery.deliver_due()
+    clock.advance(minutes=2)
+
+    assert delivery.deliver_due()["requeued"] == 1
+    row = deliveries("dingtalk").get()
+    assert row.state == PENDING and row.attempts == 1 and "failed_user_id_list" in row.last_error
+    assert clock.now < row.next_attempt_at <= clock.now + delivery.backoff(1)
+    ChannelDelivery.objects.filter(pk=row.pk).update(retry_until=clock.now + MINUTE * 2)
+
+    clock.advance(minutes=1)
+    delivery.deliver_due()  # sent again, and DingTalk lists it as failed again
+    clock.advance(minutes=2)
+    delivery.deliver_due()
+
+    row.refresh_from_db()
+    assert row.state == FAILED and "failed_user_id_list" in row.last_error and row.attempts == 2
+    assert Notification.objects.filter(recipient=administrator, kind=kinds.DELIVERY_FAILED).exists()
+
+
+GETSENDRESULT = "/topapi/message/corpconversation/getsendresult"
+
+
+def test_a_dingtalk_result_that_cannot_be_read_does_not_stop_the_deliveries(reader, workapps, mail_server, clock):
+    """A forbidden entry that is not an object, lists that are not lists, a send_result that is
+    not an object, a task id that is not a number: every run still delivers, and that task is
+    asked about again later (or, listed as forbidden for a reason it cannot read, sent again)."""
+    garbage = [
+        ({"forbidden_user_id_list": ["dd-reader"], "forbidden_list": ["143103", 7, None]}, PENDING),
+        ({"read_user_id_list": 5, "unread_user_id_list": {"dd-reader": 1}, "forbidden_list": {"code": 1}}, SENT),
+        (["not", "an", "object"], SENT),
+        (None, SENT),  # the stored task id is not a number
+    ]
+    for number, (answer, state) in enumerate(garbage):
+        ChannelDelivery.objects.filter(confirmed_at=None).update(confirmed_at=clock.now)  # the others: done
+        notify(reader, number)
+        delivery.deliver_due()
+        row = deliveries("dingtalk").get(notification__subject=f"督办函 {number}")
+        if answer is None:
+            ChannelDelivery.objects.filter(pk=row.pk).update(task_id="12ab")
+        else:
+            workapps.answer_next(GETSENDRESULT, {"errcode": 0, "errmsg": "ok", "send_result": answer})
+        clock.advance(minutes=2)
+        notify(reader, 100 + number)
+
+        totals = delivery.deliver_due()
+
+        assert totals["sent"] >= 3, answer  # the e-mail and both apps (and the one DingTalk forbade, again)
+        assert f"/reviews/followups/{100 + number}/" in mail_server.received[-1].as_string(), "the e-mail went"
+        row.refresh_from_db()
+        assert row.state == state and row.confirmed_at is None, answer
+        if state == SENT:
+            assert row.next_check_at > clock.now, "asked again later"
+        else:
+            assert "no code" in row.last_error and row.next_attempt_at > clock.now
+    assert len(mail_server.received) == 8
+
+
+def test_a_confirmation_that_breaks_is_logged_and_the_run_delivers_all_the_same(
+    reader, workapps, mail_server, monkeypatch, caplog
+):
+    from outbox import channels
+
+    def broken(**kwargs):
+        raise RuntimeError("DingTalk said something new")
+
+    monkeypatch.setattr(channels, "confirm_sent", broken)
+    notify(reader, 1)
+
+    totals = delivery.deliver_due()
+
+    assert totals["sent"] == 3 and len(mail_server.received) == 1
+    assert "DingTalk said something new" in caplog.text and "delivering all the same" in caplog.text
+
+
+def test_a_dingtalk_task_without_an_answer_is_asked_ever_less_often_and_newer_ones_get_their_turn(
+    reader, workapps, clock
+):
+    """Each delivery has its next check: one DingTalk has not reported on is asked again later and
+    later, the oldest do not take every run's questions, and after CONFIRM_WITHIN it is not
+    asked any more (it stays sent, unconfirmed)."""
+    from outbox import channels
+
+    workapps.silent = True
+    old = notify(reader, 1)
+    delivery.deliver_due()
+    clock.advance(minutes=5)
+    new = notify(reader, 2)
+    delivery.deliver_due()
+    tasks = {n.pk: int(deliveries("dingtalk").get(notification=n).task_id) for n in (old, new)}
+
+    for _minute in range(60):  # a run every minute, each asking about one task at most
+        clock.advance(minutes=1)
+        channels.confirm_sent(limit=1)
+
+    asked = Counter(workapps.results_asked)
+    assert asked[tasks[new.pk]] >= 5, "the newer task gets its turn"
+    assert 5 <= asked[tasks[old.pk]] <= 15, f"asked {asked[tasks[old.pk]]} times in an hour, not every run"
+
+    workapps.silent = False
+    clock.advance(hours=1)
+    assert channels.confirm_sent()["confirmed"] == 2
+
+    workapps.silent = True
+    later = notify(reader, 3)
+    delivery.deliver_due()
+    clock.advance(hours=24)
+    before = len(workapps.results_asked)
+    channels.confirm_sent()
+    assert len(workapps.results_asked) == before, "DingTalk answers for 24 hours: not asked after that"
+    row = deliveries("dingtalk").get(notification=later)
+    assert row.state == SENT and row.confirmed_at is None
+
+
+def test_two_runs_asking_at_once_count_a_delivery_confirmed_once(reader, workapps, clock, monkeypatch):
+    from outbox import channels
+    from workapps.dingtalk import Client
+
+    notify(reader, 1)
+    delivery.deliver_due()
+    clock.advance(minutes=2)
+    real = Client.send_result
+    counts = []
+
+    def meanwhile(self, task_id):
+        """The other run asks, and writes, while this one waits for DingTalk's answer."""
+        answer = real(self, task_id)
+        if not counts:
+            counts.append(None)
+            counts.append(channels.confirm_sent(now=clock.now + MINUTE)["confirmed"])
+        return answer
+
+    monkeypatch.setattr(Client, "send_result", meanwhile)
+    first = channels.confirm_sent()["confirmed"]
+
+    assert counts[1] + first == 1
+    row = deliveries("dingtalk").get()
+    assert row.confirmed_at is not None and row.confirmed_at > clock.now, "as the run that confirmed it wrote"
+
+
+def test_titles_are_cut_to_each_apps_limit_and_refused_content_is_not_retried_but_an_invalid_parameter_is(
+    reader, workapps, mail_server, administrator, clock
 ):
     long = "关于" + "生产运营部设备大修整改" * 20  # 222 characters, 666 bytes
     notify(reader, 1, subject=long[:200], body="正文" * 400)
@@ -202,11 +405,21 @@ def test_titles_are_cut_to_each_apps_limit_and_refused_content_is_not_retried(
     notify(reader, 2)
     totals = delivery.deliver_due()
 
-    assert totals["failed"] == 2 and totals["retry"] == 0
-    refused = deliveries().filter(notification__subject="督办函 2")
-    assert {(row.channel, row.state) for row in refused} == {("wecom", FAILED), ("dingtalk", FAILED)}
-    assert {"45002" in row.last_error or "40035" in row.last_error for row in refused} == {True}
+    # DingTalk's "invalid parameter" also comes from a wrong agent id: retried with the backoff.
+    assert totals["failed"] == 1 and totals["retry"] == 1
+    wecom, dingtalk = (deliveries(channel).get(notification__subject="督办函 2") for channel in ("wecom", "dingtalk"))
+    assert wecom.state == FAILED and "45002" in wecom.last_error
+    assert dingtalk.state == PENDING and "40035" in dingtalk.last_error
+    assert dingtalk.next_attempt_at <= clock.now + delivery.backoff(1)
     assert Notification.objects.filter(recipient=administrator, kind=kinds.DELIVERY_FAILED).exists()
+
+    too_long = {"errcode": 34016, "errmsg": "消息内容长度超过限制"}
+    workapps.answer_next("/topapi/message/corpconversation/asyncsend_v2", too_long)
+    clock.advance(minutes=1)
+    totals = delivery.deliver_due()
+
+    dingtalk.refresh_from_db()
+    assert totals["failed"] == 1 and dingtalk.state == FAILED and "34016" in dingtalk.last_error, "too long: for good"
 
 
 def test_a_run_with_a_slow_app_stops_within_its_seconds_and_one_call(reader, workapps, settings, monkeypatch):

@@ -209,3 +209,55 @@ def test_a_receiver_of_signing_in_may_refuse_with_its_reason(client, zhang, work
     assert seen == [("dingtalk", "zhang")]
     assert response.status_code == 403 and "已在目录中停用" in response.content.decode()
     assert signed_in_user(client) is None
+
+
+LINKS = ["/tasks/5/#comment-5", "/tasks/5/?thread=2#comment-5"]
+
+
+@pytest.mark.parametrize("link", LINKS)
+def test_a_message_link_with_a_fragment_keeps_it_and_carries_its_token_in_the_query(
+    client, zhang, workapps, settings, link
+):
+    """Without app sign-in the button opens the page: `m=` goes into its query, before the
+    #fragment. With it, the page (query and fragment) is the entry's `next`, and the person,
+    signed in, lands on it whole."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from workapps.signin import message_url
+
+    page = urlsplit(link)
+    settings.WORKAPPS_SIGNIN = False
+    direct = urlsplit(message_url("wecom", link, "0123abcd4567"))
+    assert (direct.path, direct.fragment) == (page.path, "comment-5")
+    assert parse_qs(direct.query) == parse_qs(page.query) | {"m": ["0123abcd4567"]}
+
+    settings.WORKAPPS_SIGNIN = True
+    for channel in ("wecom", "dingtalk"):
+        entry = urlsplit(message_url(channel, link, "0123abcd4567"))
+        assert entry.path == f"/accounts/workapps/{channel}/start/" and entry.fragment == ""
+        assert parse_qs(entry.query) == {"next": [link], "m": ["0123abcd4567"]}
+
+    workapps.signed_in["dingtalk"] = "dd-zhang"
+    entry = urlsplit(message_url("dingtalk", link, "0123abcd4567"))
+    authorize = client.get(f"{entry.path}?{entry.query}")["Location"]
+    response = client.get(back_from_the_app(authorize))
+    assert response.status_code == 302 and response["Location"] == link
+    assert signed_in_user(client) == str(zhang.pk)
+
+
+def test_a_receiver_of_signing_in_that_breaks_gives_the_service_page_not_an_error(client, zhang, workapps, caplog):
+    from workapps.signin import signing_in
+
+    def broken(sender, *, user, **kwargs):
+        raise RuntimeError("the directory answered something new")
+
+    signing_in.connect(broken, dispatch_uid="test-broken")
+    try:
+        workapps.signed_in["wecom"] = "wx-zhang"
+        response = client.get(back_from_the_app(to_the_app(client, "wecom")))
+    finally:
+        signing_in.disconnect(dispatch_uid="test-broken")
+
+    assert response.status_code == 502 and reason("service") in response.content.decode()
+    assert signed_in_user(client) is None
+    assert "the directory answered something new" in caplog.text, "logged with its traceback"

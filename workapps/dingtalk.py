@@ -17,10 +17,12 @@ Error codes acted on: 88 (authentication), 40014 (invalid token), 42001 (expired
 new token once and call again; 90002, 90006, 90018 (over the app's or company's call limits):
 back off; 33012 (invalid userid) and 60121 (user not found): permanent for that message (kept for
 safety: the published documentation of asyncsend_v2 reports invalid ids in getsendresult, not as
-an error of the call); 40035 and 400002 (an invalid parameter) and 34016: the content is refused,
-and would be again. DingTalk shows a work notification with the same content to the same person
-once a day (getsendresult lists the copy under forbidden, code 143106), so a copy re-sent after a
-crash is not shown twice. Every call has a timeout."""
+an error of the call); 34016 (message content too long, in DingTalk's global error codes): the
+content is refused, and would be again. 40035 and 400002 (an invalid parameter) are not taken as
+the content's fault: a wrong agent id gives them too, and titles and texts are cut to fit, so
+they are an ordinary error, retried with backoff. DingTalk shows a work notification with the
+same content to the same person once a day (getsendresult lists the copy under forbidden, code
+143106), so a copy re-sent after a crash is not shown twice. Every call has a timeout."""
 
 from urllib.parse import urlencode, urlsplit
 
@@ -47,7 +49,8 @@ TOKEN_ERRORS = {88, 40014, 42001}
 # 143103, 143104: per-minute limits of getsendresult (its documentation's error codes).
 RATE_LIMITS = {90002, 90006, 90018, 143103, 143104}
 UNKNOWN_USER = {33012, 60121}
-CONTENT_ERRORS = {34016, 40035, 400002}
+# 34016 only: 40035/400002 ("invalid parameter") also come from configuration mistakes.
+CONTENT_ERRORS = {34016}
 # A work notification's msg may be at most 2048 bytes; the text part is kept well inside it.
 MARKDOWN_BYTES = 1500
 # The action card's title (shown in the conversation list and the notification) is cut to this.
@@ -142,11 +145,18 @@ class Client:
 
     def send_result(self, task_id):
         """What became of a work notification task (DingTalk keeps this for 24 hours): its
-        send_result, with the user ids under invalid_user_id_list, forbidden_user_id_list …"""
+        send_result, with the user ids under invalid_user_id_list, forbidden_user_id_list …
+        A task id that is not a number, or a send_result that is not an object, is this task's
+        WorkAppError."""
+        if not (str(task_id).isascii() and str(task_id).isdecimal()):
+            raise WorkAppError("-", f"task id {str(task_id)[:40]!r} is not a number")
         answer = self._oapi(
             "/topapi/message/corpconversation/getsendresult", {"agent_id": self.agent_id, "task_id": int(task_id)}
         )
-        return answer.get("send_result") or {}
+        result = answer.get("send_result") or {}
+        if not isinstance(result, dict):
+            raise WorkAppError("-", f"send_result is not an object: {str(result)[:200]}")
+        return result
 
     def userid_for_code(self, code):
         """The userid of the person who authorised this sign-in (authCode of login.dingtalk.com)."""

@@ -9,8 +9,9 @@ refuses (the directory re-reads its people there: directory.workapp_checks), and
 signed in (a new session key: no fixation) and lands on the page, which must be a path of this
 site."""
 
+import logging
 import secrets
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -20,6 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from . import common, dingtalk, wecom
 
+log = logging.getLogger(__name__)
 SESSION_KEY = "workapps_signin"
 AUTHORIZE = {common.WECOM: wecom.authorize_url, common.DINGTALK: dingtalk.authorize_url}
 CLIENTS = {common.WECOM: wecom.Client, common.DINGTALK: dingtalk.Client}
@@ -38,8 +40,17 @@ def safe_next(path, default="/"):
     return default
 
 
+def with_query(url, **params):
+    """`url` with these parameters added to its query, before any #fragment."""
+    parts = urlsplit(url)
+    query = "&".join(filter(None, [parts.query, urlencode(params)]))
+    return urlunsplit(parts._replace(query=query))
+
+
 def start_path(channel, next_path="/"):
-    return reverse("workapps:start", args=[channel]) + "?" + urlencode({"next": safe_next(next_path)})
+    """The sign-in entry of the app; `next` is the whole page address, its query and #fragment
+    included (encoded), where the person lands once signed in."""
+    return with_query(reverse("workapps:start", args=[channel]), next=safe_next(next_path))
 
 
 def message_url(channel, link, token=""):
@@ -50,9 +61,7 @@ def message_url(channel, link, token=""):
     count as one; the page ignores it."""
     path = link or reverse("inbox:index")
     url = site_url() + (start_path(channel, path) if channel in common.signin_channels() else path)
-    if token:
-        url += ("&" if "?" in url else "?") + urlencode({"m": token})
-    return url
+    return with_query(url, m=token) if token else url
 
 
 def app_of(user_agent):
@@ -128,6 +137,9 @@ def finish(session, channel, *, state, code):
         signing_in.send(sender=channel, user=user)
     except SignInRefused as refused:
         raise Refused("refused", message=refused.reason) from refused
+    except Exception as error:  # a receiver that broke (a directory it could not read …): not a 500
+        log.exception("workapps: a receiver of signing_in failed for %s (%s)", user.pk, channel)
+        raise Refused("service", status=502) from error
     user.refresh_from_db()  # a receiver may have brought the user up to date, or disabled them
     if not user.is_active:
         raise Refused("inactive")
