@@ -1,6 +1,13 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+# What the audit trail calls the actions recorded on integration accounts.
+HISTORY_ACTIONS = {
+    "issue api token": _("API token issued"),
+    "create api integration": _("Integration account created"),
+    "change api integration": _("Integration account changed"),
+}
+
 
 class ApiConfig(AppConfig):
     name = "api"
@@ -10,10 +17,4 @@ class ApiConfig(AppConfig):
         """Name the actions the API records on integration accounts (the admin's audit trail)."""
         from tasks.audit import register_history_names
 
-        register_history_names(
-            actions={
-                "issue api token": _("API token issued"),
-                "create api integration": _("Integration account created"),
-                "change api integration": _("Integration account changed"),
-            }
-        )
+        register_history_names(actions=HISTORY_ACTIONS)

@@ -16,7 +16,10 @@ def hash_token(token):
 
 
 def new_token():
-    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+    """`lb_` and 64 hexadecimal digits (256 random bits): letters and digits only, so a double-click
+    selects the whole token. Tokens issued earlier in another alphabet keep working: only the hash
+    of a token is stored and compared."""
+    return TOKEN_PREFIX + secrets.token_hex(32)
 
 
 def _unknown_token_hash():

@@ -1,18 +1,24 @@
 """The rows the API answers with, built from the same queries the pages read and in a fixed
 number of queries whatever the number of rows. People are given by name only."""
 
+from dataclasses import dataclass
+
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
 
 from lightboard import clock
 from lightboard.lights import MISSING
 from reviews import queries as review_queries
 from reviews.models import CaseEvent, Letter, Rating, ReviewMeeting
-from tasks.models import AssessmentYear, KeyTask, SelfAssessment, StageTarget, TaskList
+from tasks.models import AssessmentYear, AuditEntry, KeyTask, SelfAssessment, StageTarget, TaskList
 from tasks.queries import current_stage, current_year, standing
 from tasks.results import NO_RESULT, stage_results
 
 from . import access
+from .apps import HISTORY_ACTIONS
+from .models import IntegrationAccount
 
 
 class Rows:
@@ -417,3 +423,59 @@ def get_case(integration, case_id):
             for letter in case.letters.all()
         ],
     }
+
+
+# --- the history of an integration account (the admin's page of the account) ----------------
+
+
+@dataclass
+class HistoryRow:
+    at: object
+    actor: object
+    action: str
+    changes: list  # (field, before, after), each in the reader's language
+
+
+def _account_value(key, value):
+    if value is None or value == "" or value == []:
+        return "—"
+    if key == "access":
+        return IntegrationAccount.Access(value).label if value in IntegrationAccount.Access.values else value
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, list):
+        return "、".join(str(item) for item in value)
+    return value
+
+
+def _account_field(key):
+    if key == "token":
+        return IntegrationAccount._meta.get_field("token_prefix").verbose_name
+    try:
+        return IntegrationAccount._meta.get_field(key).verbose_name
+    except FieldDoesNotExist:
+        return key
+
+
+def account_history(integration):
+    """What the audit trail holds of an account, newest first: who created it, changed its access,
+    units or state (from what to what) and issued its tokens (their first characters only). One
+    query."""
+    entries = (
+        AuditEntry.objects.filter(subject_type=IntegrationAccount._meta.model_name, subject_id=integration.pk)
+        .select_related("actor")
+        .order_by("-at", "-id")
+    )
+    return [
+        HistoryRow(
+            at=entry.at,
+            actor=entry.actor,
+            action=HISTORY_ACTIONS.get(entry.action, entry.action),
+            changes=[
+                (_account_field(key), _account_value(key, before), _account_value(key, entry.after.get(key)))
+                for key in dict.fromkeys([*entry.before, *entry.after])
+                for before in [entry.before.get(key)]
+            ],
+        )
+        for entry in entries
+    ]

@@ -4,15 +4,15 @@ self-assessment page calls (every rule of it holds). Each is one transaction wit
 
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from tasks import access as task_access
 from tasks import services as task_services
 from tasks.audit import changes, record_audit
-from tasks.models import User
+from tasks.models import SelfAssessment, User
 
 from .models import IntegrationAccount, hash_token, new_token
 
@@ -83,6 +83,38 @@ def person_for(*, integration, task, username):
     return person
 
 
+def _refuse_unless_writable(*, task, stage, version):
+    """The two refusals an integration meets most, worded for a program that reads and writes
+    again, not for a person at the page (who is asked to reload it): the self-assessment changed
+    since the version sent, or it waits for a leader. The self-assessment service checks both
+    again under the same row lock, which this takes first, so the rules stay the service's."""
+    assessment = (
+        SelfAssessment.objects.select_for_update(of=("self",))
+        .select_related("updated_by")
+        .filter(task=task, stage=stage)
+        .first()
+    )
+    current = assessment.version if assessment is not None else 0
+    if version != current:
+        if assessment is None or assessment.updated_at is None or assessment.updated_by is None:
+            raise ValidationError(
+                _("This self-assessment is at version %(version)s; read it again, then write.") % {"version": current}
+            )
+        when = formats.date_format(timezone.localtime(assessment.updated_at), "SHORT_DATETIME_FORMAT")
+        raise ValidationError(
+            _(
+                "This self-assessment was changed by %(who)s at %(when)s (version %(version)s); "
+                "read it again, then write."
+            )
+            % {"who": assessment.updated_by, "when": when, "version": current}
+        )
+    if assessment is not None and not assessment.is_editable:
+        raise ValidationError(
+            _("This self-assessment stands as “%(state)s”: it cannot be written until a leader returns it.")
+            % {"state": assessment.get_state_display()}
+        )
+
+
 @transaction.atomic
 def write_self_assessment(*, integration, task, stage, username, version, completion, account, submit):
     """Save (or submit) the self-assessment of `task` for `stage` for the person named, through
@@ -91,6 +123,7 @@ def write_self_assessment(*, integration, task, stage, username, version, comple
     if not integration.may_write:
         raise PermissionDenied({"": [_("This integration may only read.")]})
     person = person_for(integration=integration, task=task, username=username)
+    _refuse_unless_writable(task=task, stage=stage, version=version)
     if completion is not None:
         completion = Decimal(str(round(completion, 1)))
     return task_services.save_self_assessment(

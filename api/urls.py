@@ -13,13 +13,16 @@ def index(request):
             "version": api.version,
             "openapi": reverse("api:openapi-json"),
             "docs": reverse("api:openapi-view"),
-        }
+        },
+        json_dumps_params={"ensure_ascii": False},
     )
 
 
 def not_found(request, rest=""):
     """Any other address under /api/v1/ answers in JSON too, not with the site's HTML page."""
-    return JsonResponse({"detail": _("Not found."), "errors": {}}, status=404)
+    return JsonResponse(
+        {"detail": _("Not found."), "errors": {}}, status=404, json_dumps_params={"ensure_ascii": False}
+    )
 
 
 urlpatterns = [

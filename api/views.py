@@ -12,11 +12,13 @@ from ninja import NinjaAPI, Path, Query, Swagger
 from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.pagination import paginate
+from ninja.renderers import JSONRenderer
 
 from lightboard.versioning import StaleEdit
 
 from . import access, queries, schemas, services
 from .auth import TokenAuth
+from .errors import field_message
 from .pagination import Pages
 from .throttling import TokenRateThrottle
 
@@ -31,12 +33,20 @@ account in the admin, which shows the token once). Lists come a page at a time (
 429 with `Retry-After`. Errors are `{"detail": "...", "errors": {"field": ["..."]}}`.
 """
 
+
+class Renderer(JSONRenderer):
+    """JSON in UTF-8 as it is (names in Chinese read as Chinese with curl), not \\u-escaped."""
+
+    json_dumps_params = {"ensure_ascii": False}
+
+
 api = NinjaAPI(
     title="lightboard API",
     version="1",
     description=DESCRIPTION,
     urls_namespace="api",
     auth=TokenAuth(),
+    renderer=Renderer(),
     throttle=TokenRateThrottle(),
     # Swagger UI from our own static files (ninja's), with no call to the online validator: the
     # page works on a closed intranet and under the site's Content-Security-Policy.
@@ -59,13 +69,13 @@ def _error(request, status, detail, errors=None):
 
 @api.exception_handler(NinjaValidationError)
 def _invalid_request(request, exc):
-    errors = {}
+    found = {}
     for error in exc.errors:
         # ("body", <the view's parameter>, field, ...) or ("query" | "path", field, ...)
         location = [str(part) for part in error.get("loc", ())]
         field = location[2:] if location[:1] == ["body"] else location[1:]
-        errors.setdefault(".".join(field) or "request", []).append(error.get("msg", ""))
-    return _error(request, 422, _("Check the fields named in errors."), errors)
+        found.setdefault(".".join(field) or "request", []).append(field_message(error))
+    return _error(request, 422, _("Check the fields named in errors."), found)
 
 
 @api.exception_handler(AuthenticationError)
@@ -142,7 +152,8 @@ def _or_404(value):
 
 
 @api.get("/years", response={200: list[schemas.Year], **READ_ERRORS}, tags=["organisation"])
-@query()
+@paginate(Pages)
+@query(*PAGE)
 def years(request):
     """The assessment years, newest first, with their thresholds and the dates of their six stages."""
     return queries.years()

@@ -3,6 +3,7 @@ reads (each with everything below it; 404 outside, as on the pages), read-only t
 the rate limit, and self-assessments written through the same service as the page, audited as
 the integration's."""
 
+import json
 import re
 
 import pytest
@@ -414,8 +415,9 @@ def test_only_those_who_may_change_an_account_issue_it_a_token_and_only_they_see
     listing = clerk.get(ACCOUNTS)
     assert listing.status_code == 200 and "OA系统" in listing.content.decode()
     assert "issue_new_tokens" not in listing.content.decode()
-    refused = clerk.post(ACCOUNTS, issue, follow=True)
-    assert not TOKEN.search(refused.content.decode())
+    for post in (issue, {**issue, "post": "yes"}):
+        refused = clerk.post(ACCOUNTS, post, follow=True)
+        assert not TOKEN.search(refused.content.decode())
     assert list(issued) == before
     assert AuditEntry.objects.count() == audited
     assert clerk.get(f"{API}/units", headers=bearer(token)).status_code == 200
@@ -425,7 +427,17 @@ def test_only_those_who_may_change_an_account_issue_it_a_token_and_only_they_see
     administrator = Client()
     administrator.force_login(setter)
     assert "issue_new_tokens" in administrator.get(ACCOUNTS).content.decode()
-    assert administrator.post(ACCOUNTS, issue).status_code == 302
+    # The running integration is cut off, so the action first asks and changes nothing.
+    asked = administrator.post(ACCOUNTS, issue)
+    assert asked.status_code == 200, asked.status_code
+    confirmation = asked.content.decode()
+    assert 'name="post" value="yes"' in confirmation and "OA系统" in confirmation
+    assert f'name="_selected_action" value="{integration.pk}"' in confirmation
+    assert 'value="issue_new_tokens"' in confirmation and not TOKEN.search(confirmation)
+    assert list(issued) == before and AuditEntry.objects.count() == audited
+    assert clerk.get(f"{API}/units", headers=bearer(token)).status_code == 200
+    # Confirmed: the token is replaced.
+    assert administrator.post(ACCOUNTS, {**issue, "post": "yes"}).status_code == 302
     # The new token waits in the issuer's session: nobody else's page shows it.
     assert not TOKEN.search(clerk.get(ACCOUNTS).content.decode())
     shown = TOKEN.findall(administrator.get(ACCOUNTS).content.decode())
@@ -543,3 +555,132 @@ def test_a_unit_filter_reaches_the_unit_and_below_within_the_account_only(world,
     assert access.unit_ids(scoped, "A") == [department_a.pk]
     assert access.unit_ids(scoped, "S2") == [] and access.unit_ids(scoped, "NONE") == []
     assert access.unit_ids(group, "S2") == [world["s2"].pk, world["task_b"].department_id]
+
+
+# --- what the administrator and the OA developer met in the demo ------------------------------
+
+
+def test_the_account_page_shows_its_history_with_the_token_issued_and_by_whom(client, world):
+    from django.utils.translation import gettext
+
+    setter = make_user("setter", Role.ADMINISTRATOR, is_staff=True, name="系统管理员甲")
+    integration, first = account("OA系统", units=[world["s1"]])
+    client.force_login(setter)
+    issue = {"action": "issue_new_tokens", "_selected_action": [integration.pk], "post": "yes"}
+    token = TOKEN.findall(client.post(ACCOUNTS, issue, follow=True).content.decode())[0]
+
+    page = client.get(f"{ACCOUNTS}{integration.pk}/change/").content.decode()
+    history = page[page.index('class="api-history"') : page.index("</table>", page.index('class="api-history"'))]
+    rows = re.findall(r"<tr>(.*?)</tr>", history, re.S)[1:]
+    assert len(rows) == 2  # issued by the setter (newest first), and first issued with no one signed in
+    assert gettext("API token issued") in rows[0] and "系统管理员甲" in rows[0]
+    assert token[:8] in rows[0]
+    assert token not in page and first not in page and integration.token_hash not in page
+
+
+def test_tokens_are_letters_and_digits_shown_in_a_code_element_and_older_tokens_still_work(client, world):
+    setter = make_user("setter", Role.ADMINISTRATOR, is_staff=True)
+    client.force_login(setter)
+    form = {"name": "OA系统", "description": "", "access": "read", "units": [world["s1"].pk], "is_active": "on"}
+    page = client.post(f"{ACCOUNTS}add/", form, follow=True).content.decode()
+    shown = re.findall(r'<code class="api-token"[^>]*>(lb_[^<]*)</code>', page)
+    assert len(shown) == 1 and re.fullmatch(r"lb_[0-9a-f]{64}", shown[0]), shown  # 256 bits; double-click takes all
+    assert client.get(f"{API}/units", headers=bearer(shown[0])).status_code == 200
+    # A token issued before, in the URL-safe alphabet: only its hash was stored, so it still reads.
+    older = "lb_Xy-9_" + "a" * 40
+    IntegrationAccount.objects.filter(name="OA系统").update(token_hash=hash_token(older))
+    assert client.get(f"{API}/units", headers=bearer(older)).status_code == 200
+
+
+def test_the_units_are_check_boxes_in_tree_order_and_the_admin_history_names_fields_in_chinese(client, world):
+    from django.contrib.admin.models import LogEntry
+    from django.utils import translation
+
+    setter = make_user("setter", Role.ADMINISTRATOR, is_staff=True)
+    client.force_login(setter)
+    integration, _token = account("OA系统", units=[world["s1"]])
+    change = f"{ACCOUNTS}{integration.pk}/change/"
+    page = client.get(change).content.decode()
+    assert "SelectFilter2.js" not in page and "selectfilter" not in page
+    boxes = re.findall(r'<input type="checkbox" name="units" value="(\d+)"', page)
+    s1, a = world["s1"], world["task_a"].department
+    assert boxes.index(str(s1.pk)) + 1 == boxes.index(str(a.pk))  # each unit under its parent
+    assert f"甲公司 › {a.name}" in page
+
+    form = {"name": "OA系统", "description": "", "access": "read", "units": [s1.pk]}  # 启用 unticked
+    assert client.post(change, form).status_code == 302
+    with translation.override("zh-hans"):
+        message = LogEntry.objects.filter(object_id=str(integration.pk)).latest("pk").get_change_message()
+    assert message == "已修改启用。", message
+
+
+def test_refusals_of_a_write_are_worded_for_the_api(client, world, staff_a):
+    from django.utils.translation import gettext
+
+    _integration, token = account("OA系统", units=[world["s1"]], access="read_write")
+    url = SELF.format(task=world["task_a"].pk, number=6)
+    body = {"acting_for": "staff_a", "version": 0, "completion": 70, "account": "推进中"}
+
+    def put(data, path=url):
+        return client.put(path, data, content_type="application/json", headers=bearer(token))
+
+    assert put(body).status_code == 200
+    stale = put({**body, "completion": 75}).json()["detail"]
+    assert "staff_a" in stale and "1" in stale and gettext("Reload the page") not in stale
+    assert stale.startswith(gettext("This self-assessment was changed by %(who)s").split("%")[0])
+    # Stage 4 was confirmed: a state name that already reads "已…" is not given a second 已.
+    stage_4 = SELF.format(task=world["task_a"].pk, number=4)
+    version = client.get(stage_4, headers=bearer(token)).json()["self_assessment"]["version"]
+    confirmed = put({**body, "version": version}, stage_4)
+    assert confirmed.status_code == 409
+    state = SelfAssessment.State.CONFIRMED.label
+    expected = gettext("This self-assessment stands as “%(state)s”: it cannot be written until a leader returns it.")
+    assert confirmed.json()["detail"] == expected % {"state": state}
+    assert "已已" not in confirmed.json()["detail"]
+
+
+def test_field_errors_are_in_the_interface_language_keyed_on_pydantic_types(client, world):
+    from django.utils.translation import gettext
+
+    _integration, token = account("OA系统", units=[world["s1"]], access="read_write")
+    url = SELF.format(task=world["task_a"].pk, number=6)
+    good = {"acting_for": "staff_a", "version": 0, "completion": 70, "account": "推进中"}
+    without_person = {key: value for key, value in good.items() if key != "acting_for"}
+    too_long = gettext("At most %(max_length)s characters.") % {"max_length": 5000}
+    for body, field, message in (
+        ({**good, "completion": 150}, "completion", gettext("Must be at most %(le)s.") % {"le": 100}),
+        ({**good, "version": -1}, "version", gettext("Must be at least %(ge)s.") % {"ge": 0}),
+        ({**good, "completion": "很多"}, "completion", gettext("Must be a number.")),
+        ({**good, "version": "v1"}, "version", gettext("Must be a whole number.")),
+        ({**good, "account": "长" * 5001}, "account", too_long),
+        ({**good, "colour": "green"}, "colour", gettext("This field is not accepted here.")),
+        (without_person, "acting_for", gettext("This field is required.")),
+    ):  # fmt: skip
+        response = client.put(url, body, content_type="application/json", headers=bearer(token))
+        assert response.status_code == 422
+        assert response.json()["errors"][field] == [message], (body, response.json())
+    listed = client.get(f"{API}/cases?state=lost", headers=bearer(token)).json()["errors"]["state"][0]
+    assert "Input should" not in listed and "'open'" in listed
+
+
+def test_json_is_written_in_utf_8_not_escaped(client, world):
+    _integration, token = account("甲公司OA", units=[world["s1"]])
+    response = client.get(f"{API}/units", headers=bearer(token))
+    assert "甲公司".encode() in response.content and b"\\u" not in response.content
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+    # The answer outside ninja's operations too (any other address under /api/v1/).
+    missing = client.get(f"{API}/no-such-thing").content
+    assert b"\\u" not in missing and json.loads(missing)["detail"].encode() in missing
+
+
+def test_the_docs_page_has_a_viewport_for_phones(client):
+    html = client.get(f"{API}/docs").content.decode()
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
+    assert "swagger-ui-bundle.js" in html and 'id="swagger-settings"' in html
+
+
+def test_years_come_a_page_at_a_time_like_every_list(client, world):
+    _integration, token = account("甲公司OA", units=[world["s1"]])
+    years = client.get(f"{API}/years", headers=bearer(token)).json()
+    assert (years["count"], [row["year"] for row in years["items"]]) == (1, [2026])
+    assert len(years["items"][0]["stages"]) == 6
