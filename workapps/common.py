@@ -64,6 +64,19 @@ class ContentRefused(WorkAppError):
     same message would be refused again, so it is not retried."""
 
 
+def raise_for(errcode, errmsg, *, token_errors, rate_limits, unknown_user, content_errors):
+    """Turn an app's error code into the error the outbox acts on (the code sets are each app's)."""
+    for codes, error in (
+        (token_errors, TokenRejected),
+        (rate_limits, RateLimited),
+        (unknown_user, UnknownUser),
+        (content_errors, ContentRefused),
+    ):
+        if errcode in codes:
+            raise error(errcode, errmsg)
+    raise WorkAppError(errcode, errmsg)
+
+
 class Transport(Exception):
     """No answer, a broken connection, a timeout, or an answer that is not a JSON object: the
     service (or something in front of it) is not answering as it should."""

@@ -31,17 +31,15 @@ from django.conf import settings
 from .common import (
     DINGTALK,
     CachedToken,
-    ContentRefused,
     NotConfigured,
     RateLimited,
-    TokenRejected,
     Transport,
-    UnknownUser,
     WorkAppError,
     call,
     fit_bytes,
     fit_chars,
     is_configured,
+    raise_for,
     token_cache_key,
 )
 
@@ -182,15 +180,14 @@ def _check(answer):
     errmsg = str(answer.get("errmsg", ""))
     if answer.get("sub_code"):
         errmsg = f"{errmsg} (sub_code {answer['sub_code']}: {answer.get('sub_msg', '')})"
-    if errcode in TOKEN_ERRORS:
-        raise TokenRejected(errcode, errmsg)
-    if errcode in RATE_LIMITS:
-        raise RateLimited(errcode, errmsg)
-    if errcode in UNKNOWN_USER:
-        raise UnknownUser(errcode, errmsg)
-    if errcode in CONTENT_ERRORS:
-        raise ContentRefused(errcode, errmsg)
-    raise WorkAppError(errcode, errmsg)
+    raise_for(
+        errcode,
+        errmsg,
+        token_errors=TOKEN_ERRORS,
+        rate_limits=RATE_LIMITS,
+        unknown_user=UNKNOWN_USER,
+        content_errors=CONTENT_ERRORS,
+    )
 
 
 def authorize_url(*, redirect_uri, state):

@@ -17,15 +17,12 @@ from django.conf import settings
 from .common import (
     WECOM,
     CachedToken,
-    ContentRefused,
     NotConfigured,
-    RateLimited,
-    TokenRejected,
     UnknownUser,
-    WorkAppError,
     call,
     fit_bytes,
     is_configured,
+    raise_for,
     token_cache_key,
 )
 
@@ -110,15 +107,14 @@ def _check(answer):
     if errcode == 0:
         return
     errmsg = str(answer.get("errmsg", ""))
-    if errcode in TOKEN_ERRORS:
-        raise TokenRejected(errcode, errmsg)
-    if errcode in RATE_LIMITS:
-        raise RateLimited(errcode, errmsg)
-    if errcode in UNKNOWN_USER:
-        raise UnknownUser(errcode, errmsg)
-    if errcode in CONTENT_ERRORS:
-        raise ContentRefused(errcode, errmsg)
-    raise WorkAppError(errcode, errmsg)
+    raise_for(
+        errcode,
+        errmsg,
+        token_errors=TOKEN_ERRORS,
+        rate_limits=RATE_LIMITS,
+        unknown_user=UNKNOWN_USER,
+        content_errors=CONTENT_ERRORS,
+    )
 
 
 def authorize_url(*, redirect_uri, state):
