@@ -273,6 +273,8 @@ SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
 if SESSION_IDLE_MINUTES < 2:
     raise ImproperlyConfigured(f"SESSION_IDLE_MINUTES must be at least 2; got {SESSION_IDLE_MINUTES}")
 SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
+# Messages wait in the session on the server, not in a cookie: one of them is an API token shown once.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # Interface language: Simplified Chinese by default, English on request.

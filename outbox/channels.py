@@ -117,13 +117,15 @@ def create_for(notifications):
     return len(ChannelDelivery.objects.bulk_create(rows, ignore_conflicts=True))
 
 
-def message_token(notification):
+def message_token(notification, resends=0):
     """A short token of the notification's idempotency key: the same notification always has
-    the same one, two notifications (almost surely) different ones."""
-    return hashlib.sha256(notification.idempotency_key.encode()).hexdigest()[:12]
+    the same one, two notifications (almost surely) different ones. A message the app reported
+    not shown and that goes again (`resends`) gets a token of its own."""
+    key = notification.idempotency_key + (f"#{resends}" if resends else "")
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
-def message(channel, notification):
+def message(channel, notification, resends=0):
     """What the app shows: the subject, the body and a button to the page, through the app's
     sign-in when it is on (a tap inside the app signs the person in). The button's address
     carries the notification's token, so that the app's duplicate rules drop only re-sends."""
@@ -132,7 +134,7 @@ def message(channel, notification):
     return {
         "title": notification.subject,
         "text": notification.body or notification.subject,
-        "url": signin.message_url(channel, notification.link, message_token(notification)),
+        "url": signin.message_url(channel, notification.link, message_token(notification, resends)),
         "button": button,
     }
 
@@ -142,7 +144,7 @@ def _send_one(channel, client, row):
     userid = getattr(recipient, common.USERID_FIELD[channel])
     if not userid:
         raise common.UnknownUser("-", f"{recipient} has no {channel} user id any more")
-    content = message(channel, row.notification)
+    content = message(channel, row.notification, row.resends)
     if channel == common.WECOM:
         client.send_card(
             userid=userid, title=content["title"], description=content["text"], url=content["url"],
@@ -207,7 +209,8 @@ def _ids(value):
         value = value.split(",")
     if not isinstance(value, list | tuple):
         return set()
-    return {str(item).strip() for item in value if isinstance(item, str | int) and not isinstance(item, bool)}
+    ids = {str(item).strip() for item in value if isinstance(item, str | int) and not isinstance(item, bool)}
+    return ids - {""}
 
 
 def _forbidden_codes(userid, result):
@@ -277,7 +280,7 @@ def _requeue(mine, row, now, what, error):
     counted = {"attempts": Greatest(F("attempts") - 1, 0)} if what == THROTTLED else {}
     written = mine.update(
         state=ChannelDelivery.State.PENDING, next_attempt_at=min(due, deadline), last_error=error,
-        task_id="", confirmed_at=None, next_check_at=None, sent_at=None, **counted,
+        task_id="", confirmed_at=None, next_check_at=None, sent_at=None, resends=F("resends") + 1, **counted,
     )  # fmt: skip
     return "requeued" if written else ""
 

@@ -120,6 +120,10 @@ class ChannelDelivery(models.Model):
     # every question DingTalk has no answer to yet): unanswered tasks are asked in turn, ever
     # less often, not every run. Empty on rows sent before it existed: then sent_at decides.
     next_check_at = models.DateTimeField(_("result asked for next at"), null=True, blank=True)
+    # How often DingTalk reported the message not shown (a limit, a failed send) and it was put
+    # back: the re-send carries a token of its own, so the app's "same content today" rule, which
+    # may count the copy it did not show, cannot swallow it.
+    resends = models.PositiveSmallIntegerField(_("sent again after not being shown"), default=0, db_default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -1,7 +1,7 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from lightboard.admin import ReadOnly
@@ -64,11 +64,18 @@ class UserAdmin(DjangoUserAdmin):
     def suspend(self, request, queryset):
         """Deactivate the users as an administrator: also those the directory deactivated, whom
         it would otherwise reactivate when their entry is back or enabled again."""
-        users = list(queryset)
+        users = [user for user in queryset if user.pk != request.user.pk]
         for user in users:
             services.set_user_active(user=user, active=False, by=request.user)
-        message = gettext("Suspended %(count)s users; the directory will not reactivate them.")
-        self.message_user(request, message % {"count": len(users)})
+        count = len(users)
+        message = ngettext(
+            "Suspended %(count)s user; the directory will not reactivate them.",
+            "Suspended %(count)s users; the directory will not reactivate them.",
+            count,
+        )
+        self.message_user(request, message % {"count": count})
+        if len(users) < len(queryset):
+            self.message_user(request, gettext("Your own account was left active."), messages.WARNING)
 
     @admin.display(boolean=True, description=_("from the directory"))
     def from_directory(self, user):

@@ -8,6 +8,7 @@ import re
 
 import pytest
 import schemathesis
+from django.contrib.messages.storage.cookie import CookieStorage
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -437,8 +438,11 @@ def test_only_those_who_may_change_an_account_issue_it_a_token_and_only_they_see
     assert list(issued) == before and AuditEntry.objects.count() == audited
     assert clerk.get(f"{API}/units", headers=bearer(token)).status_code == 200
     # Confirmed: the token is replaced.
-    assert administrator.post(ACCOUNTS, {**issue, "post": "yes"}).status_code == 302
-    # The new token waits in the issuer's session: nobody else's page shows it.
+    confirmed = administrator.post(ACCOUNTS, {**issue, "post": "yes"})
+    assert confirmed.status_code == 302
+    # The new token waits in the issuer's session on the server, never in a cookie the browser
+    # keeps; nobody else's page shows it.
+    assert CookieStorage.cookie_name not in confirmed.cookies
     assert not TOKEN.search(clerk.get(ACCOUNTS).content.decode())
     shown = TOKEN.findall(administrator.get(ACCOUNTS).content.decode())
     assert len(shown) == 1 and not TOKEN.search(administrator.get(ACCOUNTS).content.decode())
@@ -627,7 +631,10 @@ def test_refusals_of_a_write_are_worded_for_the_api(client, world, staff_a):
     assert put(body).status_code == 200
     stale = put({**body, "completion": 75}).json()["detail"]
     assert "staff_a" in stale and "1" in stale and gettext("Reload the page") not in stale
-    assert stale.startswith(gettext("This self-assessment was changed by %(who)s").split("%")[0])
+    changed = gettext(
+        "This self-assessment was changed by %(who)s at %(when)s (version %(version)s); read it again, then write."
+    )
+    assert stale.startswith(changed.split("%")[0]) and stale.endswith(changed.rsplit(")s", 1)[1])
     # Stage 4 was confirmed: a state name that already reads "已…" is not given a second 已.
     stage_4 = SELF.format(task=world["task_a"].pk, number=4)
     version = client.get(stage_4, headers=bearer(token)).json()["self_assessment"]["version"]

@@ -270,11 +270,15 @@ def test_an_administrator_makes_a_directory_deactivation_their_own(client, admin
 
     response = client.post(
         reverse("admin:tasks_user_changelist"),
-        {"action": "suspend", "_selected_action": [lisi.pk, wangwu.pk]},
+        {"action": "suspend", "_selected_action": [lisi.pk, wangwu.pk, administrator.pk]},
         follow=True,
     )
 
-    assert "Suspended 2 users" in page_text(response) or "已停用 2 个用户" in page_text(response)
+    assert "已停用 2 个用户" in page_text(response)
+    # The administrator ticked their own account too ("select all"): it stays active.
+    assert "您自己的账号未停用" in page_text(response)
+    administrator.refresh_from_db()
+    assert administrator.is_active
     for user, was_active, was_by in ((lisi, False, "directory"), (wangwu, True, "")):
         user.refresh_from_db()
         assert not user.is_active and user.deactivated_by == User.DeactivatedBy.ADMINISTRATOR

@@ -8,6 +8,8 @@ flight when its worker died, which the service's duplicate rule does not show ag
 
 import datetime
 import hashlib
+import json
+import re
 import time
 import zoneinfo
 from collections import Counter
@@ -241,6 +243,10 @@ def test_a_dingtalk_person_over_a_per_minute_limit_gets_the_message_a_minute_lat
     assert set(deliveries("dingtalk").values_list("state", "attempts")) == {(SENT, 1)}
     assert titles(workapps.shown("dingtalk")) == {"督办函 1": 1, "督办函 2": 1}
     assert not Notification.objects.filter(recipient=administrator, kind=kinds.DELIVERY_FAILED).exists()
+    # The copy sent again carries a token of its own: should DingTalk count the copy it did not
+    # show towards "the same content today" (143106), it cannot take the re-send for a repeat.
+    tokens = [re.findall(r"m(?:=|%3D)([0-9a-f]{12})", json.dumps(send["body"])) for send in workapps.sent("dingtalk")]
+    assert len(tokens) == 4 and len({token[0] for token in tokens}) == 4, tokens
 
 
 def test_a_dingtalk_person_in_failed_user_id_list_is_sent_it_again_until_the_retry_time_is_over(

@@ -20,7 +20,8 @@ def changed_active(message):
         return any(name in message for name in ACTIVE)
     if not isinstance(parts, list):
         return False
-    return any(ACTIVE & set(part.get("changed", {}).get("fields", [])) for part in parts if isinstance(part, dict))
+    changes = [part.get("changed") for part in parts if isinstance(part, dict)]
+    return any(ACTIVE & set(change.get("fields") or []) for change in changes if isinstance(change, dict))
 
 
 def record_who_deactivated(apps, schema_editor):
