@@ -28,4 +28,7 @@ urlpatterns = [
     path("accounts/workapps/", include("workapps.urls")),
     path("api/v1/", include("api.urls")),
     path("admin/", admin.site.urls),
+    # For load balancers (public): the process is up; PostgreSQL and Redis answer.
+    path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
 ]

@@ -150,6 +150,9 @@ EXPECTED = {
         )
     },
     "api:submit": dict.fromkeys(ROLES, 405),
+    # For load balancers: public, whoever asks (tests/test_health.py checks that nothing leaks).
+    "healthz": dict.fromkeys(ROLES, 200),
+    "readyz": dict.fromkeys(ROLES, 200),
 }
 
 

@@ -131,3 +131,41 @@ def test_sign_in_throttling_takes_the_client_address_as_the_proxy_setting_says(e
     result = run_manage("shell", "-c", CLIENT_ADDRESS, **env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == address
+
+
+STORAGE_IN_USE = (
+    "from django.core.files.storage import storages; s = storages['default']; "
+    "print(type(s).__module__ + '.' + type(s).__name__, getattr(s, 'bucket_name', '-'), "
+    "getattr(s, 'endpoint_url', '-'), getattr(s, 'default_acl', '-'), getattr(s, 'file_overwrite', '-'))"
+)
+
+
+def test_uploaded_evidence_goes_to_the_media_directory_by_default():
+    result = run_manage("shell", "-c", STORAGE_IN_USE, MEDIA_STORAGE="")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].split()[0] == "django.core.files.storage.filesystem.FileSystemStorage"
+
+
+def test_media_storage_s3_keeps_evidence_in_a_private_bucket():
+    result = run_manage(
+        "shell", "-c", STORAGE_IN_USE,
+        MEDIA_STORAGE="s3", S3_BUCKET="lightboard-evidence", S3_ENDPOINT_URL="http://minio.internal:9000",
+        S3_ACCESS_KEY_ID="key-id", S3_SECRET_ACCESS_KEY="secret", S3_REGION="cn-north-1",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].split() == [
+        "storages.backends.s3.S3Storage", "lightboard-evidence", "http://minio.internal:9000", "None", "False",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"MEDIA_STORAGE": "ftp"}, "MEDIA_STORAGE must be filesystem or s3; got 'ftp'"),
+        ({"MEDIA_STORAGE": "s3"}, "MEDIA_STORAGE=s3: set S3_BUCKET"),
+    ],
+)
+def test_an_unknown_or_incomplete_media_storage_stops_start_up(env, message):
+    result = run_manage("check", **env)
+    assert result.returncode != 0
+    assert message in result.stderr
