@@ -24,7 +24,7 @@ from decimal import Decimal
 
 import openpyxl
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -34,7 +34,7 @@ from lightboard.text import one_line, read_number
 from lightboard.xlsx import set_value
 
 from . import access, services
-from .models import STAGES_PER_YEAR, AuditEntry, Department, KeyTask, TaskList
+from .models import STAGES_PER_YEAR, Department, KeyTask, TaskList
 
 logger = logging.getLogger(__name__)
 
@@ -414,7 +414,7 @@ def _is_blank(value):
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _read_rows(file):
+def _read_rows(file, progress=None):
     """The non-blank rows below the header of the task sheet, after the file checks."""
     with _opened(file) as handle:
         _check_archive(handle)
@@ -429,7 +429,7 @@ def _read_rows(file):
             logger.info("Rejected an unreadable .xlsx upload", exc_info=True)
             raise _invalid_file() from None
         try:
-            return _read_task_sheet(workbook)
+            return _read_task_sheet(workbook, progress)
         except ImportRejected:
             raise
         except Exception:  # a damaged part found while streaming (zlib, CRC, XML …)
@@ -439,7 +439,10 @@ def _read_rows(file):
             workbook.close()
 
 
-def _read_task_sheet(workbook):
+PROGRESS_EVERY = 100  # rows between two progress reports
+
+
+def _read_task_sheet(workbook, progress=None):
     sheet = workbook[TASK_SHEET] if TASK_SHEET in workbook.sheetnames else workbook.worksheets[0]
     # Declared dimensions may lie (or claim a million rows); stream what is really there.
     sheet.reset_dimensions()
@@ -485,6 +488,8 @@ def _read_task_sheet(workbook):
                 )
             number = scanned + 1
             rows.append(_Row(number, {column: values[positions[column]] for column in COLUMNS}))
+            if progress is not None and len(rows) % PROGRESS_EVERY == 0:
+                progress(len(rows))
     finally:
         stream.close()
     return rows
@@ -602,7 +607,8 @@ class _RowChecker:
         for department_ in self.departments.values():
             self.by_folded_code[department_.code.casefold()].append(department_)
         self.existing = {
-            task.title: task for task in KeyTask.objects.filter(year=task_list.year, department=department)
+            task.title: task
+            for task in KeyTask.objects.filter(year=task_list.year, department=department).select_related("owner")
         }
         self.seen_titles = {}
 
@@ -684,9 +690,12 @@ class _RowChecker:
         # Line ends need no care here: save_task stores every text with LF only.
         task = self.existing.get(title) if title else None
 
-        field_errors = services.validate_task_fields(
+        # Owners come from the department's members, and a title of the list names its task:
+        # validate_task_fields' two questions to the database are answered from what was read.
+        field_errors = services.task_field_errors(
             task_list=self.task_list, title=title, standard=standard, owner=owner,
-            deadline=deadline, weight=weight, targets=targets, task=task,
+            deadline=deadline, weight=weight, targets=targets,
+            title_taken=self.existing.get(one_line(title), task) is not task, owner_is_member=owner is not None,
         )  # fmt: skip
         for key, message in field_errors.items():
             problems.setdefault(FIELD_COLUMNS.get(key), str(message))
@@ -729,7 +738,7 @@ def _check_draft(task_list):
 
 
 def _errors_of(row, error):
-    """RowErrors from a ValidationError that save_task raised after all (a race)."""
+    """RowErrors from a ValidationError that saving raised after all."""
     if hasattr(error, "error_dict"):
         return [
             RowError(row, FIELD_COLUMNS.get(key), message)
@@ -739,19 +748,49 @@ def _errors_of(row, error):
     return [RowError(row, None, message) for message in error.messages]
 
 
+def _titles_taken_meanwhile(task_list, plans):
+    """RowErrors for the new rows whose title the list has now: written by someone who did not
+    wait for the list's lock (the admin site, a shell), between the check and the write."""
+    taken = set(
+        KeyTask.objects.filter(year=task_list.year, department=task_list.department).values_list("title", flat=True)
+    )
+    message = _("The list already has a task with this title.")
+    return [
+        RowError(plan.row, COL_TITLE, message) for plan in plans if plan.task is None and plan.fields["title"] in taken
+    ]
+
+
 def import_task_list(*, task_list, file, by):
     """Fill the draft `task_list` from an uploaded workbook, all or nothing.
 
     Rows update the list's task of the same title or create a new task; tasks missing
     from the file are left alone. Raises PermissionDenied when `by` may not work on the
-    list, ImportRejected (nothing saved) listing every problem of the file."""
+    list, ImportRejected (nothing saved) listing every problem of the file.
+
+    Every row is checked first, in memory, against what is read once (the department's
+    members, the departments, the list's tasks); only a file without problems is written,
+    with bulk statements: the number of queries does not grow with the number of rows."""
+    return import_rows(task_list=task_list, rows=read_rows(file, task_list=task_list, by=by), by=by)
+
+
+def read_rows(file, *, task_list, by, progress=None):
+    """The task rows of an uploaded workbook, once `by` may fill `task_list` (PermissionDenied
+    otherwise; nothing of the file is read). `progress(rows read so far)` is called as the
+    sheet streams. ImportRejected for a file that cannot be imported at all."""
     if not access.can_work_on(by, task_list.department):
         raise PermissionDenied
     _check_draft(task_list)
-    rows = _read_rows(file)
+    rows = _read_rows(file, progress)
     if not rows:
         raise _file_error(_("The file has no task rows below the header."))
+    return rows
 
+
+def import_rows(*, task_list, rows, by, finish=None):
+    """import_task_list of rows read with read_rows. `finish(result)` runs in the transaction
+    that writes the tasks, so that what it records stands or falls with them."""
+    if not access.can_work_on(by, task_list.department):
+        raise PermissionDenied
     with transaction.atomic():
         # Lock the list: nobody submits it or edits its tasks until the import is done.
         _check_draft(services.lock_task_list(task_list))
@@ -764,17 +803,20 @@ def import_task_list(*, task_list, file, by):
         if errors:
             raise ImportRejected(errors)
 
-        result = ImportResult()
-        last_entry = AuditEntry.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-        for plan in plans:
-            try:
-                task = services.save_task(task_list=task_list, by=by, task=plan.task, **plan.fields)
-            except ValidationError as error:
-                raise ImportRejected(_errors_of(plan.row, error)) from error
-            if plan.task is None:
-                result.created += 1
-            elif AuditEntry.objects.filter(task=task, action="change task", pk__gt=last_entry).exists():
-                result.updated += 1
-            else:
-                result.unchanged += 1
+        try:
+            with transaction.atomic():
+                outcomes = services.save_tasks_in_bulk(
+                    task_list=task_list, by=by, rows=[{"task": plan.task, **plan.fields} for plan in plans]
+                )
+        except IntegrityError as error:
+            changed = _("The list changed meanwhile; import the file again.")
+            taken = _titles_taken_meanwhile(task_list, plans)
+            raise ImportRejected(taken or [RowError(None, None, changed)]) from error
+        except ValidationError as error:
+            raise ImportRejected(_errors_of(None, error)) from error
+        result = ImportResult(
+            created=outcomes.count("created"), updated=outcomes.count("changed"), unchanged=outcomes.count("unchanged")
+        )
+        if finish is not None:
+            finish(result)
     return result

@@ -692,3 +692,47 @@ class LibraryTask(models.Model):
 
     def __str__(self):
         return self.title
+
+
+class ImportJob(models.Model):
+    """An Excel import too large for one request, run by a Celery worker: the stored upload,
+    how far it got and how it ended (the counts, or every row error). All or nothing, as the
+    import in a request."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    task_list = models.ForeignKey(
+        TaskList, on_delete=models.CASCADE, related_name="import_jobs", verbose_name=_("task list")
+    )
+    by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("by"))
+    file = models.FileField(_("file"), upload_to="imports/%Y/%m/", blank=True)
+    rows = models.PositiveIntegerField(_("rows"), default=0)
+    processed = models.PositiveIntegerField(_("rows processed"), default=0)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    # [[row, column, message], …] when the file was refused.
+    errors = models.JSONField(_("problems"), default=list, blank=True)
+    started_at = models.DateTimeField(_("started at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("import job")
+        verbose_name_plural = _("import jobs")
+
+    def __str__(self):
+        return f"{self.task_list} · {self.rows} · {self.state}"
+
+    @property
+    def finished(self):
+        return self.state in (self.State.DONE, self.State.FAILED)
+
+    @property
+    def percent(self):
+        return 100 if self.state == self.State.DONE else (100 * self.processed // self.rows if self.rows else 0)

@@ -2,12 +2,14 @@
 
 import calendar
 import datetime
+import json
 import re
+from collections import defaultdict
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.db.models import Prefetch, Q
+from django.db import connection, transaction
+from django.db.models import JSONField, Prefetch, Q
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -20,6 +22,7 @@ from lightboard.versioning import bump, check_version
 from outbox.services import notify_many
 
 from . import access, queries
+from .audit import _plain as audit_value  # record_audit's own conversion, for the bulk entries
 from .audit import changes, record_audit
 from .evidence import EVIDENCE_MAX_FILES, check_evidence_file
 from .models import (
@@ -216,6 +219,22 @@ def _task_snapshot(task, targets):
 def validate_task_fields(*, task_list, title, standard, owner, deadline, weight, targets, task=None):
     """Field errors for a task of `task_list`, as a dict field -> message; empty when valid.
     Shared by the task form and the Excel import so both apply the same rules."""
+    title_taken = (
+        KeyTask.objects.filter(year=task_list.year, department=task_list.department, title=one_line(title))
+        .exclude(pk=getattr(task, "pk", None))
+        .exists()
+    )
+    owner_is_member = owner is not None and owner.departments.filter(pk=task_list.department_id).exists()
+    return task_field_errors(
+        task_list=task_list, title=title, standard=standard, owner=owner, deadline=deadline, weight=weight,
+        targets=targets, title_taken=title_taken, owner_is_member=owner_is_member,
+    )  # fmt: skip
+
+
+def task_field_errors(*, task_list, title, standard, owner, deadline, weight, targets, title_taken, owner_is_member):
+    """validate_task_fields without a query: whether the title is taken by another task of the
+    list and whether the owner works in the department are given, as the import reads them once
+    for all its rows."""
     errors = {}
     year = task_list.year
     title_limit = KeyTask._meta.get_field("title").max_length
@@ -224,17 +243,13 @@ def validate_task_fields(*, task_list, title, standard, owner, deadline, weight,
         errors["title"] = _("Give the task a title.")
     elif len(title) > title_limit:
         errors["title"] = _("Keep the title within %(limit)s characters.") % {"limit": title_limit}
-    elif (
-        KeyTask.objects.filter(year=year, department=task_list.department, title=title)
-        .exclude(pk=getattr(task, "pk", None))
-        .exists()
-    ):
+    elif title_taken:
         errors["title"] = _("The list already has a task with this title.")
     if not (standard or "").strip():
         errors["standard"] = _("Say what counts as done (the completion standard).")
     if owner is None:
         errors["owner"] = _("Choose the owner.")
-    elif not owner.departments.filter(pk=task_list.department_id).exists():
+    elif not owner_is_member:
         errors["owner"] = _("The owner must work in %(department)s.") % {"department": task_list.department}
     if deadline is None:
         errors["deadline"] = _("Give the deadline.")
@@ -341,6 +356,147 @@ def save_task(
                 before=changed_before, after=changed_after, reason=reason.strip(),
             )  # fmt: skip
     return task
+
+
+def _snapshot_values(*, title, standard, owner, deadline, weight, codes, targets):
+    """_task_snapshot's values for a task the bulk import holds in memory (codes sorted by code,
+    as the cooperating departments are ordered)."""
+    return {
+        "title": title,
+        "standard": standard,
+        "owner": owner,
+        "deadline": deadline,
+        "weight": weight,
+        "cooperating_departments": sorted(codes),
+        **{f"target_{number}": targets.get(number, "") for number in range(1, STAGES_PER_YEAR + 1)},
+    }
+
+
+def _plain_values(values):
+    return {key: audit_value(value) for key, value in values.items()}
+
+
+AUDIT_COLUMNS = ["at", "actor_id", "action", "subject_type", "subject_id", "task_id", "before", "after", "reason"]
+
+
+def _insert_rows(model, columns, rows):
+    """Insert `rows` (tuples of values for the attnames `columns` of `model`) in bulk. On
+    PostgreSQL through COPY, its bulk load: an import writes six targets and an audit entry per
+    row, and tens of thousands of model instances and an INSERT's parameters cost several times
+    what the server does with the rows (measured by `make bench`). Elsewhere with bulk_create.
+    Defaults and auto_now_add are not applied: give every column."""
+    if not rows:
+        return
+    fields = [model._meta.get_field(column) for column in columns]
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(model(**dict(zip(columns, row, strict=True))) for row in rows)
+        return
+    as_json = [index for index, field in enumerate(fields) if isinstance(field, JSONField)]
+    quote = connection.ops.quote_name
+    sql = f"COPY {quote(model._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) FROM STDIN"
+    with connection.wrap_database_errors, connection.cursor() as cursor, cursor.copy(sql) as copy:
+        for row in rows:
+            if as_json:
+                row = list(row)
+                for index in as_json:
+                    row[index] = json.dumps(row[index])
+            copy.write_row(row)
+
+
+@transaction.atomic
+def save_tasks_in_bulk(*, task_list, by, rows):
+    """Create or change many tasks of a draft list at once, as save_task would one by one, in a
+    fixed number of queries whatever the number of rows: the import's write. `rows` are
+    save_task's keyword arguments (task, title, standard, owner, deadline, weight, targets,
+    cooperating), already checked with task_field_errors against the list as it is now (the
+    caller holds the list's lock). Each created or changed task gets its audit entry, as with
+    save_task. Returns, in the order of `rows`, "created", "changed" or "unchanged"."""
+    if not access.can_work_on(by, task_list.department):
+        raise PermissionDenied
+    locked = lock_task_list(task_list)
+    if locked.state != TaskList.State.DRAFT:
+        raise ValidationError(_("Only a draft list takes tasks in bulk."))
+    own_department = task_list.department_id
+    stages = dict(task_list.year.stages.values_list("number", "pk"))  # ids: light model instances below
+    in_list = {"task__year": task_list.year, "task__department_id": own_department}
+    old_targets = defaultdict(dict)
+    for target in StageTarget.objects.filter(**in_list).select_related("stage"):
+        old_targets[target.task_id][target.stage.number] = target
+    Through = KeyTask.cooperating_departments.through
+    old_links = defaultdict(dict)  # task id -> {department id: (through row id, code)}
+    for link_id, task_id, department_id, code in Through.objects.filter(
+        keytask__year=task_list.year, keytask__department_id=own_department
+    ).values_list("pk", "keytask_id", "department_id", "department__code"):
+        old_links[task_id][department_id] = (link_id, code)
+
+    now = timezone.now()
+    outcomes, new_tasks, new_rows, changed_tasks = [], [], [], []
+    new_targets, changed_targets, new_links, dropped_links, entries = [], [], [], [], []
+    for row in rows:
+        task = row["task"]
+        title, standard = one_line(row["title"]), _clean_text(row["standard"])
+        descriptions = {number: _clean_text(text) for number, text in row["targets"].items()}
+        cooperating = {d.pk: d for d in row.get("cooperating") or () if d.pk != own_department}
+        after = _snapshot_values(
+            title=title, standard=standard, owner=row["owner"], deadline=row["deadline"], weight=row["weight"],
+            codes=[d.code for d in cooperating.values()], targets=descriptions,
+        )  # fmt: skip
+        if task is None:
+            task = KeyTask(
+                year=task_list.year, department_id=own_department, title=title, standard=standard,
+                owner=row["owner"], deadline=row["deadline"], weight=row["weight"],
+            )  # fmt: skip
+            new_tasks.append(task)
+            new_rows.append((task, descriptions, cooperating, after))
+            outcomes.append("created")
+            continue
+        targets = old_targets.get(task.pk, {})
+        links = old_links.get(task.pk, {})
+        before = _snapshot_values(
+            title=task.title, standard=task.standard, owner=task.owner, deadline=task.deadline, weight=task.weight,
+            codes=[code for _link, code in links.values()],
+            targets={number: target.description for number, target in targets.items()},
+        )  # fmt: skip
+        changed_before, changed_after = changes(before, after)
+        if not changed_after:
+            outcomes.append("unchanged")
+            continue
+        outcomes.append("changed")
+        fields = {"title": title, "standard": standard, "owner": row["owner"]}
+        fields |= {"deadline": row["deadline"], "weight": row["weight"]}
+        if any(getattr(task, name) != value for name, value in fields.items()):
+            for name, value in fields.items():
+                setattr(task, name, value)
+            changed_tasks.append(task)
+        for number, description in descriptions.items():
+            target = targets.get(number)
+            if target is None:
+                new_targets.append((task.pk, stages[number], description))
+            elif target.description != description:
+                target.description = description
+                changed_targets.append(target)
+        dropped_links += [link for department_id, (link, _code) in links.items() if department_id not in cooperating]
+        new_links += [Through(keytask_id=task.pk, department_id=pk) for pk in cooperating if pk not in links]
+        entries.append(
+            (now, by.pk, "change task", "keytask", task.pk, task.pk, _plain_values(changed_before),
+             _plain_values(changed_after), "")
+        )  # fmt: skip
+
+    KeyTask.objects.bulk_create(new_tasks)
+    for task, descriptions, cooperating, after in new_rows:
+        new_targets += [(task.pk, stages[number], text) for number, text in descriptions.items()]
+        new_links += [Through(keytask_id=task.pk, department_id=pk) for pk in cooperating]
+        entries.append((now, by.pk, "create task", "keytask", task.pk, task.pk, {}, _plain_values(after), ""))
+    if changed_tasks:
+        KeyTask.objects.bulk_update(changed_tasks, ["title", "standard", "owner", "deadline", "weight"])
+    _insert_rows(StageTarget, ["task_id", "stage_id", "description"], new_targets)
+    if changed_targets:
+        StageTarget.objects.bulk_update(changed_targets, ["description"])
+    if dropped_links:
+        Through.objects.filter(pk__in=dropped_links).delete()
+    Through.objects.bulk_create(new_links)
+    _insert_rows(AuditEntry, AUDIT_COLUMNS, entries)
+    return outcomes
 
 
 # --- self-assessments ----------------------------------------------------------------

@@ -13,6 +13,7 @@ list_urls = [
     path("template.xlsx", views.list_template, name="list_template"),
     path("export.xlsx", views.list_export, name="list_export"),
     path("import/", views.list_import, name="list_import"),
+    path("import/<int:job_id>/", views.list_import_job, name="list_import_job"),
     path("copy/", views.list_copy, name="list_copy"),
 ]
 

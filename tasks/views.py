@@ -14,7 +14,7 @@ from lightboard.forms import show_service_error
 from lightboard.lights import light_of
 from lightboard.roles import READ_ALL_ROLES, Role, can_read_all, has_role, role_required
 
-from . import access, audit, discussion, excel, queries, services
+from . import access, audit, discussion, excel, imports, queries, services
 from .forms import (
     ChangeDecisionForm,
     ChangeRequestForm,
@@ -31,6 +31,7 @@ from .models import (
     Comment,
     Deputy,
     Evidence,
+    ImportJob,
     LibraryTask,
     SelfAssessment,
     Stage,
@@ -595,10 +596,12 @@ def list_import(request, year, code):
             errors = [excel.RowError(row=None, column=None, message=_("Choose an .xlsx file to upload."))]
         else:
             try:
-                result = excel.import_task_list(task_list=task_list, file=upload, by=request.user)
+                result, job = imports.start_import(task_list=task_list, file=upload, by=request.user)
             except excel.ImportRejected as rejected:
                 errors = rejected.errors
             else:
+                if job is not None:
+                    return redirect("tasks:list_import_job", year=year, code=code, job_id=job.pk)
                 messages.success(
                     request,
                     _("Imported: %(created)s tasks created, %(updated)s updated.")
@@ -615,3 +618,23 @@ def list_import(request, year, code):
         },
         status=400 if errors else 200,
     )
+
+
+@login_required
+def list_import_job(request, year, code, job_id):
+    """An import running in the background: the page, or (htmx polling) its progress fragment."""
+    task_list = _task_list(request, year, code)
+    if not access.can_work_on(request.user, task_list.department):
+        raise PermissionDenied
+    job = get_object_or_404(ImportJob, pk=job_id, task_list=task_list)
+    context = {
+        "task_list": task_list,
+        "job": job,
+        # Thousands grouped by three, as the page says it in Chinese too: 已处理 1,200 / 2,000 行.
+        "processed": f"{job.processed:,}",
+        "total": f"{job.rows:,}",
+        "errors": imports.job_errors(job),
+        "import_url": reverse("tasks:list_import", kwargs={"year": year, "code": code}),
+    }
+    template = "tasks/list_import_job.html#job-progress" if request.htmx else "tasks/list_import_job.html"
+    return render(request, template, context)

@@ -2,12 +2,13 @@
 
 import datetime
 import io
+import re
 import zipfile
 from decimal import Decimal
 
 import openpyxl
 import pytest
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.utils import translation
@@ -459,23 +460,109 @@ def test_every_error_of_every_row_is_reported_at_once(task_list, staff_a):
     assert counts() == before
 
 
-def test_a_failure_while_saving_rolls_back_every_row(task_list, staff_a, monkeypatch):
-    """One transaction: if saving row N fails after all, rows before it are undone too."""
+def test_a_failure_while_saving_rolls_back_every_row(task_list, staff_a, owner_a, monkeypatch):
+    """One transaction: if the bulk write fails after all (here a task titled like row 4 written
+    between the check and the write by someone who did not wait for the list's lock), no row
+    is saved, and the row that clashed is named."""
     before = counts()
-    real_save_task = services.save_task
-    calls = []
+    real_check = excel._RowChecker.check
 
-    def failing_second_time(**kwargs):
-        calls.append(kwargs["title"])
-        if len(calls) == 2:
-            raise ValidationError({"title": "taken meanwhile"})
-        return real_save_task(**kwargs)
+    def check_then_someone_writes(checker, row):
+        checked = real_check(checker, row)
+        if checker.seen_titles.keys() == {"一", "二", "三"}:
+            KeyTask.objects.create(
+                year=task_list.year, department=task_list.department, title="三", standard="别处写入",
+                owner=owner_a, deadline=datetime.date(2026, 6, 30),
+            )  # fmt: skip
+        return checked
 
-    monkeypatch.setattr(services, "save_task", failing_second_time)
+    monkeypatch.setattr(excel._RowChecker, "check", check_then_someone_writes)
     errors = rejected(task_list, xlsx([row("一"), row("二"), row("三")]), staff_a)
-    assert errors == [RowError(3, COL_TITLE, "taken meanwhile")]
-    assert calls == ["一", "二"]
+    assert errors == [RowError(4, COL_TITLE, "The list already has a task with this title.")]
     assert counts() == before
+
+
+# --- bulk speed ------------------------------------------------------------------------
+
+
+def _round_trips(executed):
+    """The statements an import ran, a bulk INSERT or UPDATE counted once: SQLite splits one
+    into batches of 999 parameters, PostgreSQL sends it whole."""
+    trips = []
+    for sql in executed:
+        head = re.sub(r'"s\d+_x\d+"', '"savepoint"', sql[:60])
+        if trips and head.split(" ")[0] in {"INSERT", "UPDATE"} and trips[-1] == head:
+            continue
+        trips.append(head)
+    return trips
+
+
+def _import_counted(task_list, by, rows):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        result = import_task_list(task_list=task_list, file=xlsx(rows), by=by)
+    return result, [query["sql"] for query in captured.captured_queries]
+
+
+def test_the_import_runs_as_many_queries_for_200_rows_as_for_10(
+    year, department_a, department_b, department_c, staff_a, staff_b
+):
+    """Reads done once and bulk writes: the query count does not grow with the rows, whether
+    the rows create tasks or change them (targets, owner, cooperating departments)."""
+    measured = {}
+    for size, department, by in [(10, department_a, staff_a), (200, department_b, staff_b)]:
+        task_list = make_list(year, department)
+        owner = by.username
+        created, on_create = _import_counted(
+            task_list, by, [row(f"任务{n:03d}", **{COL_OWNER: owner, COL_COOPERATING: "C"}) for n in range(size)]
+        )
+        assert (created.created, created.updated, created.unchanged) == (size, 0, 0)
+        changed, on_change = _import_counted(
+            task_list,
+            by,
+            [
+                row(f"任务{n:03d}", **{COL_OWNER: owner, COL_STANDARD: "新标准", target_column(3): "新目标"})
+                for n in range(size)
+            ],
+        )
+        assert (changed.created, changed.updated, changed.unchanged) == (0, size, 0)
+        tasks = KeyTask.objects.filter(department=department)
+        assert tasks.count() == size and StageTarget.objects.filter(task__department=department).count() == 6 * size
+        assert not tasks.filter(cooperating_departments__isnull=False).exists()
+        assert set(tasks.values_list("standard", flat=True)) == {"新标准"}
+        assert AuditEntry.objects.filter(task__department=department, action="create task").count() == size
+        assert AuditEntry.objects.filter(task__department=department, action="change task").count() == size
+        measured[size] = (on_create, on_change)
+
+    from django.db import connection
+
+    for small, large in zip(measured[10], measured[200], strict=True):
+        assert _round_trips(small) == _round_trips(large)
+        if connection.vendor == "postgresql":
+            assert len(small) == len(large)
+    assert len(measured[200][0]) < 40  # not one query per row either
+
+
+def test_the_bulk_audit_entries_read_as_save_task_writes_them(task_list, staff_a, owner_a, department_b):
+    """The import's audit trail, written in bulk, holds what save_task records one by one."""
+    import_task_list(task_list=task_list, file=xlsx([row("甲", **{COL_COOPERATING: "B", COL_WEIGHT: 1.5})]), by=staff_a)
+    imported = AuditEntry.objects.get(action="create task")
+    services.save_task(
+        task_list=task_list, by=staff_a, title="乙", standard="乙按期完成并通过验收", owner=staff_a,
+        deadline=datetime.date(2026, 6, 30), weight=Decimal("1.5"), cooperating=[department_b],
+        targets={n: f"乙第{n}阶段目标" for n in range(1, 7)},
+    )  # fmt: skip
+    saved = AuditEntry.objects.exclude(pk=imported.pk).get(action="create task")
+    task = KeyTask.objects.get(title="甲")
+    assert (imported.subject_type, imported.subject_id, imported.task_id) == ("keytask", task.pk, task.pk)
+    assert imported.after.keys() == saved.after.keys()
+    assert {key: value.replace("甲", "乙") for key, value in imported.after.items() if isinstance(value, str)} == {
+        key: value for key, value in saved.after.items() if isinstance(value, str)
+    }
+    assert imported.after["cooperating_departments"] == saved.after["cooperating_departments"] == ["B"]
+    assert imported.at is not None and imported.actor == staff_a
 
 
 # --- the file itself -------------------------------------------------------------------

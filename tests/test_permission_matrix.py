@@ -23,7 +23,7 @@ from reviews import cases
 from reviews import services as review_services
 from reviews.models import FollowUp, Letter, RectificationFile
 from tasks import services as task_services
-from tasks.models import Department, Evidence, SelfAssessment
+from tasks.models import Department, Evidence, ImportJob, SelfAssessment
 from tests.conftest import make_user
 from tests.factories import KeyTaskFactory, make_list
 
@@ -72,6 +72,7 @@ EXPECTED = {
     "tasks:list_template": row(404, staff_a=200, **READERS),
     "tasks:list_export": row(404, staff_a=200, **READERS),
     "tasks:list_import": row(404, staff_a=200, leader_a=403, leader_b=403, leadership=403, inspector=403),
+    "tasks:list_import_job": row(404, staff_a=200, leader_a=403, leader_b=403, leadership=403, inspector=403),
     "tasks:detail": row(404, staff_a=200, **READERS),
     "tasks:edit": row(404, staff_a=200, leader_a=403, leader_b=403, leadership=403, inspector=403),
     "tasks:assess": row(404, staff_a=200, **READERS),
@@ -169,7 +170,8 @@ OF_DEPARTMENT_A = {
 # Pages of A's objects that the role could not use anyway (403 for the group's): the stranger
 # is not told that much either.
 OF_DEPARTMENT_A_ASKED_FIRST = {
-    "tasks:create", "tasks:edit", "tasks:list_import", "tasks:change_request", "tasks:comment_edit",
+    "tasks:create", "tasks:edit", "tasks:list_import", "tasks:list_import_job", "tasks:change_request",
+    "tasks:comment_edit",
 }  # fmt: skip
 for _name, _answers in EXPECTED.items():
     for _role, _as in AT_S1.items():
@@ -225,7 +227,7 @@ def world(
         "sibling_inspector": make_user("s2_inspector", Role.INSPECTOR, unit=s2),
         "sibling_leader": make_user("s2_leader", Role.DIVISION_LEADER, unit=s2),
     }
-    make_list(year, department_a)
+    import_job = ImportJob.objects.create(task_list=make_list(year, department_a), by=staff_a, rows=400)
     task = KeyTaskFactory(year=year, department=department_a, owner=staff_a)
     stage = year.stages.get(number=5)
     assessment = SelfAssessment.objects.create(
@@ -273,6 +275,7 @@ def world(
         "file_id": RectificationFile.objects.get().pk,
         "comment_id": comment.pk,
         "deputy_id": 1,
+        "job_id": import_job.pk,
         "roll_id": report_services.publish_honour_roll(meeting_id=meeting.pk, by=leadership).pk,
         "assessment_id": assessment.pk,
         "meeting_id": meeting.pk,
