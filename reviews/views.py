@@ -208,14 +208,22 @@ def board(request, meeting_id):
         colour = ""
     department_id = _int_or_none(request.GET.get("department"))
     owner_id = _int_or_none(request.GET.get("owner"))
+    board = queries.board(meeting, colour=colour, department_id=department_id, owner_id=owner_id)
+    show_all = request.GET.get("all") == "1"
+    # A large board opens on its departments and their counts; each department's rows come
+    # on demand, and "show all" keeps the whole board one click away.
+    summary = not (show_all or colour or department_id or owner_id) and board.size > queries.BOARD_SUMMARY_ABOVE
     context = {
         "meeting": meeting,
-        "board": queries.board(meeting, colour=colour, department_id=department_id, owner_id=owner_id),
+        "board": board,
+        "summary": summary,
         "colour": colour,
         "department_id": department_id,
         "owner_id": owner_id,
         "colour_keys": queries.BOARD_KEYS,
     }
+    if request.htmx and request.GET.get("part") == "department":
+        return render(request, "reviews/board.html#department-rows", context)
     if request.htmx:
         return render(request, "reviews/board.html#board-body", context)
     in_meeting = meeting.ratings.values("task__department_id")

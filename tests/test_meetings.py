@@ -7,6 +7,8 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.test import Client
+from django.urls import reverse
+from django.utils.html import escape
 
 from lightboard.colour import classify
 from lightboard.roles import Role
@@ -371,6 +373,42 @@ def test_the_htmx_request_returns_only_the_board_body(group_client, meeting):
     assert '<option value="red" selected>' in full
 
 
+def test_a_large_board_opens_on_its_departments_and_loads_their_rows_on_demand(
+    group_client, meeting, department_a, department_b, tasks, monkeypatch
+):
+    monkeypatch.setattr(queries, "BOARD_SUMMARY_ABOVE", len(tasks) - 1)
+
+    html = group_client.get(board_url(meeting)).content.decode()
+
+    assert row_ids(html) == []  # no task rows yet
+    assert department_counts(html, department_a) == {"green": 1, "yellow": 1, "red": 1, "missing": 1}
+    assert overall_counts(html) == {"green": 3, "yellow": 3, "red": 1, "missing": 1}
+    assert "This board has 8 tasks" in html
+    url = board_url(meeting)
+    # without JavaScript the link is the board filtered to the department; htmx loads its rows
+    assert f'href="{url}?department={department_b.pk}"' in html
+    assert f'hx-get="{url}?department={department_b.pk}&amp;part=department"' in html
+    assert f'href="{url}?all=1"' in html
+
+    part = group_client.get(board_url(meeting, department=department_b.pk, part="department"), HTTP_HX_REQUEST="true")
+    html = part.content.decode().strip()
+    assert html.startswith(f'<tbody class="department" id="department-{department_b.pk}">')
+    assert sorted(row_ids(html)) == sorted(
+        rating_of(meeting, tasks[key]).pk for key in ("b_green", "b_green_edge", "b_yellow_60", "b_yellow_80")
+    )
+    assert "department-more" not in html
+
+    html = group_client.get(board_url(meeting, all=1)).content.decode()
+    assert len(row_ids(html)) == len(tasks) and "department-more" not in html
+    html = group_client.get(board_url(meeting, colour="red")).content.decode()  # a filter shows rows
+    assert row_ids(html) == [rating_of(meeting, tasks["a_red"]).pk]
+
+
+def test_a_small_board_shows_every_row_at_once(group_client, meeting, tasks):
+    html = group_client.get(board_url(meeting)).content.decode()
+    assert len(row_ids(html)) == len(tasks) and "department-more" not in html and "?all=1" not in html
+
+
 def test_task_titles_are_escaped_on_the_board(group_client, meeting, department_a, staff_a):
     KeyTaskFactory(year=meeting.stage.year, department=department_a, owner=staff_a, title="<script>alert(1)</script>")
     services.open_meeting(meeting=meeting, by=meeting.attendees.first())
@@ -402,6 +440,69 @@ def test_the_board_shows_the_lights_of_earlier_stages(group_client, leadership, 
     assert re.findall(r'<i class="light-dot (\w+)"', other) == ["green"]
     board = queries.board(current)
     assert board.earlier_numbers == [1]
+
+
+def test_an_earlier_stage_without_a_rating_shows_as_missing_on_the_board(group_client, leadership, year, tasks):
+    first, second, third = stage_of(year, 1), stage_of(year, 2), stage_of(year, 3)
+    task = tasks["a_yellow"]
+    earlier = open_meeting(first, leadership)
+    for rating in earlier.ratings.select_related("task"):
+        rate(earlier, rating.task, 40 if rating.task == task else 90, leadership)
+    close(earlier, leadership)
+    middle = ReviewMeeting.objects.filter(stage=second).first() or open_meeting(second, leadership)
+    Rating.objects.filter(meeting=middle, task=task).delete()  # never on stage 2's board
+    current = open_meeting(third, leadership)
+
+    html = group_client.get(board_url(current)).content.decode()
+
+    row = re.search(rf'data-rating="{rating_of(current, task).pk}">(.*?)</tr>', html, re.S).group(1)
+    assert re.findall(r'<i class="light-dot (\w+)" title="[^"]*">(\d)</i>', row) == [("red", "1"), ("missing", "2")]
+    other = re.search(rf'data-rating="{rating_of(current, tasks["a_green"]).pk}">(.*?)</tr>', html, re.S).group(1)
+    # stage 2's meeting, in session, opened with the confirmed score 90 as its final score
+    assert re.findall(r'<i class="light-dot (\w+)"', other) == ["green", "green"]
+
+
+def test_the_boards_links_are_the_addresses_reverse_gives(group_client, leadership, meeting, tasks):
+    """The board builds its links from one reverse() per pattern; they must be reverse()'s."""
+    html = group_client.get(board_url(meeting)).content.decode()
+    for rating in meeting.ratings.all():
+        row = re.search(rf'data-rating="{rating.pk}">(.*?)</tr>', html, re.S).group(1)
+        links = re.findall(r'href="([^"]+)"', row)
+        present = reverse("reviews:present", args=[meeting.pk])
+        assert links == [reverse("tasks:detail", args=[rating.task_id]), f"{present}?rating={rating.pk}"]
+
+    for rating in meeting.ratings.select_related("task"):
+        rate(meeting, rating.task, 90, leadership)
+    close(meeting, leadership)
+    html = group_client.get(board_url(meeting)).content.decode()
+    for rating in meeting.ratings.all():
+        row = re.search(rf'data-rating="{rating.pk}">(.*?)</tr>', html, re.S).group(1)
+        links = re.findall(r'href="([^"]+)"', row)
+        assert links == [reverse("tasks:detail", args=[rating.task_id]), reverse("reviews:amend", args=[rating.pk])]
+
+
+def test_the_board_names_owners_as_everywhere_else_and_escapes_them(group_client, meeting, department_a):
+    """The board reads owners' fields as values: the name shown is str(user) all the same."""
+    named = make_user("named-owner", Role.STAFF, departments=[department_a])
+    named.name, named.first_name, named.last_name = "", "<b>Li</b>", "Lei"
+    named.save()
+    bare = make_user("bare-owner", Role.STAFF, departments=[department_a])
+    bare.name = bare.first_name = bare.last_name = ""
+    bare.save()
+    department_a.name = "A & <i>部</i>"
+    department_a.save()
+    for owner in (named, bare):
+        KeyTaskFactory(year=meeting.stage.year, department=department_a, owner=owner, title=f"任务{owner.pk}")
+    services.open_meeting(meeting=meeting, by=meeting.attendees.first())
+
+    html = group_client.get(board_url(meeting)).content.decode()
+
+    assert str(named) == "<b>Li</b> Lei" and str(bare) == "bare-owner"
+    for owner in (named, bare):
+        row = re.search(rf"任务{owner.pk}</a></td>\s*<td>([^<]*)</td>", html).group(1)
+        assert row == escape(str(owner))
+    assert "<b>Li</b>" not in html and "&lt;b&gt;Li&lt;/b&gt; Lei" in html
+    assert "A &amp; &lt;i&gt;部&lt;/i&gt;" in html and "<i>部</i>" not in html
 
 
 def test_a_task_added_later_appears_on_the_board_as_missing_at_close(leadership, meeting, department_a, staff_a):
