@@ -5,7 +5,8 @@ import os
 import sys
 from urllib.parse import urlsplit, urlunsplit
 
-BENCH_DATABASE = "lightboard_bench"
+# BENCH_DATABASE names another throwaway database, so that two benches can share one server.
+BENCH_DATABASE = os.environ.get("BENCH_DATABASE", "lightboard_bench")
 # Kept when the data is emptied between sizes: the schema's own rows (the role groups come
 # from a data migration).
 KEPT_TABLES = {
