@@ -167,6 +167,11 @@ if DATABASE_URL:
             DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
         )
     }
+    # A database that takes the connection and never answers would hold a request (and /readyz,
+    # a load balancer's probe) forever: libpq waits without limit unless told.
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int(
+        "DB_CONNECT_TIMEOUT", 5, minimum=1, maximum=120
+    )
 else:
     DATABASES = {
         "default": {
@@ -215,6 +220,8 @@ CELERY_BEAT_SCHEDULE = {
     "weekly-briefing": {"task": "reports.tasks.send_weekly_briefing", "schedule": 60 * 60.0},
     # Hourly is harmless: a reminder's idempotency key carries the day.
     "due-reminders": {"task": "reviews.tasks.send_due_reminders", "schedule": 60 * 60.0},
+    # Fails Excel import jobs a killed worker left queued or running, and deletes their uploads.
+    "fail-interrupted-imports": {"task": "tasks.imports.fail_interrupted_import_jobs", "schedule": 5 * 60.0},
 }
 
 AUTH_USER_MODEL = "tasks.User"

@@ -626,7 +626,10 @@ def list_import_job(request, year, code, job_id):
     task_list = _task_list(request, year, code)
     if not access.can_work_on(request.user, task_list.department):
         raise PermissionDenied
-    job = get_object_or_404(ImportJob, pk=job_id, task_list=task_list)
+    if task_list.pk is None:  # no list yet, so no import into it either
+        raise Http404
+    # One a killed worker left queued or running shows as failed (the beat sweep records it).
+    job = imports.as_seen(get_object_or_404(ImportJob, pk=job_id, task_list=task_list))
     context = {
         "task_list": task_list,
         "job": job,

@@ -166,3 +166,151 @@ def test_a_running_job_is_polled_through_its_fragment(client, year, department_a
     assert '<label for="import-progress">' in fragment
     client.force_login(staff_b)  # another department's staff: not even its existence
     assert client.get(url(f"import/{job.pk}/")).status_code == 404
+
+
+# --- a job that cannot end: interrupted, never queued, claimed twice, rolled back --------
+
+
+def _zh(message):
+    from django.utils import translation
+    from django.utils.html import escape
+
+    with translation.override("zh-hans"):
+        return escape(translation.gettext(message))
+
+
+INTERRUPTED = "The import was interrupted; nothing was saved. Upload the file again."
+NOT_STARTED = "The import could not be started right now. Try again later."
+
+
+def _stored_job(year, department, by, media, state, age_seconds):
+    from datetime import timedelta
+
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from tasks.models import ImportJob
+
+    job = ImportJob(task_list=make_list(year, department), by=by, rows=2000, processed=10, state=state)
+    job.file.save("upload.xlsx", ContentFile(b"xlsx"), save=False)
+    job.save()
+    ImportJob.objects.filter(pk=job.pk).update(started_at=timezone.now() - timedelta(seconds=age_seconds))
+    assert (media / job.file.name).exists()
+    return job
+
+
+def test_a_job_a_killed_worker_left_shows_failed_and_the_beat_sweep_fails_it(
+    client, year, department_a, staff_a, in_background, settings
+):
+    from tasks import imports
+    from tasks.models import ImportJob
+
+    limit = settings.CELERY_TASK_TIME_LIMIT + imports.RUNNING_MARGIN.total_seconds()
+    queued_limit = limit + imports.QUEUED_MARGIN.total_seconds()
+    killed = _stored_job(year, department_a, staff_a, in_background, "running", limit + 5)
+    running = _stored_job(year, department_a, staff_a, in_background, "running", limit - 30)
+    never_run = _stored_job(year, department_a, staff_a, in_background, "queued", queued_limit + 5)
+    waiting = _stored_job(year, department_a, staff_a, in_background, "queued", limit + 5)  # not yet
+    client.force_login(staff_a)
+    for job in (killed, never_run):
+        html = client.get(url(f"import/{job.pk}/"), headers={"HX-Request": "true"}).content.decode()
+        assert "hx-trigger" not in html.split(">")[0] and _zh(INTERRUPTED) in html  # polling stops
+    for job in (running, waiting):
+        assert "hx-trigger" in client.get(url(f"import/{job.pk}/")).content.decode()
+
+    imports.fail_interrupted_import_jobs()
+    imports.fail_interrupted_import_jobs()  # idempotent
+    states = dict(ImportJob.objects.values_list("pk", "state"))
+    assert [states[job.pk] for job in (killed, never_run, running, waiting)] == [
+        "failed", "failed", "running", "queued",
+    ]  # fmt: skip
+    killed.refresh_from_db()
+    assert killed.file.name == "" and killed.finished_at and killed.errors[0][2] == _zh(INTERRUPTED)
+    assert sorted(path.name for path in in_background.rglob("*.xlsx")) == sorted(
+        (in_background / job.file.name).name for job in (running, waiting)
+    )
+    assert "fail-interrupted-imports" in settings.CELERY_BEAT_SCHEDULE
+    from lightboard.celery import app as celery_app
+
+    assert settings.CELERY_BEAT_SCHEDULE["fail-interrupted-imports"]["task"] in celery_app.tasks
+
+
+def test_a_job_the_broker_cannot_take_fails_at_once_with_a_message(
+    client, year, department_a, staff_a, in_background, monkeypatch, django_capture_on_commit_callbacks
+):
+    from kombu.exceptions import OperationalError
+
+    from tasks import imports
+    from tasks.models import ImportJob
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to redis:6379. Connection refused.")
+
+    monkeypatch.setattr(imports.run_import_job, "delay", broker_down)
+    client.force_login(staff_a)
+    upload = filled_template(client, [good_row(f"任务{n}") for n in range(5)])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url("import/"), {"file": upload})
+    job = ImportJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == url(f"import/{job.pk}/")
+    assert job.state == "failed" and not job.file and not any(in_background.rglob("*.xlsx"))
+    html = client.get(response["Location"]).content.decode()
+    assert _zh(NOT_STARTED) in html and "hx-trigger" not in html.split('id="import-job"')[1].split(">")[0]
+    assert not KeyTask.objects.exists()
+
+
+def test_a_job_delivered_twice_at_once_is_imported_by_one_worker_only(
+    client, year, department_a, staff_a, in_background, monkeypatch, django_capture_on_commit_callbacks
+):
+    from tasks import imports
+    from tasks.models import ImportJob
+
+    client.force_login(staff_a)
+    upload = filled_template(client, [good_row(f"任务{n}") for n in range(5)])
+    with django_capture_on_commit_callbacks(execute=False):
+        client.post(url("import/"), {"file": upload})
+    job = ImportJob.objects.get()
+    select_related = ImportJob.objects.select_related
+    second_delivery = []
+
+    class WhileTheFirstReads:
+        # The second delivery runs just after the first worker has read the job.
+        def __init__(self, *args):
+            self.queryset = select_related(*args)
+
+        def get(self, **kwargs):
+            read = self.queryset.get(**kwargs)
+            if not second_delivery:
+                second_delivery.append(True)
+                imports.run_import(job.pk)
+            return read
+
+    monkeypatch.setattr(ImportJob.objects, "select_related", WhileTheFirstReads)
+    imports.run_import(job.pk)
+    job.refresh_from_db()
+    assert (job.state, job.created) == ("done", 5) and KeyTask.objects.count() == 5
+
+
+def test_an_import_rolled_back_after_storing_the_upload_leaves_no_file(
+    client, year, department_a, staff_a, in_background, monkeypatch
+):
+    from tasks.models import ImportJob
+
+    def refuse(self, *args, **kwargs):
+        raise RuntimeError("the database refused the row")
+
+    monkeypatch.setattr(ImportJob, "save", refuse)
+    client.force_login(staff_a)
+    upload = filled_template(client, [good_row(f"任务{n}") for n in range(5)])
+    client.raise_request_exception = True
+    with pytest.raises(RuntimeError):
+        client.post(url("import/"), {"file": upload})
+    assert not ImportJob.objects.exists() and not any(in_background.rglob("*.xlsx"))
+
+
+def test_the_job_page_of_a_department_without_a_list_is_not_found(client, year, department_a, staff_a, staff_b):
+    from tasks.models import ImportJob
+
+    job = ImportJob.objects.create(task_list=make_list(year, department_a), by=staff_a, rows=2000)
+    client.force_login(staff_b)  # department B has no list for 2026
+    assert client.get(f"/tasks/lists/2026/B/import/{job.pk}/").status_code == 404

@@ -169,3 +169,33 @@ def test_an_unknown_or_incomplete_media_storage_stops_start_up(env, message):
     result = run_manage("check", **env)
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_a_database_that_takes_the_connection_and_never_answers_is_given_up_on():
+    """libpq waits without limit by default; DB_CONNECT_TIMEOUT bounds it, so a stalled database
+    cannot hold a request or a load balancer's /readyz probe forever."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)  # accepts (in the kernel's backlog) and never says a word
+    try:
+        port = listener.getsockname()[1]
+        result = subprocess.run(
+            [
+                sys.executable,
+                "manage.py",
+                "shell",
+                "-c",
+                "from django.db import connection; connection.ensure_connection()",
+            ],
+            cwd=ROOT,
+            env={**os.environ, "DATABASE_URL": f"postgres://nobody@127.0.0.1:{port}/none", "DB_CONNECT_TIMEOUT": "2"},
+            capture_output=True,
+            text=True,
+            timeout=60,  # without the connect timeout this would hang until killed here
+        )
+    finally:
+        listener.close()
+    assert result.returncode != 0
+    assert "timeout" in result.stderr.lower()
