@@ -13,6 +13,14 @@ is written to that JSON file when locust quits, for run.py's exact percentiles.
 
 Environment: LOAD_MIX ("staff=20,leader=8,..."), LOAD_WAIT ("0.5,1.5" seconds of think time),
 LOAD_PASSWORD (default "demo"), LOAD_RECORD.
+
+Capacity mode (run.py --capacity): LOAD_SHARES ("staff=10,leader=4,...") replaces the fixed counts
+with weights, and LOAD_STEP ("users,seconds,max_users,settle,min_window,p95_ms,max_seconds")
+selects CapacityShape, which raises the number of users by `users` every step. A step's window
+opens `settle` seconds after all its users have signed in and lasts at least `min_window` and
+until `seconds` after the step began; the run stops after the first step whose p95 (all pages but
+the sign-in) passes `p95_ms` or that has any error, at `max_users`, or after `max_seconds`. The
+steps' windows go into the record (RECORD["steps"]) for run.py's tables.
 """
 
 import json
@@ -22,7 +30,7 @@ import re
 import time
 from html import unescape
 
-from locust import HttpUser, between, events, task
+from locust import HttpUser, LoadTestShape, between, events, task
 from locust.exception import StopUser
 
 PASSWORD = os.environ.get("LOAD_PASSWORD", "demo")
@@ -31,6 +39,20 @@ MIX = {
     name: int(count)
     for name, _sep, count in (item.partition("=") for item in os.environ.get("LOAD_MIX", "").split(",") if item)
 }
+SHARES = {
+    name: int(share)
+    for name, _sep, share in (item.partition("=") for item in os.environ.get("LOAD_SHARES", "").split(",") if item)
+}
+
+
+def _count(login, default):
+    """A fixed number of users of this login, or 0 (locust then spawns by weight) with LOAD_SHARES."""
+    return 0 if SHARES else MIX.get(login, default)
+
+
+def _weight(login):
+    return SHARES.get(login, 1)
+
 
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 VERSION_INPUT = re.compile(r'name="version" value="(\d+)"')
@@ -51,7 +73,15 @@ def _options(select_name, html):
 
 # --- recording -----------------------------------------------------------------------
 
-RECORD = {"started": None, "spawned": None, "ready": [], "stopped": None, "requests": [], "user_errors": []}
+RECORD = {
+    "started": None,
+    "spawned": None,
+    "ready": [],
+    "stopped": None,
+    "requests": [],
+    "user_errors": [],
+    "steps": [],
+}
 
 
 @events.test_start.add_listener
@@ -174,7 +204,8 @@ class Staff(LightboardUser):
     login = "staff"
     landing = "/tasks/mine/"
     landing_name = "tasks:mine"
-    fixed_count = MIX.get("staff", 20)
+    fixed_count = _count("staff", 20)
+    weight = _weight("staff")
 
     def discover(self, page):
         self.task_ids = self.need(_ids(r'href="/tasks/(\d+)/"', page), "tasks in my tasks")
@@ -228,7 +259,8 @@ class Leader(LightboardUser):
     login = "leader"
     landing = "/reviews/confirmations/"
     landing_name = "reviews:confirmations"
-    fixed_count = MIX.get("leader", 8)
+    fixed_count = _count("leader", 8)
+    weight = _weight("leader")
 
     def discover(self, page):
         self.confirmations = _ids(r'href="/reviews/confirmations/(\d+)/"', page)
@@ -258,7 +290,8 @@ class Leadership(LightboardUser):
     login = "leadership"
     landing = "/reviews/meetings/"
     landing_name = "reviews:meetings"
-    fixed_count = MIX.get("leadership", 12)
+    fixed_count = _count("leadership", 12)
+    weight = _weight("leadership")
 
     def discover(self, page):
         self.closed = self.need(_ids(r'href="/reviews/meetings/(\d+)/minutes/"', page), "closed meetings")
@@ -296,7 +329,8 @@ class Inspector(LightboardUser):
     login = "inspector"
     landing = "/reviews/followups/"
     landing_name = "reviews:followups"
-    fixed_count = MIX.get("inspector", 6)
+    fixed_count = _count("inspector", 6)
+    weight = _weight("inspector")
 
     def discover(self, page):
         self.cases = self.need(_ids(r'href="/reviews/followups/(\d+)/"', page), "follow-up cases")
@@ -319,7 +353,8 @@ class Administrator(LightboardUser):
     login = "admin"
     landing = "/admin/"
     landing_name = "admin:index"
-    fixed_count = MIX.get("admin", 4)
+    fixed_count = _count("admin", 4)
+    weight = _weight("admin")
 
     @task(2)
     def index(self):
@@ -328,3 +363,80 @@ class Administrator(LightboardUser):
     @task(1)
     def key_tasks(self):
         self.get("/admin/tasks/keytask/", "admin:keytask changelist")
+
+
+# --- capacity mode -------------------------------------------------------------------
+
+SIGN_IN = ("login form", "login", "home (role redirect)", "static css")
+
+
+def _p95(values):
+    """Nearest-rank 95th percentile, as run.py computes it."""
+    if not values:
+        return None
+    values = sorted(values)
+    return values[max(1, -(-len(values) * 95 // 100)) - 1]
+
+
+if os.environ.get("LOAD_STEP"):
+
+    class CapacityShape(LoadTestShape):
+        """Steps the number of users up until p95 passes the budget or an error appears (see above)."""
+
+        def __init__(self):
+            super().__init__()
+            step, seconds, most, settle, window, budget, limit = os.environ["LOAD_STEP"].split(",")
+            self.step_users, self.most = int(step), int(most)
+            self.seconds, self.settle, self.window = float(seconds), float(settle), float(window)
+            self.budget, self.limit = float(budget), float(limit)
+            self.users = 0
+            self.began = self.step_began = self.ready_at = None
+            self.first_request = 0
+            self.done = False
+
+        def _next_step(self, now):
+            self.users += self.step_users
+            self.step_began, self.ready_at = now, None
+            self.first_request = len(RECORD["requests"])
+
+        def _close_step(self, now, window_from, signed_in):
+            """Record the step's window; True when the run should go on."""
+            requests = RECORD["requests"][self.first_request :]
+            errors = sum(1 for r in requests if r[4])
+            measured = [r for r in requests if window_from is not None and r[1] >= window_from and r[0] not in SIGN_IN]
+            p95 = _p95([r[2] for r in measured])
+            RECORD["steps"].append(
+                {
+                    "users": self.users,
+                    "began": self.step_began,
+                    "window_from": window_from,
+                    "window_to": now,
+                    "signed_in": signed_in,
+                    "errors": errors,
+                    "user_errors": len(RECORD["user_errors"]),
+                }
+            )
+            within = signed_in and not errors and not RECORD["user_errors"] and p95 is not None and p95 <= self.budget
+            return within and self.users + self.step_users <= self.most and now - self.began < self.limit
+
+        def tick(self):
+            if self.done:
+                return None
+            now = time.time()
+            if self.began is None:
+                self.began = now
+                self._next_step(now)
+            signed_in = len(RECORD["ready"]) >= self.users
+            if signed_in and self.ready_at is None:
+                self.ready_at = now
+            window_from = None if self.ready_at is None else self.ready_at + self.settle
+            if window_from is not None and now >= max(self.step_began + self.seconds, window_from + self.window):
+                if not self._close_step(now, window_from, True):
+                    self.done = True
+                    return None
+                self._next_step(now)
+            elif window_from is None and (now - self.step_began > 3 * self.seconds or RECORD["user_errors"]):
+                self._close_step(now, None, False)  # the users could not all sign in: the step fails
+                self.done = True
+                return None
+            return self.users, max(self.step_users / 2, 1.0)

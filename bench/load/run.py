@@ -10,15 +10,26 @@
 4. Prints requests per second and p50/p95/p99 per page and overall, writes the JSON file,
    stops gunicorn and the worker and drops the database, also on failure or Ctrl-C.
 
+Capacity mode (--capacity): after a sign-in burst (--burst-users, 50 by default, post the login
+form at the same moment; their p50/p95 and settings.PASSWORD_HASHERS[0] are reported), locust
+adds --step-users users (25, the usual mix) every --step-seconds (20) and measures each step from
+--settle seconds after its users have all signed in, leaving the sign-in pages out. It stops after
+the first step whose p95 passes 250 ms or that has any error (or at --max-users, or after
+--max-seconds), prints users, requests/s, p50/p95 and the slowest page per step, and reports the
+knee (the last step within budget: its requests/s) and the limiting page (the first whose p95
+passed 250 ms). Exits 1 when the knee is below 150 requests/s. --signin-burst runs the burst only.
+
 Exits 1 on any error response (status >= 400, an unexpected redirect, a connection error or a
 user that could not start), 2 when the stack could not be set up.
 
     .venv/bin/python bench/load/run.py [--users 50] [--duration 60] [--json bench/load-results.json]
+    .venv/bin/python bench/load/run.py --capacity [--step-users 25] [--step-seconds 20] [--max-seconds 200]
 """
 
 import argparse
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -402,6 +413,8 @@ def run(args, work):
     wait_for_http(f"{host}/accounts/login/", args.gunicorn)
     wait_for_worker(redis_url, worker_name, args.worker)
     log(f"gunicorn ({args.workers} workers x {args.threads} threads) on {host} and a Celery worker are up")
+    if args.capacity or args.signin_burst:
+        return capacity(args, env, host, work, logs, timings)
 
     mix = mix_of(args.users)
     record_path = work / "record.json"
@@ -478,6 +491,306 @@ def run(args, work):
     return result, problems, logs
 
 
+# --- capacity mode -------------------------------------------------------------------
+
+BUDGET_RPS = 150  # requests per second at the knee, on a 2-core machine (issue 16)
+BUDGET_P95_MS = 250
+MIN_PAGE_REQUESTS = 20  # a page's p95 counts towards "the limiting page" from this many requests in a step
+CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def password_hasher(env, logs):
+    """settings.PASSWORD_HASHERS[0] and what one check of the demo password costs on this machine."""
+    code = (
+        "import time; from django.conf import settings; from django.contrib.auth.hashers import make_password, "
+        "check_password; h = make_password('demo'); t = time.perf_counter(); check_password('demo', h); "
+        "print(settings.PASSWORD_HASHERS[0], round((time.perf_counter() - t) * 1000, 1))"
+    )
+    result = subprocess.run(
+        [str(BIN / "python"), "manage.py", "shell", "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    if result.returncode:
+        raise SetupError(f"could not read PASSWORD_HASHERS:\n{result.stderr[-2000:]}")
+    name, ms = result.stdout.strip().splitlines()[-1].rsplit(" ", 1)
+    return {"hasher": name, "check_ms": float(ms)}
+
+
+def signin_burst(host, users, password):
+    """`users` browsers open the login form, then all post it at the same moment (a barrier).
+    Returns the sign-in POSTs' times (the hasher's cost and the session's creation) and errors."""
+    import threading
+
+    import requests
+
+    logins = [name for name, count in mix_of(users).items() for _ in range(count)]
+    barrier = threading.Barrier(len(logins))
+    times, errors = [], []
+
+    def one(login):
+        session = requests.Session()
+        session.trust_env = False  # loopback: no proxy
+        try:
+            form = session.get(f"{host}/accounts/login/", timeout=30)
+            token = CSRF_INPUT.search(form.text)
+            barrier.wait(timeout=60)
+            began = time.perf_counter()
+            answer = session.post(
+                f"{host}/accounts/login/",
+                data={"csrfmiddlewaretoken": token.group(1) if token else "", "username": login, "password": password},
+                headers={"Origin": host, "Referer": f"{host}/accounts/login/"},
+                allow_redirects=False,
+                timeout=60,
+            )
+            elapsed = (time.perf_counter() - began) * 1000
+            if answer.status_code != 302 or "/accounts/login/" in answer.headers.get("Location", ""):
+                errors.append(f"{login}: status {answer.status_code} {answer.headers.get('Location', '')}".strip())
+            else:
+                times.append(elapsed)
+        except (requests.RequestException, threading.BrokenBarrierError) as error:
+            errors.append(f"{login}: {type(error).__name__}: {error}"[:300])
+            barrier.abort()
+        finally:
+            session.close()
+
+    threads = [threading.Thread(target=one, args=(login,)) for login in logins]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    wall = time.perf_counter() - began
+    times.sort()
+    return {
+        "users": len(logins),
+        "signed_in": len(times),
+        "errors": errors,
+        "p50_ms": round(percentile(times, 0.50), 1) if times else None,
+        "p95_ms": round(percentile(times, 0.95), 1) if times else None,
+        "max_ms": round(times[-1], 1) if times else None,
+        "wall_s": round(wall, 1),
+    }
+
+
+def summarise_steps(record):
+    """Each step's window (every user of the step signed in, the sign-in pages left out) as a table."""
+    requests = record["requests"]
+    steps = []
+    for number, step in enumerate(record["steps"], 1):
+        if step["window_from"] is None:
+            pages, overall, seconds = [], _row("overall", [], 1), 0
+        else:
+            seconds = step["window_to"] - step["window_from"]
+            rows = [r for r in requests if step["window_from"] <= r[1] < step["window_to"] and r[0] not in SIGN_IN]
+            pages, overall = _table(rows, seconds)
+        counted = [p for p in pages if p["requests"] >= MIN_PAGE_REQUESTS and p["p95_ms"] is not None]
+        slowest = max(counted, key=lambda p: p["p95_ms"], default=None)
+        within = (
+            step["signed_in"]
+            and not step["errors"]
+            and not step["user_errors"]
+            and overall["p95_ms"] is not None
+            and overall["p95_ms"] <= BUDGET_P95_MS
+        )
+        steps.append(
+            {
+                "step": number,
+                "users": step["users"],
+                "signed_in": step["signed_in"],
+                "window_s": round(seconds, 1),
+                "rps": overall["rps"],
+                "p50_ms": overall["p50_ms"],
+                "p95_ms": overall["p95_ms"],
+                "slowest_page": slowest["name"] if slowest else None,
+                "slowest_p95_ms": slowest["p95_ms"] if slowest else None,
+                "errors": step["errors"],
+                "within_budget": bool(within),
+                "pages": pages,
+            }
+        )
+    return steps
+
+
+def knee_of(steps, args):
+    """The last step within budget before the first that is not, the page that limited it and why the run stopped."""
+    knee = None
+    for step in steps:
+        if not step["within_budget"]:
+            break
+        knee = step
+    over = next((s for s in steps if not s["within_budget"]), None)
+    # The page whose p95 passed the budget first (at the earliest step; the slowest of those).
+    crossed = None
+    for step in steps:
+        above = [p for p in step["pages"] if p["requests"] >= MIN_PAGE_REQUESTS and p["p95_ms"] > BUDGET_P95_MS]
+        if above:
+            page = max(above, key=lambda p: p["p95_ms"])
+            crossed = {"page": page["name"], "step": step["step"], "users": step["users"], "p95_ms": page["p95_ms"]}
+            break
+    if over is None:
+        last = steps[-1] if steps else None
+        if last and last["users"] + args.step_users > args.max_users:
+            reason = f"reached --max-users {args.max_users} within budget"
+        else:
+            reason = f"reached the time limit ({args.max_seconds}s) within budget"
+    elif not over["signed_in"]:
+        reason = f"not every user signed in at {over['users']} users"
+    elif over["errors"]:
+        reason = f"{over['errors']} errors at {over['users']} users"
+    else:
+        reason = f"p95 {over['p95_ms']} ms > {BUDGET_P95_MS} ms at {over['users']} users"
+    if crossed is None and over is not None and over["errors"]:
+        # No page crossed on time: the page with errors limited it.
+        crossed = {"page": "(errors, see problems)", "step": over["step"], "users": over["users"], "p95_ms": None}
+    return {
+        "users": knee["users"] if knee else 0,
+        "rps": knee["rps"] if knee else 0.0,
+        "p95_ms": knee["p95_ms"] if knee else None,
+        "slowest_page": knee["slowest_page"] if knee else None,
+        "slowest_p95_ms": knee["slowest_p95_ms"] if knee else None,
+        "limiting_page": crossed,
+        "stopped_because": reason,
+        "budget": {"rps": BUDGET_RPS, "p95_ms": BUDGET_P95_MS, "errors": 0},
+    }
+
+
+def print_steps(steps):
+    header = (
+        f"{'step':>4} {'users':>5} {'window s':>8} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} "
+        f"{'slowest page (p95 ms)':<44} {'errors':>6}  budget"
+    )
+    print(header)
+    print("-" * len(header))
+    for s in steps:
+        slowest = f"{s['slowest_page']} ({s['slowest_p95_ms']:.1f})" if s["slowest_page"] else "-"
+        p50 = f"{s['p50_ms']:>7.1f}" if s["p50_ms"] is not None else f"{'-':>7}"
+        p95 = f"{s['p95_ms']:>7.1f}" if s["p95_ms"] is not None else f"{'-':>7}"
+        verdict = "within" if s["within_budget"] else ("OVER" if s["signed_in"] else "OVER (not all signed in)")
+        print(
+            f"{s['step']:>4} {s['users']:>5} {s['window_s']:>8.1f} {s['rps']:>7.2f} {p50} {p95} "
+            f"{slowest:<44} {s['errors']:>6}  {verdict}"
+        )
+
+
+def capacity(args, env, host, work, logs, timings):
+    """--capacity and --signin-burst: the sign-in burst, then the users stepped up to the knee."""
+    hasher = password_hasher(env, logs)
+    log(f"password hasher {hasher['hasher']} (settings.PASSWORD_HASHERS[0]): one check {hasher['check_ms']} ms")
+    problems, result = (
+        [],
+        {
+            "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "mode": "capacity" if args.capacity else "signin-burst",
+            "gunicorn": {"workers": args.workers, "threads": args.threads, "worker_class": "gthread"},
+            "database": "postgresql",
+            "cpus": os.cpu_count(),
+            "password_hasher": hasher,
+        },
+    )
+    if args.burst_users:
+        log(f"sign-in burst: {args.burst_users} users post the login form at once")
+        burst = signin_burst(host, args.burst_users, os.environ.get("LOAD_PASSWORD", "demo"))
+        result["signin_burst"] = burst
+        problems += [f"sign-in burst: {error}" for error in burst["errors"]]
+        time.sleep(3)  # let the hashing settle before the steps
+
+    if args.capacity:
+        record_path = work / "record.json"
+        shares = mix_of(args.step_users)
+        step = [args.step_users, args.step_seconds, args.max_users, args.settle, args.min_window]
+        step += [BUDGET_P95_MS, args.max_seconds]
+        locust_env = dict(
+            env,
+            LOAD_SHARES=",".join(f"{name}={count}" for name, count in shares.items()),
+            LOAD_STEP=",".join(str(x) for x in step),
+            LOAD_WAIT=f"{args.wait[0]},{args.wait[1]}",
+            LOAD_RECORD=str(record_path),
+        )
+        log(
+            f"capacity: +{args.step_users} users ({', '.join(f'{c} {n}' for n, c in shares.items())}) every "
+            f"{args.step_seconds}s (window from {args.settle}s after the step's users signed in, at least "
+            f"{args.min_window}s), up to {args.max_users} users or {args.max_seconds}s, think time "
+            f"{args.wait[0]}-{args.wait[1]}s; stops at p95 > {BUDGET_P95_MS} ms or any error"
+        )
+        load_began = time.monotonic()
+        loadavg_before = os.getloadavg()
+        args.locust = start(
+            [
+                str(BIN / "locust"), "-f", str(Path(__file__).with_name("locustfile.py")), "--headless",
+                "--host", host, "--stop-timeout", "10", "--only-summary", "--loglevel", "WARNING",
+            ],
+            locust_env, logs / "locust.log",
+        )  # fmt: skip
+        try:
+            locust_code = args.locust.wait(timeout=args.max_seconds + 3 * args.step_seconds + 90)
+        except subprocess.TimeoutExpired:
+            raise SetupError(f"locust did not finish in time:\n{tail(logs / 'locust.log')}") from None
+        timings["load_s"] = round(time.monotonic() - load_began, 1)
+        if not record_path.exists():
+            raise SetupError(f"locust (exit {locust_code}) wrote no record:\n{tail(logs / 'locust.log')}")
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+        steps = summarise_steps(record)
+        knee = knee_of(steps, args)
+        result.update(
+            step_users=args.step_users,
+            step_seconds=args.step_seconds,
+            mix_per_step=shares,
+            think_time_s=list(args.wait),
+            loadavg_before=[round(x, 2) for x in loadavg_before],
+            loadavg_after=[round(x, 2) for x in os.getloadavg()],
+            steps=steps,
+            knee=knee,
+        )
+        errors = {}
+        for r in record["requests"]:
+            if r[4]:
+                errors[f"{r[0]}: {r[4]}"] = errors.get(f"{r[0]}: {r[4]}", 0) + 1
+        result["errors"], result["user_errors"] = errors, record["user_errors"]
+        if not steps:
+            problems.append(f"locust (exit {locust_code}) ran no step:\n{tail(logs / 'locust.log')}")
+
+        print()
+        print(f"Capacity: each step's window, sign-in pages left out (budget p95 <= {BUDGET_P95_MS} ms, 0 errors)")
+        print_steps(steps)
+        print()
+        limiting = knee["limiting_page"]
+        print(
+            f"knee: {knee['rps']:.2f} requests/s at {knee['users']} users (p95 {knee['p95_ms']} ms; "
+            f"slowest page there {knee['slowest_page']} at {knee['slowest_p95_ms']} ms)"
+        )
+        if limiting:
+            print(
+                f"limiting page: {limiting['page']} (p95 {limiting['p95_ms']} ms > {BUDGET_P95_MS} ms first, "
+                f"at step {limiting['step']}, {limiting['users']} users)"
+            )
+        else:
+            print(f"limiting page: none passed {BUDGET_P95_MS} ms")
+        print(f"stopped: {knee['stopped_because']}")
+        if knee["rps"] < BUDGET_RPS:
+            problems.append(f"knee {knee['rps']:.2f} requests/s < the budget of {BUDGET_RPS} requests/s")
+        if errors:
+            # The errors of the step past the knee end the run and mark it; they fail it only below budget.
+            log("errors: " + "; ".join(f"{count} x {key}" for key, count in list(errors.items())[:10]))
+        log(
+            f"1-minute load average {loadavg_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after "
+            f"({os.cpu_count()} CPUs, shared by locust, gunicorn, PostgreSQL and anything else running)"
+        )
+
+    if args.burst_users:
+        burst = result["signin_burst"]
+        print()
+        print(
+            f"Sign-in burst: {burst['signed_in']} of {burst['users']} signed in at once in {burst['wall_s']}s; "
+            f"sign-in p50 {burst['p50_ms']} ms, p95 {burst['p95_ms']} ms, max {burst['max_ms']} ms; "
+            f"hasher {hasher['hasher']} ({hasher['check_ms']} ms per check)"
+        )
+    alive = {name: p.poll() is None for name, p in (("gunicorn", args.gunicorn), ("worker", args.worker))}
+    problems += [f"{name} is no longer running" for name, up in alive.items() if not up]
+    result["timings"] = timings
+    result["passed"] = not problems
+    result["problems"] = problems
+    return result, problems, logs
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=50)
@@ -488,7 +801,27 @@ def main():
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "load-results.json")
     parser.add_argument("--keep-logs", action="store_true", help="keep the temporary directory with the logs")
+    capacity_mode = parser.add_argument_group("capacity mode")
+    capacity_mode.add_argument(
+        "--capacity", action="store_true", help="step the users up until p95 > 250 ms or an error; report the knee"
+    )
+    capacity_mode.add_argument("--step-users", type=int, default=25, help="users added per step")
+    capacity_mode.add_argument("--step-seconds", type=int, default=20, help="seconds per step, at least")
+    capacity_mode.add_argument("--settle", type=float, default=2.0, help="seconds after a step's sign-ins")
+    capacity_mode.add_argument("--min-window", type=float, default=10.0, help="seconds measured per step, at least")
+    capacity_mode.add_argument("--max-users", type=int, default=500)
+    capacity_mode.add_argument("--max-seconds", type=int, default=200, help="no new step after this, at most 600")
+    capacity_mode.add_argument(
+        "--signin-burst", action="store_true", help="only the sign-in burst (--capacity runs it first too)"
+    )
+    capacity_mode.add_argument("--burst-users", type=int, default=50, help="users of the sign-in burst; 0: none")
     args = parser.parse_args()
+    if not args.signin_burst and not args.capacity:
+        args.burst_users = 0
+    elif args.signin_burst and args.burst_users < 1:
+        parser.error("--signin-burst needs --burst-users of at least 1")
+    if args.capacity and not (1 <= args.step_users <= args.max_users and 1 <= args.max_seconds <= 600):
+        parser.error("--capacity needs 1 <= --step-users <= --max-users and --max-seconds between 1 and 600")
     if not 1 <= args.duration <= 120:
         parser.error("--duration must be between 1 and 120 seconds")
     if args.users < 1:
@@ -513,6 +846,13 @@ def main():
         if problems:
             log("FAIL: " + "; ".join(problems[:20]))
             code = 1
+        elif args.capacity:
+            knee = result["knee"]
+            log(f"PASS: knee {knee['rps']:.2f} requests/s >= {BUDGET_RPS} at p95 <= {BUDGET_P95_MS} ms, 0 errors")
+            code = 0
+        elif args.signin_burst:
+            log(f"PASS: {result['signin_burst']['signed_in']} users signed in at once, no errors")
+            code = 0
         else:
             log(f"PASS: no error responses; {result['steady']['overall']['rps']} requests/s in the steady state")
             code = 0
