@@ -300,18 +300,23 @@ def _sync_people(people, mappings, actor):
     for user in User.objects.exclude(directory_id="").filter(is_active=True).order_by("username"):
         if user.directory_id in seen:
             continue
-        User.objects.filter(pk=user.pk).update(is_active=False, deactivated_by=User.DeactivatedBy.DIRECTORY)
-        record_audit(
-            actor=actor,
-            action=DEACTIVATE_USER,
-            subject=user,
-            before={"is_active": True},
-            after={"is_active": False},
-            reason=_("no longer in the directory"),
-        )
+        _deactivate_as_gone(user, action=DEACTIVATE_USER, actor=actor, deactivated_by=User.DeactivatedBy.DIRECTORY)
         label = _person_label(user.username, user.name)
         lines.append(Line("-", _("%(user)s: deactivated (no longer in the directory)") % {"user": label}))
     return lines
+
+
+def _deactivate_as_gone(subject, *, action, actor, **fields):
+    """A user or unit no longer in the directory: inactive (never deleted), and audited."""
+    type(subject).objects.filter(pk=subject.pk).update(is_active=False, **fields)
+    record_audit(
+        actor=actor,
+        action=action,
+        subject=subject,
+        before={"is_active": True},
+        after={"is_active": False},
+        reason=_("no longer in the directory"),
+    )
 
 
 def _unit_state(department):
@@ -380,15 +385,7 @@ def _sync_units(units, actor):
     for department in sorted(synced.values(), key=lambda d: d.code):
         if department.directory_id in seen or not department.is_active:
             continue
-        Department.objects.filter(pk=department.pk).update(is_active=False)
-        record_audit(
-            actor=actor,
-            action=DEACTIVATE_UNIT,
-            subject=department,
-            before={"is_active": True},
-            after={"is_active": False},
-            reason=_("no longer in the directory"),
-        )
+        _deactivate_as_gone(department, action=DEACTIVATE_UNIT, actor=actor)
         label = _unit_label(department.code, department.name)
         lines.append(Line("-", _("%(unit)s: deactivated (no longer in the directory)") % {"unit": label}))
     return lines
