@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install chromium directory demo test bench lint format clean
+.PHONY: install chromium axe directory demo test bench lint format clean
 
 # Installing also compiles the translation catalogues (in pure Python: no gettext needed).
 install: $(STAMP)
@@ -46,6 +46,25 @@ chromium:
 	  echo "note: Chromium is not installed, so the browser tests will be skipped (apt-get install -y chromium)"; \
 	fi
 
+# The accessibility tests inject axe-core (from the npm registry, the exact version in
+# package-lock.json) into each page. `npm ci` runs when it is missing or package-lock.json is newer;
+# without npm it is installed when we may (root with apt); otherwise those tests are skipped with a
+# note, except in CI (LIGHTBOARD_REQUIRE_BROWSER=1).
+AXE := node_modules/axe-core/axe.min.js
+axe:
+	@if [ ! -f $(AXE) ] || [ package-lock.json -nt $(AXE) ]; then \
+	  if ! command -v npm >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing npm for axe-core, the accessibility checker of the browser tests"; \
+	    apt-get install -y -q npm >/dev/null 2>&1 || \
+	      { apt-get update -q >/dev/null && apt-get install -y -q npm >/dev/null; }; \
+	  fi; \
+	  if command -v npm >/dev/null 2>&1; then \
+	    npm ci --no-audit --no-fund --loglevel=error && touch $(AXE); \
+	  else \
+	    echo "note: npm is not installed, so the accessibility tests will be skipped (apt-get install -y npm; npm ci)"; \
+	  fi; \
+	fi
+
 # Directory sign-in (LDAP) needs python-ldap, which compiles against OpenLDAP, and its tests run
 # a throwaway slapd: Debian's packages are installed here when we may (root with apt); otherwise
 # the directory tests are skipped with a note, except in CI (LIGHTBOARD_REQUIRE_SERVICES=1).
@@ -69,7 +88,7 @@ $(DIRECTORY_STAMP): pyproject.toml
 
 # The tests run in parallel, one worker per core (pytest-xdist; each worker has its own test
 # database, Celery queue, servers and browser). PYTEST_ARGS="-n 0" runs them in one process.
-test: install chromium directory
+test: install chromium axe directory
 	$(BIN)/python -m pytest -n auto --dist worksteal $(PYTEST_ARGS)
 
 # Benchmarks are not part of `make test`. They need DATABASE_URL (PostgreSQL: a throwaway

@@ -9,4 +9,5 @@ class DirectoryGroupMappingAdmin(admin.ModelAdmin):
     list_filter = ["role"]
     list_select_related = ["department", "unit"]
     search_fields = ["group_dn"]
-    autocomplete_fields = ["department", "unit"]
+    # Plain drop-down lists, not the autocomplete (select2) boxes: an empty one has no
+    # accessible name (axe-core: aria-input-field-name).

@@ -270,5 +270,6 @@ def task_chart(request, task_id):
         score_label=_("Final score"),
         target_label=_("Stage target"),
         threshold_labels=(_("Green above"), _("Red below")),
+        legend=_legend(),
     )
     return render(request, "reports/task_chart.html", {"task": task, "chart": chart})

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.db import transaction
 
-from lightboard.admin import ReadOnly
+from lightboard.admin import WIDGETS, ReadOnly
 from tasks.audit import changes, record_audit
 
 from .models import FollowUp, Letter, ReviewMeeting
@@ -17,7 +17,7 @@ class ReviewMeetingAdmin(admin.ModelAdmin):
     list_select_related = ["stage__year"]
     fields = ["stage", "date", "place", "attendees", "state", "opened_at", "closed_at", "closed_by"]
     readonly_fields = ["stage", "state", "opened_at", "closed_at", "closed_by"]
-    filter_horizontal = ["attendees"]
+    formfield_overrides = WIDGETS  # the attendees as check boxes, not the two-list picker
 
     def has_add_permission(self, request):
         return False  # meetings are scheduled by the leadership group

@@ -1,10 +1,13 @@
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import forms as auth_forms
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from lightboard.admin import ReadOnly
+from lightboard.admin import WIDGETS, ReadOnly
 
 from . import services
 from .models import AssessmentYear, Department, KeyTask, LibraryTask, SelfAssessment, Stage, StageTarget, User
@@ -31,7 +34,10 @@ class UserAdmin(DjangoUserAdmin):
     # action (tests/test_directory_ldap.py holds to that).
     readonly_fields = ["directory_id", "deactivated_by"]
     actions = ["suspend"]
-    filter_horizontal = ["groups", "departments", "user_permissions"]
+    # Roles, departments and permissions as check boxes, and labelled date-time inputs
+    # (lightboard.admin.WIDGETS).
+    filter_horizontal = []
+    formfield_overrides = WIDGETS
     fieldsets = [
         (None, {"fields": ["username", "password"]}),
         (_("Personal info"), {"fields": ["name", "email"]}),
@@ -82,6 +88,16 @@ class UserAdmin(DjangoUserAdmin):
         return bool(user.directory_id)
 
 
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(DjangoGroupAdmin):
+    # The permissions as check boxes, not the two-list picker (lightboard.admin.WIDGETS).
+    filter_horizontal = []
+    formfield_overrides = WIDGETS
+
+
 @admin.register(Department)
 class DepartmentAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "kind", "parent", "division_leader", "is_active"]
@@ -89,11 +105,22 @@ class DepartmentAdmin(admin.ModelAdmin):
     readonly_fields = ["directory_id"]
     list_select_related = ["division_leader", "parent"]
     search_fields = ["code", "name"]
-    autocomplete_fields = ["division_leader", "parent"]
+    # Plain drop-down lists, not the autocomplete (select2) boxes: an empty one (no parent unit,
+    # no division leader yet) has no accessible name (axe-core: aria-input-field-name).
+
+
+class StageForm(forms.ModelForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A table's column headers are not the labels of its inputs: each date is named with
+        # its stage ("2026年第1阶段 开始日期") for whoever cannot see the table (axe-core: label).
+        for field in self.fields.values():
+            field.widget.attrs["aria-label"] = f"{self.instance} {field.label}"
 
 
 class StageInline(admin.TabularInline):
     model = Stage
+    form = StageForm
     extra = 0
     max_num = 6
     can_delete = False
@@ -129,6 +156,9 @@ class KeyTaskAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["title", "department", "owner", "deadline", "weight", "year"]
     list_filter = ["year", "department"]
     list_select_related = ["department", "owner", "year"]
+    # A page of 50 (each row costs the admin's rendering) and no second count of every task.
+    list_per_page = 50
+    show_full_result_count = False
     search_fields = ["title", "standard"]
     autocomplete_fields = ["owner", "department"]
     filter_horizontal = ["cooperating_departments"]

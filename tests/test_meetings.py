@@ -80,6 +80,10 @@ def group_client(client, leadership):
     return english(client)
 
 
+# An earlier stage's dot on the board: its light, and its number (seen; a reader hears "第1阶段 红灯").
+EARLIER_DOT = r'<i class="light-dot (\w+)" title="[^"]*"><span aria-hidden="true">(\d)</span>'
+
+
 def board_url(meeting, **params):
     query = "&".join(f"{key}={value}" for key, value in params.items())
     return f"/reviews/meetings/{meeting.pk}/" + (f"?{query}" if query else "")
@@ -435,7 +439,7 @@ def test_the_board_shows_the_lights_of_earlier_stages(group_client, leadership, 
     html = group_client.get(board_url(current)).content.decode()
 
     row = re.search(rf'data-rating="{rating_of(current, task).pk}">(.*?)</tr>', html, re.S).group(1)
-    assert re.findall(r'<i class="light-dot (\w+)" title="[^"]*">(\d)</i>', row) == [("red", "1")]
+    assert re.findall(EARLIER_DOT, row) == [("red", "1")]
     other = re.search(rf'data-rating="{rating_of(current, tasks["a_green"]).pk}">(.*?)</tr>', html, re.S).group(1)
     assert re.findall(r'<i class="light-dot (\w+)"', other) == ["green"]
     board = queries.board(current)
@@ -456,7 +460,7 @@ def test_an_earlier_stage_without_a_rating_shows_as_missing_on_the_board(group_c
     html = group_client.get(board_url(current)).content.decode()
 
     row = re.search(rf'data-rating="{rating_of(current, task).pk}">(.*?)</tr>', html, re.S).group(1)
-    assert re.findall(r'<i class="light-dot (\w+)" title="[^"]*">(\d)</i>', row) == [("red", "1"), ("missing", "2")]
+    assert re.findall(EARLIER_DOT, row) == [("red", "1"), ("missing", "2")]
     other = re.search(rf'data-rating="{rating_of(current, tasks["a_green"]).pk}">(.*?)</tr>', html, re.S).group(1)
     # stage 2's meeting, in session, opened with the confirmed score 90 as its final score
     assert re.findall(r'<i class="light-dot (\w+)"', other) == ["green", "green"]

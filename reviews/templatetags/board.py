@@ -36,7 +36,10 @@ def board_rows(board, summary=False):
     jinja = engines["jinja2"]
     labels = {key: str(label) for key, label in LABELS.items()}
     # Rendered (and escaped) by their macros once per distinct value, not once per row.
-    cells = jinja.env.get_template("reviews/board_cells.jinja").make_module({"labels": labels})
+    stage_names = _Once(lambda number: _("Stage %(n)s") % {"n": number})
+    cells = jinja.env.get_template("reviews/board_cells.jinja").make_module(
+        {"labels": labels, "stage_names": stage_names}
+    )
     rows = jinja.env.get_template("reviews/board_rows.jinja")
     pieces = rows.generate(
         {

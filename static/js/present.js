@@ -16,12 +16,30 @@
   window.addEventListener("beforeunload", (event) => {
     if (dirty && !saving) { event.preventDefault(); event.returnValue = question; }
   });
-  const leave = (url) => {
+  // Keyboard users moving task by task: the next page puts focus on the task's title, so a
+  // screen reader reads it and Tab continues from there (a mouse click does not do this).
+  const KEYED = "lightboard-present-keyed";
+  const leave = (url, byKey = false) => {
     if (!url) return;
     if (dirty && !window.confirm(question)) return;
     dirty = false;  // answered: do not ask again on unload
+    if (byKey) {
+      try { window.sessionStorage.setItem(KEYED, "1"); } catch (error) { /* storage refused */ }
+    }
     window.location.assign(url);
   };
+  // The keys work only with this script, so it is the script that announces them.
+  const keys = {"a[rel=prev]": "ArrowLeft P", "a[rel=next]": "ArrowRight N", "a[data-board]": "Escape"};
+  Object.entries(keys).forEach(([selector, shortcut]) => {
+    const link = root.querySelector(selector);
+    if (link) link.setAttribute("aria-keyshortcuts", shortcut);
+  });
+  const title = root.querySelector(".present-title");
+  if (title) title.setAttribute("tabindex", "-1");
+  try {
+    if (title && window.sessionStorage.getItem(KEYED)) title.focus();
+    window.sessionStorage.removeItem(KEYED);
+  } catch (error) { /* storage refused: focus stays where the browser puts it */ }
   root.querySelectorAll("a[rel=prev], a[rel=next]").forEach((link) => {
     link.addEventListener("click", (event) => { event.preventDefault(); leave(link.href); });
   });
@@ -34,9 +52,14 @@
     }
     switch (event.key) {
       case "ArrowRight": case "PageDown": case "n": case "N":
-        event.preventDefault(); leave(root.dataset.next); break;
+        event.preventDefault(); leave(root.dataset.next, true); break;
       case "ArrowLeft": case "PageUp": case "p": case "P":
-        event.preventDefault(); leave(root.dataset.previous); break;
+        event.preventDefault(); leave(root.dataset.previous, true); break;
+      case "Escape": {
+        const board = root.querySelector("a[data-board]");
+        if (board) { event.preventDefault(); leave(board.href); }
+        break;
+      }
       case "s": case "S": {
         const score = root.querySelector("input[name=final_score]");
         if (score) { event.preventDefault(); score.focus(); score.select(); }

@@ -213,7 +213,7 @@ def test_staff_submit_leader_confirms_group_turns_it_red_inspector_follows_up_ow
     expect(board_rows).to_have_count(5)
     staff_row = board_rows.filter(has_text=TASK)
     expect(staff_row).to_contain_text("65.0")
-    expect(staff_row.get_by_text("黄灯")).to_be_visible()
+    expect(staff_row.get_by_text("黄灯", exact=True)).to_be_visible()  # the light, not an earlier stage's dot
     staff_row.get_by_role("link", name="评价", exact=True).click()
     expect(shown_task(page)).to_have_text(TASK)
     # Confirmed 65.0 with the leader's reason, prefilled as the final score.
