@@ -5,21 +5,30 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from django.db.models import Case, Count, FilteredRelation, Max, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, Count, FilteredRelation, Max, OuterRef, Q, Subquery, Value, When, Window
 from django.db.models.functions import Coalesce
-from django.urls import reverse
 from django.utils import timezone
 
+from lightboard.jinja2 import url_maker
 from lightboard.lights import COLOUR_KEYS, MISSING, light_of
 from lightboard.roles import can_read_all
 from tasks import access as task_access
 from tasks import queries as task_queries
-from tasks.models import KeyTask, SelfAssessment, StageTarget
+from tasks.models import Department, KeyTask, SelfAssessment, StageTarget
 from tasks.results import CaseLink, StageResult
 
 from . import access
 from .cases import CLOSED_STATES
-from .models import Accountability, Confirmation, FollowUp, Letter, Rating, ReviewMeeting
+from .models import (
+    Accountability,
+    Confirmation,
+    FollowUp,
+    Letter,
+    Rating,
+    RatingAmendment,
+    Rectification,
+    ReviewMeeting,
+)
 
 BOARD_KEYS = (*COLOUR_KEYS, MISSING)
 DISCUSSION_ORDER = {"red": 0, "yellow": 1, MISSING: 2}
@@ -32,8 +41,10 @@ def stage_results(tasks, stage_number=None):
     (task, stage number) of the given tasks that has any (of one stage, if given): the source of
     tasks.results. Two queries whatever the number of tasks."""
     found = defaultdict(dict)
-    confirmations = Confirmation.objects.filter(assessment__task__in=tasks)
-    ratings = Rating.objects.filter(task__in=tasks, final_score__isnull=False)
+    # Unordered: the rows go into a dictionary, and Rating's default order (by meeting and task,
+    # so by their own orders) would cost two joins.
+    confirmations = Confirmation.objects.filter(assessment__task__in=tasks).order_by()
+    ratings = Rating.objects.filter(task__in=tasks, final_score__isnull=False).order_by()
     if stage_number is not None:
         confirmations = confirmations.filter(assessment__stage__number=stage_number)
         ratings = ratings.filter(meeting__stage__number=stage_number)
@@ -50,12 +61,13 @@ def stage_results(tasks, stage_number=None):
         "follow_up__kind",
         "follow_up__state",
     )
+    case_url = url_maker("reviews:case")
     for task_id, number, score, colour, case_id, kind, state in rated:
         found[task_id, number].update(final=score, final_light=colour)
         if case_id is not None:
             found[task_id, number]["case"] = CaseLink(
                 label=f"{FollowUp.Kind(kind).label} · {FollowUp.State(state).label}",
-                url=reverse("reviews:case", kwargs={"case_id": case_id}),
+                url=case_url(case_id),
             )
     return {key: StageResult(**values) for key, values in found.items()}
 
@@ -96,21 +108,29 @@ class QueueStage:
 def confirmation_queue(user, page=1, per_page=QUEUE_PAGE_SIZE):
     """Submitted self-assessments of the departments the user leads, a page at a time, grouped
     by stage (earliest first) and oldest first within it, each with its task, its stage's target,
-    the light of its self score and its evidence. Four queries."""
+    the light of its self score and its evidence. Four queries (three when they fit on the first
+    page)."""
     waiting = access.assessments_to_confirm(user)
-    total = waiting.count()
+    rows = waiting.select_related(
+        "task__department__division_leader", "task__owner", "task__year", "stage__year"
+    ).prefetch_related("evidence")
+    rows = rows.order_by("stage__year__year", "stage__number", "submitted_at", "id")
+    page = max(page, 1)
+    first = list(rows[:per_page]) if page == 1 else None
+    if first is not None and len(first) < per_page:
+        total, assessments = len(first), first  # all of them on the first page: nothing to count
+    else:
+        total = waiting.count()
+        page = min(page, max(1, -(-total // per_page)))
+        assessments = first if page == 1 and first is not None else list(rows[(page - 1) * per_page : page * per_page])
     pages = max(1, -(-total // per_page))
-    page = min(max(page, 1), pages)
-    assessments = list(
-        waiting.select_related("task__department__division_leader", "task__owner", "task__year", "stage__year")
-        .prefetch_related("evidence")
-        .order_by("stage__year__year", "stage__number", "submitted_at", "id")[(page - 1) * per_page : page * per_page]
-    )
     targets = {
         (task_id, stage_id): text
         for task_id, stage_id, text in StageTarget.objects.filter(
             task_id__in={a.task_id for a in assessments}, stage_id__in={a.stage_id for a in assessments}
-        ).values_list("task_id", "stage_id", "description")
+        )
+        .order_by()  # into a dictionary: StageTarget's default order would join the tasks' departments
+        .values_list("task_id", "stage_id", "description")
     }
     stages = {}
     for a in assessments:
@@ -401,9 +421,13 @@ def minutes(meeting):
     ratings = list(
         Rating.objects.filter(meeting=meeting)
         .select_related("task__department", "task__owner")
-        .prefetch_related("amendments__amended_by")
         .order_by("task__department__code", "task_id")
     )
+    # The amendments with their authors in one query (few ratings are amended), in the
+    # ratings' order and each rating's own order of amendments.
+    amended = defaultdict(list)
+    for amendment in RatingAmendment.objects.filter(rating__meeting=meeting).select_related("amended_by"):
+        amended[amendment.rating_id].append(amendment)
     order = {"red": 0, "yellow": 1}
     since = previous_close(meeting)
     cycle = task_queries.org_tree().in_cycle(meeting.unit_id)
@@ -413,7 +437,7 @@ def minutes(meeting):
         counts=Counter(r.colour or MISSING for r in ratings),
         follow_up=sorted((r for r in ratings if r.colour in order), key=lambda r: order[r.colour]),
         commended=[r for r in ratings if r.colour == "green"],
-        amendments=[(r, a) for r in ratings for a in r.amendments.all()],
+        amendments=[(r, a) for r in ratings for a in amended.get(r.pk, ())],
         instructions=task_queries.instructions_given(
             meeting.stage.year, after=since, until=meeting.closed_at, departments=cycle
         ),
@@ -438,16 +462,17 @@ def previous_close(meeting):
 def cycles_in_reach(user):
     """The review cycles the user's roles reach: the group's (None) for group-wide roles, and
     each subsidiary's that runs its own, at or below the user's unit."""
-    tree = task_queries.org_tree()
     own = [] if user.unit_id else [None]
-    return own + [unit for unit in tree.cycles() if task_access.covers_cycle(user, unit.pk)]
+    # The units that run their own cycle, in code order (as org_tree().cycles() lists them),
+    # without reading every unit.
+    running = Department.objects.filter(runs_own_cycle=True).order_by("code")
+    return own + [unit for unit in running if task_access.covers_cycle(user, unit.pk)]
 
 
 def meetings_of_year(year, unit=None):
-    """The year's six stages with the meetings of a cycle (the group's, or a subsidiary's)."""
-    meetings = {
-        m.stage_id: m for m in ReviewMeeting.objects.filter(stage__year=year, unit=unit).prefetch_related("attendees")
-    }
+    """The year's six stages with the meetings of a cycle (the group's, or a subsidiary's). Two
+    queries (the list shows no attendees: none are read)."""
+    meetings = {m.stage_id: m for m in ReviewMeeting.objects.filter(stage__year=year, unit=unit).order_by()}
     return [(stage, meetings.get(stage.pk)) for stage in year.stages.order_by("number")]
 
 
@@ -472,15 +497,19 @@ def _count(ratings):
 def reds_across_years(case, user):
     """The red results of the case's task line through the years (the task and those it was
     carried from or into) and of its owner's tasks in the units the user's role reaches, oldest
-    first. Three queries or so."""
+    first. Two queries or so."""
     task = case.rating.task
     line = [row.task.pk for row in task_queries.task_across_years(task)] or [task.pk]
     reds = task_access.within_scope(Rating.objects.filter(colour=Rating.Colour.RED), user, "task__department")
-    reds = reds.select_related("meeting__stage__year", "task")
-    order = ("meeting__stage__year__year", "meeting__stage__number", "task_id")
+    # Both lists in one query, split here (a red of the line is usually the owner's too).
+    reds = list(
+        reds.filter(Q(task_id__in=line) | Q(task__owner_id=task.owner_id))
+        .select_related("meeting__stage__year", "task")
+        .order_by("meeting__stage__year__year", "meeting__stage__number", "task_id")
+    )
     return {
-        "task": list(reds.filter(task_id__in=line).order_by(*order)),
-        "owner": list(reds.filter(task__owner_id=task.owner_id).order_by(*order)),
+        "task": [red for red in reds if red.task_id in line],
+        "owner": [red for red in reds if red.task.owner_id == task.owner_id],
     }
 
 
@@ -490,7 +519,7 @@ def follow_up_queue(
     """Open cases (or those of one state) of the units the user's role reaches, red before
     yellow, then by due date, a page at a time; the counts at the top are of all those open
     cases whatever the filters. Four queries (five for a role held at a unit) whatever the
-    number of cases."""
+    number of cases (two more for a page past the last, which shows the last)."""
     reach = access.cases_in_reach(user)
     open_cases = reach.exclude(state__in=CLOSED_STATES)
     counts = Counter(dict(open_cases.values_list("rating__colour").annotate(n=Count("id")).order_by()))
@@ -502,11 +531,31 @@ def follow_up_queue(
         cases = cases.filter(rating__task__department_id=department_id)
     if inspector_ids:
         cases = cases.filter(inspector_id__in=inspector_ids)
-    total = cases.count()
+    red_first = Case(When(rating__colour="red", then=Value(0)), default=Value(1))
+    order = ("red_first", "due_date", "pk")
+
+    def page_of(number):
+        """The page's case ids, each with the number of cases (one query reading only the sort keys)."""
+        start = (number - 1) * per_page
+        numbered = cases.annotate(red_first=red_first, total=Window(Count("pk"))).order_by(*order)
+        return list(numbered.values_list("pk", "total")[start : start + per_page])
+
+    # The page's cases are chosen first; their counts and links are then worked out for those
+    # rows alone, whatever the page's number. (Computed over every case, or every case before a
+    # late page's offset, they made a plan costly enough for PostgreSQL's JIT to spend a second
+    # compiling it at 4,000 tasks.)
+    page = max(page, 1)
+    chosen = page_of(page)
+    if chosen:
+        total = chosen[0][1]
+    else:  # an empty first page has no cases; past the last page, the last page is shown
+        total = cases.count() if page > 1 else 0
+        page = max(1, -(-total // per_page))
+        chosen = page_of(page) if total else []
     pages = max(1, -(-total // per_page))
-    page = min(max(page, 1), pages)
     shown = list(
-        cases.select_related(
+        FollowUp.objects.filter(pk__in=[pk for pk, _total in chosen])
+        .select_related(
             "rating__task__department",
             "rating__task__owner",
             "rating__meeting__stage__year",
@@ -514,8 +563,18 @@ def follow_up_queue(
             "inspector",
         )
         .annotate(
-            red_first=Case(When(rating__colour="red", then=Value(0)), default=Value(1)),
-            awaiting_review=Count("rectifications", filter=Q(rectifications__state="submitted")),
+            red_first=red_first,
+            # Correlated subqueries only: no GROUP BY over the cases.
+            awaiting_review=Coalesce(
+                Subquery(
+                    Rectification.objects.filter(case=OuterRef("pk"), state=Rectification.State.SUBMITTED)
+                    .order_by()
+                    .values("case")
+                    .annotate(n=Count("id"))
+                    .values("n")[:1]
+                ),
+                0,
+            ),
             # Reds across the years: of the task and the tasks it was carried over from, and
             # of every task of its owner.
             task_reds=_count(
@@ -535,7 +594,7 @@ def follow_up_queue(
                 .values("issued_at")[:1]
             ),
         )
-        .order_by("red_first", "due_date", "pk")[(page - 1) * per_page : page * per_page]
+        .order_by(*order)
     )
     for case in shown:
         case.is_overdue = case.state not in CLOSED_STATES and case.due_date < today
@@ -554,19 +613,25 @@ BANNER_TASKS = 8
 def latest_commendation(user=None):
     """The newest commendation notice of the group's meetings or (for a subsidiary's people) of
     a subsidiary's that was sent to the user, with its first few green tasks, for the landing
-    screens (three queries, however many tasks were green)."""
+    screens (two queries, however many tasks were green)."""
     letters = Letter.objects.filter(kind="commendation")
     if user is not None and user.is_authenticated:
         if can_read_all(user) and user.unit_id is None:
             letters = letters.filter(meeting__unit__isnull=True)  # the group's own, on the group's screens
         else:
             letters = letters.filter(Q(meeting__unit__isnull=True) | Q(notifications__recipient=user)).distinct()
-    letter = letters.select_related("meeting__stage__year").first()
+    # The banner shows the letter's number and link only: no need to read its meeting.
+    letter = letters.only("pk", "kind", "series", "year", "sequence", "meeting_id").first()
     if letter is None:
         return None
-    green = Rating.objects.filter(meeting=letter.meeting, colour="green")
-    first = green.select_related("task__department").order_by("task__department__code", "task_id")[:BANNER_TASKS]
-    return {"letter": letter, "ratings": list(first), "more": green.count() > BANNER_TASKS}
+    # One more than shown tells whether there are more, without counting them all.
+    first = list(
+        Rating.objects.filter(meeting_id=letter.meeting_id, colour="green")
+        .select_related("task__department")
+        .only("task__title", "task__department__name")
+        .order_by("task__department__code", "task_id")[: BANNER_TASKS + 1]
+    )
+    return {"letter": letter, "ratings": first[:BANNER_TASKS], "more": len(first) > BANNER_TASKS}
 
 
 def latest_commendation_for(letter):

@@ -430,6 +430,8 @@ def case_detail(request, case_id):
             else:
                 messages.success(request, step.confirmation(taken))
                 return redirect("reviews:case", case_id=case.pk)
+    thread = access.case_thread(case)
+    comments, instructions = task_queries.thread_with_instructions(case.rating.task, thread)
     return render(
         request,
         "reviews/case.html",
@@ -438,13 +440,13 @@ def case_detail(request, case_id):
             "steps": [(step, forms[step.name], step.is_primary(case)) for step in steps if not step.per_item],
             "reviews": reviews,
             "may_work_cases": access.may_work_case(request.user, case),
-            "instructions": task_queries.task_instructions(case.rating.task),
+            "instructions": instructions,
             "accountability": accountability,
             "register": queries.register_of(case.rating.task.owner, request.user, excluding_case=case)
             if access.may_read_register(request.user)
             else None,
             "reds": queries.reds_across_years(case, request.user) if access.may_read_register(request.user) else None,
-            **discussion.discussion(request, case.rating.task, access.case_thread(case), form=comment_form),
+            **discussion.discussion(request, case.rating.task, thread, form=comment_form, comments=comments),
         },
         status=400 if request.method == "POST" else 200,
     )

@@ -12,11 +12,12 @@ from . import access, queries, services
 from .forms import CommentForm
 
 
-def discussion(request, task, thread="", form=None):
-    """The context a page renders templates/partials/discussion.html with."""
+def discussion(request, task, thread="", form=None, comments=None):
+    """The context a page renders templates/partials/discussion.html with (`comments`: the
+    thread's, when the page has read them already)."""
     may_instruct = access.may_instruct(request.user)
     return {
-        "comments": queries.thread_comments(task, thread),
+        "comments": queries.thread_comments(task, thread) if comments is None else comments,
         "comment_form": form or CommentForm(may_instruct=may_instruct, auto_id="comment-%s"),
         "may_instruct": may_instruct,
     }

@@ -4,7 +4,7 @@ of queries whatever the number of tasks."""
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 
 from lightboard.lights import stage_standing
 from lightboard.roles import Role
@@ -17,6 +17,7 @@ from .models import (
     Department,
     KeyTask,
     SelfAssessment,
+    Stage,
     StageTarget,
     TaskList,
     User,
@@ -32,13 +33,37 @@ def current_year(today):
 
 def current_stage(assessment_year, today):
     """The stage whose two months contain today; before the year the first, after it the last."""
-    stages = list(assessment_year.stages.order_by("number"))
+    return _stage_at(list(assessment_year.stages.order_by("number")), today)
+
+
+def _stage_at(stages, today):
     if not stages:
         return None
     for stage in stages:
         if stage.start <= today <= stage.end:
             return stage
     return stages[0] if today < stages[0].start else stages[-1]
+
+
+def current_year_and_stage(today):
+    """current_year(today) and current_stage of it (None without a year or stages): one query
+    when today's year is set up with its stages, as it is all year round."""
+    stages = list(Stage.objects.filter(year__year=today.year).select_related("year").order_by("number"))
+    if not stages:
+        year = current_year(today)
+        return year, (current_stage(year, today) if year else None)
+    stage = _stage_at(stages, today)
+    return stage.year, stage
+
+
+def stage_with_target(task, number):
+    """The stage `number` of the task's year with the task's target for it as `target` ("" when
+    it has none), in one query; None if the year has no such stage."""
+    target = StageTarget.objects.filter(task=task, stage=OuterRef("pk")).values("description")[:1]
+    stage = task.year.stages.filter(number=number).annotate(target=Subquery(target)).order_by().first()
+    if stage is not None:
+        stage.target = stage.target or ""
+    return stage
 
 
 def department_staff(department):
@@ -152,25 +177,46 @@ class MyTaskRow:
 
 def my_task_rows(user, stage, today):
     """Every task of the user's departments in the stage's year, with the stage's target,
-    its self-assessment and the lights of the earlier stages. Five queries."""
+    its self-assessment and the lights of the earlier stages. Four queries."""
+    return my_work(user, stage, today).rows
+
+
+@dataclass
+class MyWork:
+    rows: list  # MyTaskRow
+    returned: list  # as returned_assessments gives them
+
+
+def my_work(user, stage, today):
+    """The "my tasks" screen: my_task_rows, and the returned self-assessments of the same tasks
+    (returned_assessments of the stage's year) read with them. Four queries."""
     year = stage.year
-    tasks = (
+    tasks = list(
         KeyTask.objects.filter(year=year, department_id__in=department_ids_of(user))
         .select_related("department", "owner")
-        .prefetch_related(
-            Prefetch("targets", queryset=StageTarget.objects.filter(stage=stage), to_attr="stage_targets"),
-            Prefetch(
-                "assessments",
-                queryset=SelfAssessment.objects.filter(stage__number__lte=stage.number).select_related("stage"),
-                to_attr="stage_assessments",
-            ),
+        .annotate(
+            stage_target=Subquery(
+                StageTarget.objects.filter(task=OuterRef("pk"), stage=stage).values("description")[:1]
+            )
         )
         .order_by("department__code", "deadline", "id")
     )
-    results = stage_results(tasks)
+    by_id = {task.pk: task for task in tasks}
+    by_task = defaultdict(dict)
+    returned = []
+    # Every stage's, for the returned ones; unordered: the default order would join the tasks'
+    # departments for nothing.
+    assessments = SelfAssessment.objects.filter(task_id__in=by_id, stage__year=year)
+    for assessment in assessments.select_related("stage", "returned_by").order_by():
+        assessment.task = by_id[assessment.task_id]
+        by_task[assessment.task_id][assessment.stage.number] = assessment
+        if assessment.state == SelfAssessment.State.RETURNED:
+            returned.append(assessment)
+    returned.sort(key=lambda a: (a.updated_at, a.pk), reverse=True)
+    results = stage_results(list(by_id))
     rows = []
     for task in tasks:
-        by_number = {a.stage.number: a for a in task.stage_assessments}
+        by_number = by_task[task.pk]
         earlier = []
         for number in range(1, stage.number):
             standing_then = standing(year, by_number.get(number), results.get((task.pk, number), NO_RESULT))
@@ -179,13 +225,13 @@ def my_task_rows(user, stage, today):
         rows.append(
             MyTaskRow(
                 task=task,
-                target=task.stage_targets[0].description if task.stage_targets else "",
+                target=task.stage_target or "",
                 assessment=current,
                 may_assess=may_self_assess(user, task, stage, current, today),
                 earlier=earlier,
             )
         )
-    return rows
+    return MyWork(rows=rows, returned=returned)
 
 
 @dataclass
@@ -201,20 +247,25 @@ class StageDetail:
 
 def task_stage_details(task):
     """For each stage of the task's year: target, self-assessment (with evidence), the confirmed
-    and final scores, the light that stands and the follow-up case. Six queries."""
-    targets = {t.stage_id: t.description for t in task.targets.all()}
+    and final scores, the light that stands and the follow-up case. Five queries (four when no
+    stage is self-assessed yet)."""
+    # Unordered (into a dictionary): SelfAssessment's default order joins the task's department.
     assessments = {
-        a.stage.number: a for a in task.assessments.select_related("stage", "submitted_by").prefetch_related("evidence")
+        a.stage.number: a
+        for a in task.assessments.select_related("stage", "submitted_by").prefetch_related("evidence").order_by()
     }
-    results = stage_results(KeyTask.objects.filter(pk=task.pk))
+    results = stage_results([task.pk])
     details = []
-    for stage in task.year.stages.order_by("number"):
+    stages = task.year.stages.annotate(
+        target=Subquery(StageTarget.objects.filter(task=task, stage=OuterRef("pk")).values("description")[:1])
+    )
+    for stage in stages.order_by("number"):
         assessment = assessments.get(stage.number)
         result = results.get((task.pk, stage.number), NO_RESULT)
         details.append(
             StageDetail(
                 stage=stage,
-                target=targets.get(stage.pk, ""),
+                target=stage.target or "",
                 assessment=assessment,
                 confirmed_score=result.confirmed,
                 final_score=result.final,
@@ -291,6 +342,24 @@ def task_instructions(task):
     )
 
 
+def thread_with_instructions(task, thread):
+    """thread_comments(task, thread) of another thread than the task's own (a case's), and the
+    task's instructions (task_instructions), read together: two queries however many comments."""
+    both = list(_comments().filter(Q(thread=thread) | Q(thread="", is_instruction=True), task=task))
+    return [c for c in both if c.thread == thread], instructions_among(c for c in both if c.thread == "")
+
+
+def instructions_among(comments):
+    """The instructions (批示) among the comments of a task's own discussion (thread_comments),
+    newest first, as task_instructions reads them: for the task's page, which reads that
+    discussion anyway."""
+    marked = sorted((comment for comment in comments if comment.is_instruction), key=lambda c: c.pk, reverse=True)
+    # As PostgreSQL orders "-instructed_at", "-id": one without a time (none should be) first.
+    untimed = [comment for comment in marked if comment.instructed_at is None]
+    timed = sorted((c for c in marked if c.instructed_at is not None), key=lambda c: c.instructed_at, reverse=True)
+    return untimed + timed
+
+
 def instructions_given(year, *, after, until, departments=None):
     """The instructions (批示) in the year's tasks' own discussions (of `departments`' tasks
     when given) marked after `after` (None: from the start) up to `until`, in the order given,
@@ -314,7 +383,11 @@ def _change_requests():
 
 def task_change_requests(task):
     """Every change request of the task, newest first: the approved ones keep what it was."""
-    return list(_change_requests().filter(task=task))
+    # The task is known: joined only for what the page shows of each request.
+    requests = list(ChangeRequest.objects.filter(task=task).select_related("stage__year", "requested_by", "decided_by"))
+    for item in requests:
+        item.task = task
+    return requests
 
 
 def pending_change_requests(user):

@@ -29,9 +29,10 @@ _source = None
 
 def register_result_source(source):
     """`source(tasks)` returns {(task_id, stage number): StageResult} for the given tasks (a
-    queryset) and the stages that have a result, in a fixed number of queries whatever their
-    number. One app registers it, from its AppConfig.ready(); without one, no stage has a result
-    beyond its self-assessment."""
+    queryset, or a list of their ids: cheaper when the tasks are already read) and the stages
+    that have a result, in a fixed number of queries whatever their number. One app registers
+    it, from its AppConfig.ready(); without one, no stage has a result beyond its
+    self-assessment."""
     global _source
     _source = source
 

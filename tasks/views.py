@@ -34,7 +34,6 @@ from .models import (
     ImportJob,
     LibraryTask,
     SelfAssessment,
-    Stage,
     TaskList,
 )
 
@@ -44,10 +43,12 @@ XLSX = excel.XLSX_CONTENT_TYPE
 @role_required(Role.STAFF)
 def my_tasks(request):
     today = clock.today()
-    year = queries.current_year(today)
-    stage = queries.current_stage(year, today) if year else None
-    rows = queries.my_task_rows(request.user, stage, today) if stage else []
-    returned = queries.returned_assessments(request.user, year) if year else []
+    year, stage = queries.current_year_and_stage(today)
+    if stage is not None:
+        work = queries.my_work(request.user, stage, today)
+        rows, returned = work.rows, work.returned
+    else:
+        rows, returned = [], queries.returned_assessments(request.user, year) if year else []
     days_left = (stage.self_assessment_due - today).days if stage else None
     return render(
         request,
@@ -74,8 +75,9 @@ def task_detail(request, task_id):
         form, done = discussion.take_comment(request, task)
         if done:
             return done
-    task_list = TaskList.objects.filter(year=task.year, department=task.department).first()
+    task_list = TaskList.objects.filter(year=task.year, department=task.department).order_by().first()
     approved = task_list is not None and task_list.state == TaskList.State.APPROVED
+    talk = discussion.discussion(request, task, form=form)
     return render(
         request,
         "tasks/task_detail.html",
@@ -86,11 +88,11 @@ def task_detail(request, task_id):
             "stages": _with_may_assess(request.user, task, queries.task_stage_details(task)),
             "history": audit.task_history(task),
             "can_work_on": access.can_work_on(request.user, task.department),
-            "instructions": queries.task_instructions(task),
+            "instructions": queries.instructions_among(talk["comments"]),
             "across_years": queries.task_across_years(task),
             "change_requests": queries.task_change_requests(task),
             "may_request_change": approved and access.may_request_change(request.user, task),
-            **discussion.discussion(request, task, form=form),
+            **talk,
         },
         status=400 if request.method == "POST" else 200,
     )
@@ -254,8 +256,11 @@ def _with_may_assess(user, task, rows):
 @login_required
 def assess(request, task_id, number):
     task = access.get_task_for_user(request.user, task_id)
-    stage = get_object_or_404(Stage, year=task.year, number=number)
-    assessment = SelfAssessment.objects.filter(task=task, stage=stage).first()
+    stage = queries.stage_with_target(task, number)
+    if stage is None:
+        raise Http404
+    # Unordered: SelfAssessment's default order would join the task's department for one row.
+    assessment = SelfAssessment.objects.filter(task=task, stage=stage).order_by().first()
     may_edit = access.can_work_on(request.user, task.department)
     editable = access.may_self_assess(request.user, task, stage, assessment, clock.today())
     if request.method == "POST":
@@ -300,7 +305,7 @@ def assess(request, task_id, number):
             "assessment": assessment,
             "form": form,
             "editable": editable,
-            "target": task.targets.filter(stage=stage).values_list("description", flat=True).first() or "",
+            "target": stage.target,
             "evidence": assessment.evidence.all() if assessment else [],
             **_preview(form["completion"].value(), task.year),
         },

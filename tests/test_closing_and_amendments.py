@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from openpyxl import load_workbook
 
@@ -501,3 +502,30 @@ def test_meeting_mode_never_saves_onto_a_task_the_form_did_not_name(group_client
         assert response.status_code == 404
     assert list(complete.ratings.values_list("pk", "final_score", "version")) == before
     assert rating_of(other, tasks["green"]).final_score == foreign.final_score
+
+
+def test_the_minutes_run_a_fixed_number_of_queries(group_client, leadership, closed, department_a, staff_a):
+    """More rated tasks and more amendments cost no more queries on the minutes page."""
+    url = f"/reviews/meetings/{closed.pk}/minutes/"
+    with CaptureQueriesContext(connection) as small:
+        assert group_client.get(url).status_code == 200
+    extra = KeyTaskFactory.create_batch(30, year=closed.stage.year, department=department_a, owner=staff_a)
+    ratings = Rating.objects.bulk_create(
+        Rating(meeting=closed, task=task, final_score=Decimal("50.0"), colour="red", decision="约谈") for task in extra
+    )
+    RatingAmendment.objects.bulk_create(
+        RatingAmendment(
+            rating=rating,
+            old_score=Decimal("50.0"),
+            new_score=Decimal("65.0"),
+            old_colour="red",
+            new_colour="yellow",
+            reason=f"会后核实{n}",
+            amended_by=leadership,
+        )
+        for n, rating in enumerate(ratings)
+    )
+    with CaptureQueriesContext(connection) as large:
+        html = group_client.get(url).content.decode()
+    assert len(large.captured_queries) == len(small.captured_queries)
+    assert html.count("会后核实") == 30 and html.count("约谈") >= 30

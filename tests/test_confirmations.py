@@ -6,6 +6,8 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from lightboard.versioning import StaleEdit
@@ -452,3 +454,19 @@ def test_a_long_queue_comes_a_hundred_at_a_time_oldest_first(client, year, depar
     assert first.index(tasks[0].title) < first.index(tasks[1].title)
     second = client.get("/reviews/confirmations/?page=2").content.decode()
     assert second.count("data-assessment=") == 5 and tasks[-1].title in second
+
+
+def test_the_queue_runs_the_same_queries_at_two_sizes(leader_client, year, department_a, staff_a):
+    """More waiting self-assessments, over more stages, cost no more queries on the queue."""
+    seen = []
+    for count, number in ((2, 1), (25, 2)):
+        for n in range(count):
+            task = KeyTaskFactory(year=year, department=department_a, owner=staff_a, title=f"任务{number}-{n}")
+            submit(task, stage_of(year, number), 70)
+        with CaptureQueriesContext(connection) as captured:
+            html = leader_client.get(QUEUE).content.decode()
+        seen.append(len(captured))
+        assert len(queue_ids(html)) == 2 + (25 if number == 2 else 0)
+    assert seen[0] == seen[1], seen
+    # A page past the last shows the last (here the only) one.
+    assert queue_ids(leader_client.get(f"{QUEUE}?page=9").content.decode()) == queue_ids(html)

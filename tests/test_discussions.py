@@ -18,7 +18,7 @@ from outbox.models import Notification
 from reviews import cases
 from reviews.models import FollowUp
 from tasks import services
-from tasks.models import AuditEntry, Comment, CommentRevision
+from tasks.models import AuditEntry, Comment, CommentRevision, SelfAssessment
 from tests.conftest import make_user
 from tests.factories import KeyTaskFactory
 from tests.reviews_fixtures import close, english, open_meeting, rate, stage_of
@@ -315,3 +315,25 @@ def test_the_author_is_told_who_was_told_and_which_names_are_nobodys(client, tas
     response = say(client, staff_a, f"/tasks/{task.pk}/", "@leader_a @陈志 请看")
     page = client.get(response["Location"]).content.decode()
     assert "Told: leader_a" in page and "No one is called @陈志: check the name." in page
+
+
+def test_the_task_page_runs_the_same_queries_at_two_sizes_with_the_newest_instruction_first(
+    client, year, task, staff_a, chair
+):
+    """More comments, instructions, edits and self-assessed stages cost no more queries on the
+    task's page; its instructions are listed newest first."""
+    seen = []
+    for n, prefix, stages in ((1, "a", (1,)), (8, "b", (2, 3, 4))):
+        for number in stages:
+            SelfAssessment.objects.create(task=task, stage=stage_of(year, number), completion=70, state="submitted")
+        for number in range(n):
+            comment = services.post_comment(task=task, by=staff_a, text=f"{prefix}意见{number}")
+            services.edit_comment(comment_id=comment.pk, by=staff_a, text=f"{prefix}意见{number}（改）")
+            services.post_comment(task=task, by=chair, text=f"{prefix}批示{number}", instruction=True)
+        client.force_login(staff_a)
+        count, html = _queries(client, f"/tasks/{task.pk}/")
+        seen.append(count)
+    assert len(set(seen)) == 1, seen
+    top = html.split('id="instructions"')[1].split("</section>")[0]
+    assert top.index("b批示7") < top.index("b批示0") < top.index("a批示0")
+    assert "a意见0（改）" not in top and "a意见0（改）" in html and "b意见7（改）" in html

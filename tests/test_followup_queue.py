@@ -260,3 +260,37 @@ def test_a_long_queue_comes_a_hundred_at_a_time_red_first(inspector_client, many
     ordered = [by_pk[pk] for pk in shown]
     assert ordered == sorted(ordered, key=lambda colour: 0 if colour == "red" else 1)
     assert counts(first) == counts(second)
+
+
+def test_a_later_page_runs_as_many_queries_and_keeps_each_rows_marks(
+    inspector_client, many, django_assert_max_num_queries
+):
+    """The page's rows are chosen first and their counts worked out for them alone: a later page
+    costs what the first does, and its rows still say how often their owner was red."""
+    from reviews.queries import CASE_PAGE_SIZE
+
+    many(CASE_PAGE_SIZE + 20)
+    with django_assert_max_num_queries(QUEUE_PAGE_QUERIES):
+        html = get(inspector_client, page="2")
+    shown = row_ids(html)
+    assert len(shown) == 20
+    for case in FollowUp.objects.filter(pk__in=shown).select_related("rating__task"):
+        reds = Rating.objects.filter(colour="red", task__owner_id=case.rating.task.owner_id).count()
+        row = re.search(rf'<tr data-case="{case.pk}".*?</tr>', html, re.S).group(0)
+        assert f"owner red {reds} times" in row
+
+
+def test_a_page_past_the_last_shows_the_last(inspector_client, many):
+    from reviews.queries import CASE_PAGE_SIZE
+
+    many(CASE_PAGE_SIZE + 20)
+    html = get(inspector_client, page="9")
+    assert len(row_ids(html)) == 20
+    assert f"Page 2 of 2 ({CASE_PAGE_SIZE + 20} cases)" in html
+    assert counts(html) == counts(get(inspector_client))
+
+
+def test_a_filter_that_matches_nothing_shows_an_empty_queue_with_its_counts(inspector_client, queue, department_a):
+    html = get(inspector_client, department=department_a.pk, state=FollowUp.State.ESCALATED)
+    assert row_ids(html) == [] and "No cases." in html
+    assert counts(html) == counts(get(inspector_client))
