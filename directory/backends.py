@@ -11,7 +11,7 @@ import logging
 import ldap
 from django.conf import settings
 from django.utils.translation import gettext as _
-from django_auth_ldap.backend import LDAPBackend
+from django_auth_ldap.backend import LDAPBackend, _LDAPUser
 from django_auth_ldap.config import (
     ActiveDirectoryGroupType,
     GroupOfNamesType,
@@ -20,6 +20,8 @@ from django_auth_ldap.config import (
     LDAPSettings,
     PosixGroupType,
 )
+
+from tasks.backends import user_with_roles_and_departments
 
 from . import reader, services
 
@@ -70,9 +72,13 @@ class DirectoryBackend(LDAPBackend):
         return self._settings
 
     def get_user(self, user_id):
-        user = super().get_user(user_id)
+        # As LDAPBackend.get_user, with the roles and departments read with the user.
+        user = user_with_roles_and_departments(user_id)
         # A user the directory disabled or the sync deactivated loses their session too.
-        return user if user is not None and user.is_active else None
+        if user is None or not user.is_active:
+            return None
+        _LDAPUser(self, user=user)  # sets user.ldap_user
+        return user
 
     def _person(self, ldap_user):
         person = getattr(ldap_user, "lightboard_person", None)

@@ -21,6 +21,7 @@ from django.contrib.auth.backends import RemoteUserBackend
 from django.contrib.auth.middleware import RemoteUserMiddleware
 
 from lightboard.roles import Role, has_role
+from tasks.backends import user_with_roles_and_departments
 from tasks.models import User
 
 logger = logging.getLogger(__name__)
@@ -52,6 +53,10 @@ class GatewayBackend(RemoteUserBackend):
                 logger.warning("the gateway named %s, an administrator: refused (password sign-in only)", username)
                 return None
         return user if self.user_can_authenticate(user) else None
+
+    def get_user(self, user_id):
+        user = user_with_roles_and_departments(user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None
 
 
 class GatewayMiddleware(RemoteUserMiddleware):

@@ -29,13 +29,19 @@ def roles_of(user):
         return frozenset()
     cached = getattr(user, "_lightboard_roles", None)
     if cached is None:
-        known = set(Role.values)
-        names = user.groups.values_list("name", flat=True)
-        cached = frozenset(Role(name) for name in names if name in known)
-        if user.is_superuser:
-            cached |= {Role.ADMINISTRATOR}
-        user._lightboard_roles = cached
+        cached = remember_roles(user, user.groups.values_list("name", flat=True))
     return cached
+
+
+def remember_roles(user, group_names):
+    """Cache on the user the roles their groups (by name) give, for roles_of: for code that read
+    the group names already, with the user."""
+    known = set(Role.values)
+    roles = frozenset(Role(name) for name in group_names if name in known)
+    if user.is_superuser:
+        roles |= {Role.ADMINISTRATOR}
+    user._lightboard_roles = roles
+    return roles
 
 
 def has_role(user, *roles):

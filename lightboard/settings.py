@@ -228,7 +228,7 @@ AUTH_USER_MODEL = "tasks.User"
 AUTHENTICATION_BACKENDS = [
     # First: refuses sign-in while a username and address are locked out after failures.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "tasks.backends.ModelBackend",
     "lightboard.auth.AdministratorRoleBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -237,10 +237,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# New passwords are hashed with Argon2; the hashers after it only verify older hashes
-# (PBKDF2 from before), which Django rehashes with Argon2 at the user's next sign-in.
+# New passwords are hashed with Argon2id at OWASP's parameters (lightboard.hashers explains why
+# not Django's heavier defaults). Older hashes still verify and are rehashed at the user's next
+# sign-in: Argon2 with Django's defaults (the same hasher reads its parameters from the hash),
+# and PBKDF2 from before, through the hashers after it.
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "lightboard.hashers.Argon2idPasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
 ]
@@ -265,9 +267,11 @@ AXES_LOCKOUT_TEMPLATE = "locked_out.html"
 AXES_VERBOSE = False
 # Behind a reverse proxy every request comes from the proxy's address; the client's address is
 # then the one the proxy (or the last of TRUSTED_PROXY_COUNT proxies) appended to
-# X-Forwarded-For. Without the proxy, X-Forwarded-For is whatever the client sent: ignored.
+# X-Forwarded-For. Without a proxy, X-Forwarded-For is whatever the client sent: ignored.
+# BEHIND_TLS_PROXY=1 implies one proxy; a plain-HTTP balancer in front (the compose stack's
+# nginx) is declared with TRUSTED_PROXY_COUNT alone.
 BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
-TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1) if BEHIND_TLS_PROXY else 0
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1 if BEHIND_TLS_PROXY else 0, minimum=0)
 AXES_CLIENT_IP_CALLABLE = "lightboard.throttling.client_address"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -454,7 +458,7 @@ if LDAP_SERVER_URI:
         raise ImproperlyConfigured("LDAP_USER_FILTER must contain %(user)s, e.g. (uid=%(user)s).")
     # After the local passwords: administrators and the demo sign in without asking the directory.
     AUTHENTICATION_BACKENDS.insert(
-        AUTHENTICATION_BACKENDS.index("django.contrib.auth.backends.ModelBackend") + 1,
+        AUTHENTICATION_BACKENDS.index("tasks.backends.ModelBackend") + 1,
         "directory.backends.DirectoryBackend",
     )
 # Every DIRECTORY_SYNC_MINUTES, Celery beat runs the directory sync (applying it); 0 never.

@@ -34,7 +34,7 @@ def client_address(request):
     """The address a request comes from (django-axes' AXES_CLIENT_IP_CALLABLE).
 
     Without a proxy in front it is REMOTE_ADDR, and X-Forwarded-For is ignored: the client
-    could have written anything there. Behind TRUSTED_PROXY_COUNT proxies (BEHIND_TLS_PROXY=1)
+    could have written anything there. Behind TRUSTED_PROXY_COUNT proxies (one with BEHIND_TLS_PROXY=1)
     each proxy appends the address it was reached from, so the client's address is that
     many entries from the right; what the client put further left is ignored for the same
     reason. A header that is missing, too short or not an address gives REMOTE_ADDR.

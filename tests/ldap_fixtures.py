@@ -195,9 +195,7 @@ def directory(slapd, settings):
     settings.LDAP_UNIT_NAME_ATTRIBUTE = "description"
     settings.LDAP_UNIT_KIND_ATTRIBUTE = "businessCategory"
     backends = [b for b in settings.AUTHENTICATION_BACKENDS if b != "directory.backends.DirectoryBackend"]
-    backends.insert(
-        backends.index("django.contrib.auth.backends.ModelBackend") + 1, "directory.backends.DirectoryBackend"
-    )
+    backends.insert(backends.index("tasks.backends.ModelBackend") + 1, "directory.backends.DirectoryBackend")
     settings.AUTHENTICATION_BACKENDS = backends
     return slapd
 

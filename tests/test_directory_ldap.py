@@ -391,10 +391,7 @@ def test_directory_settings_are_checked_at_start_up(monkeypatch):
     loaded = runpy.run_path(path)
     backends = loaded["AUTHENTICATION_BACKENDS"]
     assert backends[0] == "axes.backends.AxesStandaloneBackend"
-    assert (
-        backends.index("directory.backends.DirectoryBackend")
-        == backends.index("django.contrib.auth.backends.ModelBackend") + 1
-    )
+    assert backends.index("directory.backends.DirectoryBackend") == backends.index("tasks.backends.ModelBackend") + 1
     assert loaded["CELERY_BEAT_SCHEDULE"]["sync-directory"]["schedule"] == 30 * 60
     monkeypatch.setenv("SSO_HEADER", "X-Remote-User")
     with pytest.raises(ImproperlyConfigured, match="SSO_TRUSTED_PROXIES"):

@@ -4,7 +4,8 @@ the admin; passwords are hashed with Argon2, and older PBKDF2 hashes are upgrade
 import re
 
 import pytest
-from django.contrib.auth.hashers import make_password
+from django.contrib.auth.hashers import Argon2PasswordHasher, make_password
+from django.test import override_settings
 
 from lightboard import settings as project_settings
 from lightboard.roles import Role
@@ -143,9 +144,24 @@ def test_other_roles_cannot_reset_passwords_in_the_admin(client, leader_a, staff
 # tests/conftest.py hashes with MD5 for speed; these tests put the project's own list back.
 
 
-def test_passwords_are_hashed_with_argon2_first():
-    assert project_settings.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+def test_passwords_are_hashed_with_argon2id_at_owasp_parameters_first():
+    assert project_settings.PASSWORD_HASHERS[0] == "lightboard.hashers.Argon2idPasswordHasher"
     assert "django.contrib.auth.hashers.PBKDF2PasswordHasher" in project_settings.PASSWORD_HASHERS
+    with override_settings(PASSWORD_HASHERS=project_settings.PASSWORD_HASHERS):
+        encoded = make_password("correct horse")
+    # OWASP's Password Storage Cheat Sheet: Argon2id, at least 19 MiB, 2 iterations, 1 lane.
+    assert encoded.startswith("argon2$argon2id$v=19$m=19456,t=2,p=1$")
+
+
+def test_a_hash_with_djangos_default_argon2_parameters_signs_in_and_is_rehashed(client, staff_a, settings):
+    settings.PASSWORD_HASHERS = project_settings.PASSWORD_HASHERS
+    staff_a.password = Argon2PasswordHasher().encode("pw", Argon2PasswordHasher().salt())
+    staff_a.save(update_fields=["password"])
+    assert "$m=102400,t=2,p=8$" in staff_a.password
+    assert sign_in(client, "staff_a", "pw").status_code == 302
+    staff_a.refresh_from_db()
+    assert "$m=19456,t=2,p=1$" in staff_a.password
+    assert staff_a.check_password("pw")
 
 
 def test_a_changed_password_is_stored_as_an_argon2_hash(client, staff_a, settings):

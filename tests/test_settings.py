@@ -125,6 +125,8 @@ CLIENT_ADDRESS = (
         ),
         # Behind a load balancer and the TLS proxy.
         ({"BEHIND_TLS_PROXY": "1", "TRUSTED_PROXY_COUNT": "2"}, "198.51.100.1"),
+        # Behind a plain-HTTP balancer (the compose stack's nginx), declared on its own.
+        ({"TRUSTED_PROXY_COUNT": "1"}, "203.0.113.7"),
     ],
 )
 def test_sign_in_throttling_takes_the_client_address_as_the_proxy_setting_says(env, address):

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET
 
 from . import common, signin
 
-BACKEND = "django.contrib.auth.backends.ModelBackend"
+BACKEND = "tasks.backends.ModelBackend"
 
 
 def _channel_or_404(channel):
