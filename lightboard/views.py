@@ -1,3 +1,5 @@
+import threading
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError, connection
@@ -40,13 +42,39 @@ def _redis_answers(url):
         return False
 
 
-def _database_answers():
+DATABASE_PROBE_SECONDS = 2
+_database_probe = {"running": None}
+_database_probe_lock = threading.Lock()
+
+
+def _select_one(outcome):
+    """In a thread of its own, on that thread's own connection, closed afterwards."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-            return cursor.fetchone() == (1,)
+            outcome["answered"] = cursor.fetchone() == (1,)
     except DatabaseError:
-        return False
+        outcome["answered"] = False
+    finally:
+        connection.close()
+
+
+def _database_answers():
+    """SELECT 1, waited for at most DATABASE_PROBE_SECONDS. A database that took the connection
+    and stopped answering would hold the query (and the balancer's probe) for as long as it
+    hangs: libpq has no time limit for an answer. So the query runs in a thread, and a probe
+    that does not hear back in time says "unavailable". While such a query still waits, later
+    probes say so at once instead of starting more of them."""
+    with _database_probe_lock:
+        running = _database_probe["running"]
+        if running is not None and running.is_alive():
+            return False
+        outcome = {"answered": False}
+        thread = threading.Thread(target=_select_one, args=(outcome,), name="readyz-database", daemon=True)
+        _database_probe["running"] = thread
+        thread.start()
+    thread.join(DATABASE_PROBE_SECONDS)
+    return not thread.is_alive() and outcome["answered"]
 
 
 def _probe_response(http_status, body):
