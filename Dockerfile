@@ -1,6 +1,6 @@
 # The production-shaped image: the web app under gunicorn, Celery worker and beat.
 FROM python:3.11-slim
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 GUNICORN_BIND=0.0.0.0:8000
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY lightboard ./lightboard
@@ -21,4 +21,5 @@ RUN DEBUG=1 python manage.py compile_catalogues \
 RUN useradd --create-home lightboard && mkdir -p /app/media && chown lightboard /app/media
 USER lightboard
 EXPOSE 8000
-CMD ["gunicorn", "lightboard.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# Workers, threads and timeouts: gunicorn.conf.py (WEB_CONCURRENCY, GUNICORN_THREADS, ...).
+CMD ["gunicorn", "lightboard.wsgi:application"]

@@ -29,8 +29,9 @@ import random
 import re
 import time
 from html import unescape
+from urllib.parse import urlencode
 
-from locust import HttpUser, LoadTestShape, between, events, task
+from locust import FastHttpUser, LoadTestShape, between, events, task
 from locust.exception import StopUser
 
 PASSWORD = os.environ.get("LOAD_PASSWORD", "demo")
@@ -122,8 +123,12 @@ def _on_quitting(**_kwargs):
 # --- users ---------------------------------------------------------------------------
 
 
-class LightboardUser(HttpUser):
-    """Signs in once as `login` and keeps its session; subclasses add their pages."""
+class LightboardUser(FastHttpUser):
+    """Signs in once as `login` and keeps its session; subclasses add their pages.
+
+    FastHttpUser (geventhttpclient) rather than HttpUser (requests): the load generator shares the
+    machine's cores with gunicorn and PostgreSQL, and requests costs several times more CPU per
+    request, which the capacity mode would otherwise count against lightboard."""
 
     abstract = True
     login = ""
@@ -133,9 +138,8 @@ class LightboardUser(HttpUser):
     def get(self, path, name, *, expect=200, htmx=False, params=None):
         """GET without following redirects; anything but `expect` is a failure. Returns the body."""
         headers = HTMX if htmx else None
-        with self.client.get(
-            path, name=name, params=params, headers=headers, allow_redirects=False, catch_response=True
-        ) as response:
+        url = f"{path}?{urlencode(params)}" if params else path
+        with self.client.get(url, name=name, headers=headers, allow_redirects=False, catch_response=True) as response:
             if response.status_code != expect:
                 where = response.headers.get("Location", "")
                 response.failure(f"{path}: status {response.status_code}, expected {expect} {where}".strip())

@@ -30,6 +30,7 @@ import argparse
 import json
 import os
 import re
+import runpy
 import secrets
 import shutil
 import signal
@@ -395,12 +396,10 @@ def run(args, work):
     host = f"http://127.0.0.1:{port}"
     args.gunicorn = start(
         [
-            str(BIN / "gunicorn"), "lightboard.wsgi",
-            "--bind", f"127.0.0.1:{port}",
-            "--workers", str(args.workers), "--worker-class", "gthread", "--threads", str(args.threads),
-            "--graceful-timeout", "5", "--timeout", "60", "--error-logfile", "-", "--no-control-socket",
+            str(BIN / "gunicorn"), "lightboard.wsgi", "--config", str(ROOT / "gunicorn.conf.py"),
+            "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "5", "--no-control-socket",
         ],
-        env, logs / "gunicorn.log",
+        dict(env, WEB_CONCURRENCY=str(args.workers), GUNICORN_THREADS=str(args.threads)), logs / "gunicorn.log",
     )  # fmt: skip
     worker_name = f"lightboard-load-{os.getpid()}@{socket.gethostname()}"
     args.worker = start(
@@ -797,8 +796,8 @@ def main():
     parser.add_argument("--spawn-rate", type=float, default=5.0, help="users started per second")
     parser.add_argument("--duration", type=int, default=60, help="seconds of load, at most 120")
     parser.add_argument("--wait", type=float, nargs=2, default=(0.5, 1.5), metavar=("MIN", "MAX"))
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--workers", type=int, help="gunicorn worker processes (default: gunicorn.conf.py's)")
+    parser.add_argument("--threads", type=int, help="threads per gunicorn worker (default: gunicorn.conf.py's)")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "load-results.json")
     parser.add_argument("--keep-logs", action="store_true", help="keep the temporary directory with the logs")
     capacity_mode = parser.add_argument_group("capacity mode")
@@ -827,6 +826,10 @@ def main():
     if args.users < 1:
         parser.error("--users must be at least 1")
     args.gunicorn = args.worker = args.locust = args.created = None
+    # gunicorn.conf.py's values unless given: what a node runs is what is measured.
+    config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    args.workers = args.workers or config["workers"]
+    args.threads = args.threads or config["threads"]
 
     def terminate(signum, _frame):
         raise SystemExit(128 + signum)
