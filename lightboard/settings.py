@@ -287,6 +287,8 @@ SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
 # Messages wait in the session on the server, not in a cookie: one of them is an API token shown once.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Django's database sessions, read on every request by a statement written once (lightboard.sessions).
+SESSION_ENGINE = "lightboard.sessions"
 
 # Interface language: Simplified Chinese by default, English on request.
 LANGUAGE_CODE = "zh-hans"
