@@ -31,7 +31,11 @@ def red_case(year, leadership, department_a, staff_a, inspector):
     close(meeting, leadership)
     case = FollowUp.objects.get(rating=rating_of(meeting, task))
     with clock.as_of(FRIDAY):
-        return cases.issue_supervision_letter(case_id=case.pk, version=case.version, by=inspector)
+        case = cases.issue_supervision_letter(case_id=case.pk, version=case.version, by=inspector)
+    # Issued on the Friday, at ten in the morning, whatever the real time of the run: a letter's
+    # issue time is the real moment (auto_now_add), which from the Friday on fell on the next day.
+    case.letters.update(issued_at=timezone.make_aware(datetime.datetime.combine(FRIDAY, datetime.time(10))))
+    return case
 
 
 def the_letter(case):
@@ -133,7 +137,7 @@ def test_the_queue_shows_a_letter_unacknowledged_past_the_years_days(red_case, s
     client.force_login(inspector)
     year.acknowledge_within_days = 2
     year.save()
-    issued = letter.issued_at.astimezone(datetime.UTC).date()
+    issued = timezone.localdate(letter.issued_at)
 
     with clock.as_of(issued + datetime.timedelta(days=2)):
         assert "未签收" not in client.get("/reviews/followups/").content.decode()

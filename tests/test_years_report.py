@@ -49,9 +49,11 @@ def test_each_department_and_the_group_year_by_year(
     # Newest year first; the department named on its first row.
     # Lights per stage: the stage, then its green/yellow/red counts.
     assert row(html, "A", 2026) == "生产运营部 2026 0.0% Green light 0 Yellow light 1 Red light 0 1 0/1/0 0 1 / 0 0"
-    assert row(html, "A", 2025) == "2025 0.0% Green light 0 Yellow light 0 Red light 2 5 0/0/1 6 0/0/1 1 2 / 0 2"
+    # Each later year names its department too, for a screen reader (visually hidden).
+    later = "生产运营部 2025 0.0% Green light 0 Yellow light 0 Red light 2 5 0/0/1 6 0/0/1 1 2 / 0 2"
+    assert row(html, "A", 2025) == later
     assert row(html, "B", 2026).startswith("财务部 2026 0.0% Green light 0 Yellow light 0 Red light 1")
-    assert row(html, "B", 2025).startswith("2025 100.0% Green light 2 Yellow light 0 Red light 0")
+    assert row(html, "B", 2025).startswith("财务部 2025 100.0% Green light 2 Yellow light 0 Red light 0")
     group = re.findall(r'<tr class="group" data-year="(\d+)">', html)
     assert group == ["2026", "2025"]
 
