@@ -1,4 +1,4 @@
-from .navigation import screens_for
+from .navigation import nav_entries
 
 
 def navigation(request):
@@ -6,4 +6,5 @@ def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_screens": []}
-    return {"nav_screens": screens_for(user)}
+    match = getattr(request, "resolver_match", None)
+    return {"nav_screens": nav_entries(user, match.view_name if match else None)}

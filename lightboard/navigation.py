@@ -1,7 +1,10 @@
 """The screens of the site shell: who sees which entry, and each role's main screen."""
 
 from dataclasses import dataclass
+from functools import lru_cache
 
+from django.conf import settings
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.translation import gettext_lazy as _
 
 from .roles import EVERYONE, READ_ALL_ROLES, Role, roles_of
@@ -36,6 +39,35 @@ MAIN_SCREEN_BY_ROLE = [
     (Role.STAFF, "tasks:mine"),
     (Role.ADMINISTRATOR, "admin:index"),
 ]
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    """One entry of a user's menu as the header shows it."""
+
+    url_name: str
+    label: str
+    url: str
+    current: bool
+
+
+@lru_cache(maxsize=256)
+def _fixed_url(name, prefix, urlconf):
+    return reverse(name, urlconf=urlconf)
+
+
+def fixed_url(name):
+    """reverse(name) for a URL that takes no arguments, resolved once per process (per script
+    prefix and URL conf): the header of every page links to the same few."""
+    return _fixed_url(name, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+
+
+def nav_entries(user, current_view_name):
+    """The menu of screens_for(user), each with its URL and whether it is the page shown."""
+    return [
+        NavEntry(screen.url_name, screen.label, fixed_url(screen.url_name), screen.url_name == current_view_name)
+        for screen in screens_for(user)
+    ]
 
 
 def screens_for(user):
