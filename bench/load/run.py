@@ -12,10 +12,11 @@
 
 Capacity mode (--capacity): after a sign-in burst (--burst-users, 50 by default, post the login
 form at the same moment; their p50/p95 and settings.PASSWORD_HASHERS[0] are reported), locust
-adds --step-users users (25, the usual mix) every --step-seconds (20) and measures each step from
+adds --step-users users (10, the usual mix: a step of 25 users, about 33 requests/s, put the knee
+up to that much below the real one) every --step-seconds (15) and measures each step from
 --settle seconds after its users have all signed in, leaving the sign-in pages out. It stops after
 the first step whose p95 passes 250 ms or that has any error (or at --max-users, or after
---max-seconds), prints users, requests/s, p50/p95 and the slowest page per step, and reports the
+--max-seconds, 300), prints users, requests/s, p50/p95 and the slowest page per step, and reports the
 knee (the last step within budget: its requests/s) and the limiting page (the first whose p95
 passed 250 ms). Exits 1 when the knee is below 150 requests/s. --signin-burst runs the burst only.
 
@@ -23,7 +24,7 @@ Exits 1 on any error response (status >= 400, an unexpected redirect, a connecti
 user that could not start), 2 when the stack could not be set up.
 
     .venv/bin/python bench/load/run.py [--users 50] [--duration 60] [--json bench/load-results.json]
-    .venv/bin/python bench/load/run.py --capacity [--step-users 25] [--step-seconds 20] [--max-seconds 200]
+    .venv/bin/python bench/load/run.py --capacity [--step-users 10] [--step-seconds 15] [--max-seconds 300]
 """
 
 import argparse
@@ -804,12 +805,12 @@ def main():
     capacity_mode.add_argument(
         "--capacity", action="store_true", help="step the users up until p95 > 250 ms or an error; report the knee"
     )
-    capacity_mode.add_argument("--step-users", type=int, default=25, help="users added per step")
-    capacity_mode.add_argument("--step-seconds", type=int, default=20, help="seconds per step, at least")
+    capacity_mode.add_argument("--step-users", type=int, default=10, help="users added per step")
+    capacity_mode.add_argument("--step-seconds", type=int, default=15, help="seconds per step, at least")
     capacity_mode.add_argument("--settle", type=float, default=2.0, help="seconds after a step's sign-ins")
     capacity_mode.add_argument("--min-window", type=float, default=10.0, help="seconds measured per step, at least")
     capacity_mode.add_argument("--max-users", type=int, default=500)
-    capacity_mode.add_argument("--max-seconds", type=int, default=200, help="no new step after this, at most 600")
+    capacity_mode.add_argument("--max-seconds", type=int, default=300, help="no new step after this, at most 600")
     capacity_mode.add_argument(
         "--signin-burst", action="store_true", help="only the sign-in burst (--capacity runs it first too)"
     )
