@@ -477,6 +477,8 @@ def meetings_of_year(year, unit=None):
 
 
 CASE_PAGE_SIZE = 100
+# The columns a person's name is told from (User.__str__).
+PERSON_NAME = ("name", "first_name", "last_name", "username")
 
 
 @dataclass
@@ -494,12 +496,26 @@ def _count(ratings):
     return Coalesce(Subquery(ratings.order_by().values("colour").annotate(n=Count("id")).values("n")[:1]), 0)
 
 
+def _line_of(task):
+    """The ids of the task's line through the years: the tasks it was carried over from and
+    into, oldest first (ids only; a query per year it spans, one for a task of one year)."""
+    line, earlier = [task.pk], task.carried_from_id
+    while earlier:
+        line.insert(0, earlier)
+        earlier = KeyTask.objects.filter(pk=earlier).values_list("carried_from_id", flat=True).first()
+    later = KeyTask.objects.filter(carried_from_id=task.pk).values_list("pk", flat=True).first()
+    while later:
+        line.append(later)
+        later = KeyTask.objects.filter(carried_from_id=later).values_list("pk", flat=True).first()
+    return line
+
+
 def reds_across_years(case, user):
     """The red results of the case's task line through the years (the task and those it was
     carried from or into) and of its owner's tasks in the units the user's role reaches, oldest
     first. Two queries or so."""
     task = case.rating.task
-    line = [row.task.pk for row in task_queries.task_across_years(task)] or [task.pk]
+    line = _line_of(task)
     reds = task_access.within_scope(Rating.objects.filter(colour=Rating.Colour.RED), user, "task__department")
     # Both lists in one query, split here (a red of the line is usually the owner's too).
     reds = list(
@@ -518,12 +534,17 @@ def follow_up_queue(
 ):
     """Open cases (or those of one state) of the units the user's role reaches, red before
     yellow, then by due date, a page at a time; the counts at the top are of all those open
-    cases whatever the filters. Four queries (five for a role held at a unit) whatever the
+    cases whatever the filters. Three queries (four for a role held at a unit) whatever the
     number of cases (two more for a page past the last, which shows the last)."""
     reach = access.cases_in_reach(user)
     open_cases = reach.exclude(state__in=CLOSED_STATES)
-    counts = Counter(dict(open_cases.values_list("rating__colour").annotate(n=Count("id")).order_by()))
-    overdue = open_cases.filter(due_date__lt=today).count()
+    # The counts by colour and the overdue count in one grouped query.
+    grouped = open_cases.values_list("rating__colour").annotate(
+        n=Count("id"), late=Count("id", filter=Q(due_date__lt=today))
+    )
+    grouped = list(grouped.order_by())
+    counts = Counter({colour: n for colour, n, _late in grouped})
+    overdue = sum(late for _colour, _n, late in grouped)
     cases = reach.filter(state=state) if state else open_cases
     if colour:
         cases = cases.filter(rating__colour=colour)
@@ -561,6 +582,17 @@ def follow_up_queue(
             "rating__meeting__stage__year",
             "rating__meeting__unit",
             "inspector",
+        )
+        # Only the columns the rows show (no long texts, no passwords): fewer to read and build.
+        .only(
+            *("id", "rating_id", "kind", "state", "serious", "serious_reason", "due_date", "inspector_id"),
+            *("rating__colour", "rating__final_score", "rating__task_id", "rating__meeting_id"),
+            *("rating__task__title", "rating__task__department_id", "rating__task__owner_id"),
+            "rating__task__department__name",
+            *(f"{person}__{name}" for person in ("rating__task__owner", "inspector") for name in PERSON_NAME),
+            *("rating__meeting__unit_id", "rating__meeting__stage_id", "rating__meeting__unit__name"),
+            *("rating__meeting__stage__number", "rating__meeting__stage__year_id"),
+            *("rating__meeting__stage__year__year", "rating__meeting__stage__year__acknowledge_within_days"),
         )
         .annotate(
             red_first=red_first,
@@ -613,25 +645,31 @@ BANNER_TASKS = 8
 def latest_commendation(user=None):
     """The newest commendation notice of the group's meetings or (for a subsidiary's people) of
     a subsidiary's that was sent to the user, with its first few green tasks, for the landing
-    screens (two queries, however many tasks were green)."""
+    screens. One query, however many tasks were green: the notices' rows joined to their
+    meetings' green ratings, newest notice first; one more than shown tells whether there are more."""
     letters = Letter.objects.filter(kind="commendation")
     if user is not None and user.is_authenticated:
         if can_read_all(user) and user.unit_id is None:
             letters = letters.filter(meeting__unit__isnull=True)  # the group's own, on the group's screens
         else:
-            letters = letters.filter(Q(meeting__unit__isnull=True) | Q(notifications__recipient=user)).distinct()
-    # The banner shows the letter's number and link only: no need to read its meeting.
-    letter = letters.only("pk", "kind", "series", "year", "sequence", "meeting_id").first()
-    if letter is None:
-        return None
-    # One more than shown tells whether there are more, without counting them all.
-    first = list(
-        Rating.objects.filter(meeting_id=letter.meeting_id, colour="green")
-        .select_related("task__department")
-        .only("task__title", "task__department__name")
-        .order_by("task__department__code", "task_id")[: BANNER_TASKS + 1]
+            sent = Letter.notifications.through.objects.filter(notification__recipient=user).values("letter_id")
+            letters = letters.filter(Q(meeting__unit__isnull=True) | Q(pk__in=sent))
+    rows = list(
+        letters.annotate(green=FilteredRelation("meeting__ratings", condition=Q(meeting__ratings__colour="green")))
+        .values_list("pk", "kind", "series", "year", "sequence", "green__task__title", "green__task__department__name")
+        .order_by("-issued_at", "-id", "green__task__department__code", "green__task_id")[: BANNER_TASKS + 1]
     )
-    return {"letter": letter, "ratings": first[:BANNER_TASKS], "more": len(first) > BANNER_TASKS}
+    if not rows:
+        return None
+    pk, kind, series, year, sequence = rows[0][:5]
+    # The banner shows the notice's number and link, and each green task's title and department.
+    letter = Letter(pk=pk, kind=kind, series=series, year=year, sequence=sequence)
+    ratings = [
+        Rating(task=KeyTask(title=title, department=Department(name=department)))
+        for letter_pk, *_number, title, department in rows
+        if letter_pk == pk and title is not None  # None: a notice without green tasks (none should be)
+    ]
+    return {"letter": letter, "ratings": ratings[:BANNER_TASKS], "more": len(ratings) > BANNER_TASKS}
 
 
 def latest_commendation_for(letter):
@@ -666,13 +704,24 @@ def accountability_register(user, person_id=None):
     return {"entries": entries, "counts": Counter(entry.state for entry in entries)}
 
 
-def register_of(person, user, *, excluding_case=None):
-    """The person's entries on the accountability register (any year) in the units the user's
-    role reaches, newest first."""
-    entries = task_access.within_scope(
-        Accountability.objects.filter(person=person), user, "case__rating__task__department"
+def case_accountability(case, user, *, with_register):
+    """The case's entry on the accountability register (or None) and, with_register, its
+    task owner's other entries (any year) in the units the user's role reaches, newest first
+    (else None). One query."""
+    wanted = Q(case_id=case.pk)
+    if with_register:
+        theirs = Q(person_id=case.rating.task.owner_id)
+        scope = task_access.scope_of(user)
+        if scope is not None:
+            theirs &= Q(case__rating__task__department__in=scope)
+        wanted |= theirs
+    entries = Accountability.objects.filter(wanted).select_related(
+        "case__rating__meeting__stage__year", "decided_by", "exemption_requested_by", "exemption_decided_by"
     )
-    entries = entries.select_related("case__rating__meeting__stage__year")
-    if excluding_case is not None:
-        entries = entries.exclude(case=excluding_case)
-    return list(entries)
+    entry, register = None, []
+    for row in entries:
+        if row.case_id == case.pk:
+            entry = row
+        else:
+            register.append(row)
+    return entry, (register if with_register else None)

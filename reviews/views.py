@@ -155,6 +155,7 @@ def meetings(request):
         else:
             messages.success(request, _("Meeting scheduled: %(meeting)s") % {"meeting": meeting})
             return redirect(request.get_full_path())
+    stages = queries.meetings_of_year(year, unit)
     return render(
         request,
         "reviews/meetings.html",
@@ -162,8 +163,10 @@ def meetings(request):
             "year": year,
             "unit": unit,
             "cycles": cycles if len(cycles) > 1 else [],
-            "stages": queries.meetings_of_year(year, unit),
+            "stages": stages,
             "form": form,
+            # The form's stages are those without a meeting of the cycle: told from the rows read.
+            "can_schedule": any(meeting is None for _stage, meeting in stages),
         },
         status=400 if request.method == "POST" else 200,
     )
@@ -368,8 +371,11 @@ def followups(request):
     )
     if request.htmx:
         return render(request, "reviews/followups.html#queue", context)
-    context["departments"] = task_access.within_scope(Department.objects.order_by("code"), request.user, "pk")
-    context["inspectors"] = task_queries.colleagues(Role.INSPECTOR, request.user).order_by("username")
+    # The filters' options show names only.
+    departments = Department.objects.only("pk", "name").order_by("code")
+    context["departments"] = task_access.within_scope(departments, request.user, "pk")
+    inspectors = task_queries.colleagues(Role.INSPECTOR, request.user).only("pk", *queries.PERSON_NAME)
+    context["inspectors"] = inspectors.order_by("username")
     return render(request, "reviews/followups.html", context)
 
 
@@ -392,10 +398,8 @@ def case_detail(request, case_id):
     """A case with the steps this user may take now, each with its form; the rectifications
     awaiting review each carry the inspector's accept/return form."""
     case = access.get_case_for_user(request.user, case_id)
-    accountability = (
-        Accountability.objects.filter(case=case)
-        .select_related("decided_by", "exemption_requested_by", "exemption_decided_by")
-        .first()
+    accountability, register = queries.case_accountability(
+        case, request.user, with_register=access.may_read_register(request.user)
     )
     case._register_entry = accountability  # the accountability steps read it too
     steps = cases.available_steps(case, request.user)
@@ -442,9 +446,7 @@ def case_detail(request, case_id):
             "may_work_cases": access.may_work_case(request.user, case),
             "instructions": instructions,
             "accountability": accountability,
-            "register": queries.register_of(case.rating.task.owner, request.user, excluding_case=case)
-            if access.may_read_register(request.user)
-            else None,
+            "register": register,
             "reds": queries.reds_across_years(case, request.user) if access.may_read_register(request.user) else None,
             **discussion.discussion(request, case.rating.task, thread, form=comment_form, comments=comments),
         },

@@ -4,7 +4,7 @@ of queries whatever the number of tasks."""
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
+from django.db.models import Count, FilteredRelation, OuterRef, Prefetch, Q, Subquery, prefetch_related_objects
 
 from lightboard.lights import stage_standing
 from lightboard.roles import Role
@@ -58,11 +58,21 @@ def current_year_and_stage(today):
 
 def stage_with_target(task, number):
     """The stage `number` of the task's year with the task's target for it as `target` ("" when
-    it has none), in one query; None if the year has no such stage."""
+    it has none) and the task's self-assessment of it as `assessment` (None before the first
+    save), in one query; None if the year has no such stage."""
     target = StageTarget.objects.filter(task=task, stage=OuterRef("pk")).values("description")[:1]
-    stage = task.year.stages.filter(number=number).annotate(target=Subquery(target)).order_by().first()
+    stage = (
+        task.year.stages.filter(number=number)
+        .annotate(target=Subquery(target), own=FilteredRelation("assessments", condition=Q(assessments__task=task)))
+        .select_related("own")
+        .order_by()
+        .first()
+    )
     if stage is not None:
         stage.target = stage.target or ""
+        stage.assessment = getattr(stage, "own", None)
+        if stage.assessment is not None:
+            stage.assessment.task, stage.assessment.stage = task, stage
     return stage
 
 
@@ -247,19 +257,27 @@ class StageDetail:
 
 def task_stage_details(task):
     """For each stage of the task's year: target, self-assessment (with evidence), the confirmed
-    and final scores, the light that stands and the follow-up case. Five queries (four when no
-    stage is self-assessed yet)."""
-    # Unordered (into a dictionary): SelfAssessment's default order joins the task's department.
-    assessments = {
-        a.stage.number: a
-        for a in task.assessments.select_related("stage", "submitted_by").prefetch_related("evidence").order_by()
-    }
+    and final scores, the light that stands and the follow-up case. Four queries (three when no
+    stage is self-assessed yet): the stages with their targets and the task's self-assessments
+    are read together."""
+    stages = list(
+        task.year.stages.annotate(
+            target=Subquery(StageTarget.objects.filter(task=task, stage=OuterRef("pk")).values("description")[:1]),
+            own=FilteredRelation("assessments", condition=Q(assessments__task=task)),
+        )
+        .select_related("own")
+        .order_by("number")
+    )
+    assessments = {}
+    for stage in stages:
+        assessment = getattr(stage, "own", None)  # absent when the stage has no self-assessment
+        if assessment is not None:
+            assessment.task, assessment.stage = task, stage
+            assessments[stage.number] = assessment
+    prefetch_related_objects(list(assessments.values()), "evidence")
     results = stage_results([task.pk])
     details = []
-    stages = task.year.stages.annotate(
-        target=Subquery(StageTarget.objects.filter(task=task, stage=OuterRef("pk")).values("description")[:1])
-    )
-    for stage in stages.order_by("number"):
+    for stage in stages:
         assessment = assessments.get(stage.number)
         result = results.get((task.pk, stage.number), NO_RESULT)
         details.append(
@@ -274,6 +292,37 @@ def task_stage_details(task):
             )
         )
     return details
+
+
+@dataclass
+class TaskFacts:
+    task_list: TaskList | None  # None while the department has no list for the year
+    cooperating: list  # Department, in code order
+    carried_into_id: int | None  # the task it was carried over into, if any
+
+
+def task_facts(task):
+    """What the task's page shows around the task: its department's list for the year, its
+    cooperating departments and the task it was carried over into. One query: a row per
+    cooperating department (one without any), each with the list's state and the later task."""
+    lists = TaskList.objects.filter(year_id=task.year_id, department_id=task.department_id).order_by("pk")
+    rows = list(
+        KeyTask.objects.filter(pk=task.pk)
+        .annotate(list_state=Subquery(lists.values("state")[:1]))
+        .values_list(
+            "list_state",
+            "carried_into__id",
+            "cooperating_departments__id",
+            "cooperating_departments__code",
+            "cooperating_departments__name",
+        )
+        .order_by("cooperating_departments__code")
+    )
+    list_state, carried_into_id = rows[0][:2]
+    # A list always has a state: none means the department has no list for the year yet.
+    task_list = None if list_state is None else TaskList(year=task.year, department=task.department, state=list_state)
+    cooperating = [Department(pk=pk, code=code, name=name) for *_facts, pk, code, name in rows if pk is not None]
+    return TaskFacts(task_list, cooperating, carried_into_id)
 
 
 def task_list_of(year, department):
@@ -291,7 +340,8 @@ def task_list_rows(task_list):
         .select_related("owner")
         .prefetch_related(
             "cooperating_departments",
-            Prefetch("targets", queryset=StageTarget.objects.select_related("stage").order_by("stage__number")),
+            # Only the targets' text is shown: their stages are joined to order them, not read.
+            Prefetch("targets", queryset=StageTarget.objects.order_by("stage__number")),
         )
         .order_by("deadline", "id")
     )
@@ -422,16 +472,25 @@ class YearOfTask:
     lights: list  # the final light of each stage ("" before its meeting)
 
 
-def task_across_years(task):
+_UNREAD = object()
+
+
+def task_across_years(task, carried_into_id=_UNREAD):
     """The task's line through the years when it was carried over: the tasks it was copied
     from and into, oldest first, each with its stages' final lights; [] for a task of one
-    year. A query per year it spans, and the registered results' queries for the lights."""
+    year. A query per year it spans, and the registered results' queries for the lights
+    (none for a task of one year whose `carried_into_id`, None, is known: task_facts reads it)."""
     chain = [task]
     earlier = task
     while earlier.carried_from_id:
         earlier = KeyTask.objects.select_related("year").get(pk=earlier.carried_from_id)
         chain.insert(0, earlier)
-    later = KeyTask.objects.select_related("year").filter(carried_from=task).first()
+    if carried_into_id is None:
+        later = None
+    elif carried_into_id is _UNREAD:
+        later = KeyTask.objects.select_related("year").filter(carried_from=task).first()
+    else:
+        later = KeyTask.objects.select_related("year").get(pk=carried_into_id)
     while later is not None:
         chain.append(later)
         later = KeyTask.objects.select_related("year").filter(carried_from=later).first()

@@ -33,7 +33,6 @@ from .models import (
     Evidence,
     ImportJob,
     LibraryTask,
-    SelfAssessment,
     TaskList,
 )
 
@@ -75,21 +74,21 @@ def task_detail(request, task_id):
         form, done = discussion.take_comment(request, task)
         if done:
             return done
-    task_list = TaskList.objects.filter(year=task.year, department=task.department).order_by().first()
-    approved = task_list is not None and task_list.state == TaskList.State.APPROVED
+    facts = queries.task_facts(task)
+    approved = facts.task_list is not None and facts.task_list.state == TaskList.State.APPROVED
     talk = discussion.discussion(request, task, form=form)
     return render(
         request,
         "tasks/task_detail.html",
         {
             "task": task,
-            "task_list": task_list,
-            "cooperating": task.cooperating_departments.all(),
+            "task_list": facts.task_list,
+            "cooperating": facts.cooperating,
             "stages": _with_may_assess(request.user, task, queries.task_stage_details(task)),
             "history": audit.task_history(task),
             "can_work_on": access.can_work_on(request.user, task.department),
             "instructions": queries.instructions_among(talk["comments"]),
-            "across_years": queries.task_across_years(task),
+            "across_years": queries.task_across_years(task, facts.carried_into_id),
             "change_requests": queries.task_change_requests(task),
             "may_request_change": approved and access.may_request_change(request.user, task),
             **talk,
@@ -259,8 +258,7 @@ def assess(request, task_id, number):
     stage = queries.stage_with_target(task, number)
     if stage is None:
         raise Http404
-    # Unordered: SelfAssessment's default order would join the task's department for one row.
-    assessment = SelfAssessment.objects.filter(task=task, stage=stage).order_by().first()
+    assessment = stage.assessment
     may_edit = access.can_work_on(request.user, task.department)
     editable = access.may_self_assess(request.user, task, stage, assessment, clock.today())
     if request.method == "POST":
@@ -398,7 +396,11 @@ def list_index(request):
 
 @login_required
 def list_detail(request, year, code):
-    task_list = _task_list(request, year, code)
+    # As _task_list, handing the list the year and department just read (no second read of each).
+    department = access.get_department_for_user(request.user, code)
+    year = _year(year)
+    task_list = queries.task_list_of(year, department)
+    task_list.year, task_list.department = year, department
     return render(
         request,
         "tasks/list_detail.html",

@@ -118,6 +118,12 @@ def test_the_case_page_shows_the_owners_earlier_entries_to_the_office_only(
     assert 'id="owner-register"' in html
     register = html.split('id="owner-register"')[1].split("</dd>")[0]
     assert f"/reviews/followups/{escalated.pk}/" in register and "Proposed" in register
+    assert 'id="accountability"' not in html  # the later case has no entry of its own
+    # The escalated case's page shows its own entry, and not again among the owner's others.
+    html = client.get(f"/reviews/followups/{escalated.pk}/").content.decode()
+    assert 'id="accountability"' in html
+    register = html.split('id="owner-register"')[1].split("</dd>")[0]
+    assert f"/reviews/followups/{escalated.pk}/" not in register and "has no other entry" in register
     client.force_login(staff_a)
     assert 'id="owner-register"' not in client.get(f"/reviews/followups/{later.pk}/").content.decode()
 

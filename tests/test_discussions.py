@@ -18,7 +18,7 @@ from outbox.models import Notification
 from reviews import cases
 from reviews.models import FollowUp
 from tasks import services
-from tasks.models import AuditEntry, Comment, CommentRevision, SelfAssessment
+from tasks.models import AuditEntry, Comment, CommentRevision, Department, SelfAssessment
 from tests.conftest import make_user
 from tests.factories import KeyTaskFactory
 from tests.reviews_fixtures import close, english, open_meeting, rate, stage_of
@@ -320,12 +320,15 @@ def test_the_author_is_told_who_was_told_and_which_names_are_nobodys(client, tas
 def test_the_task_page_runs_the_same_queries_at_two_sizes_with_the_newest_instruction_first(
     client, year, task, staff_a, chair
 ):
-    """More comments, instructions, edits and self-assessed stages cost no more queries on the
-    task's page; its instructions are listed newest first."""
+    """More comments, instructions, edits, self-assessed stages and cooperating departments cost
+    no more queries on the task's page; its instructions are listed newest first."""
     seen = []
     for n, prefix, stages in ((1, "a", (1,)), (8, "b", (2, 3, 4))):
         for number in stages:
             SelfAssessment.objects.create(task=task, stage=stage_of(year, number), completion=70, state="submitted")
+        task.cooperating_departments.add(
+            *(Department.objects.create(code=f"{prefix}{m}", name=f"{prefix}配合部门{m}") for m in range(n))
+        )
         for number in range(n):
             comment = services.post_comment(task=task, by=staff_a, text=f"{prefix}意见{number}")
             services.edit_comment(comment_id=comment.pk, by=staff_a, text=f"{prefix}意见{number}（改）")
@@ -334,6 +337,8 @@ def test_the_task_page_runs_the_same_queries_at_two_sizes_with_the_newest_instru
         count, html = _queries(client, f"/tasks/{task.pk}/")
         seen.append(count)
     assert len(set(seen)) == 1, seen
+    cooperating = html.split("配合部门</dt><dd>")[1].split("</dd>")[0]
+    assert cooperating == "、".join([f"a配合部门{m}" for m in range(1)] + [f"b配合部门{m}" for m in range(8)])
     top = html.split('id="instructions"')[1].split("</section>")[0]
     assert top.index("b批示7") < top.index("b批示0") < top.index("a批示0")
     assert "a意见0（改）" not in top and "a意见0（改）" in html and "b意见7（改）" in html

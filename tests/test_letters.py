@@ -9,6 +9,7 @@ import time
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import formats, timezone, translation
 
 from lightboard.roles import Role
@@ -367,3 +368,24 @@ def test_the_banner_shows_the_newest_commendation(client, year, leadership, depa
     shown = banner(english(client).get("/reviews/followups/").content.decode())
     assert "亮表〔2026〕2号" in shown
     assert "节能降耗" in shown and "安全生产标准化" not in shown
+
+
+def test_the_banner_names_the_first_eight_green_tasks_at_the_cost_of_one_query(
+    client, year, leadership, department_a, staff_a
+):
+    titles = [f"绿色任务{n:02}" for n in range(10)]
+    tasks = [KeyTaskFactory(year=year, department=department_a, owner=staff_a, title=title) for title in titles]
+    client.force_login(staff_a)
+    english(client)
+    with CaptureQueriesContext(connection) as without:
+        assert banner(client.get("/tasks/mine/").content.decode()) is None
+    meeting = open_meeting(stage_of(year, 1), leadership)
+    for task in tasks:
+        rate(meeting, task, 95, leadership)
+    close(meeting, leadership)
+    with CaptureQueriesContext(connection) as with_banner:
+        shown = banner(client.get("/tasks/mine/").content.decode())
+    # The banner's one query is the one that found no notice before.
+    assert len(with_banner.captured_queries) == len(without.captured_queries)
+    assert "亮表〔2026〕1号" in shown and all(title in shown for title in titles[:8])
+    assert titles[8] not in shown and titles[9] not in shown and "…" in shown

@@ -143,6 +143,20 @@ def test_a_stage_gets_only_one_meeting(group_client, leadership, stage):
         services.schedule_meeting(stage=stage, date=stage.meeting_date, place="", attendees=[], by=leadership)
 
 
+def test_the_schedule_form_offers_the_stages_without_a_meeting_and_goes_once_each_has_one(
+    group_client, leadership, year
+):
+    stages = list(year.stages.order_by("number"))
+    for stage in stages[:-1]:
+        services.schedule_meeting(stage=stage, date=stage.meeting_date, place="", attendees=[], by=leadership)
+    page = group_client.get("/reviews/meetings/").content.decode()
+    offered = re.search(r'<select name="stage"[^>]*>(.*?)</select>', page, re.S).group(1)
+    assert re.findall(r'<option value="(\d+)"', offered) == [str(stages[-1].pk)]
+    services.schedule_meeting(stage=stages[-1], date=stages[-1].meeting_date, place="", attendees=[], by=leadership)
+    page = group_client.get("/reviews/meetings/").content.decode()
+    assert "Schedule a meeting" not in page and 'name="stage"' not in page
+
+
 def test_scheduling_needs_a_date(group_client, stage):
     response = group_client.post("/reviews/meetings/", {"stage": stage.pk, "date": ""})
     assert response.status_code == 400

@@ -125,6 +125,10 @@ def test_red_at_last_years_last_meeting_makes_this_years_first_red_serious(
     html = client.get(f"/reviews/followups/{case.pk}/").content.decode()
     reds = html.split('id="reds-across-years"')[1].split("</dd>")[0]
     assert "This task: 2 reds" in reds and "2026" in reds and "2027" in reds
+    # The earlier year's case reads the same line forward, to the task it was carried into.
+    earlier = FollowUp.objects.filter(rating__task=later.carried_from).latest("pk")
+    html = client.get(f"/reviews/followups/{earlier.pk}/").content.decode()
+    assert "This task: 2 reds" in html.split('id="reds-across-years"')[1].split("</dd>")[0]
     queue = client.get("/reviews/followups/").content.decode()
     assert "task red 2 times" in queue and "owner red 2 times" in queue
 
