@@ -108,21 +108,22 @@ class QueueStage:
 def confirmation_queue(user, page=1, per_page=QUEUE_PAGE_SIZE):
     """Submitted self-assessments of the departments the user leads, a page at a time, grouped
     by stage (earliest first) and oldest first within it, each with its task, its stage's target,
-    the light of its self score and its evidence. Four queries (three when they fit on the first
-    page)."""
+    the light of its self score and its evidence. Three queries whatever the number: the page's
+    rows carry the count of them all (a window function); a page past the last shows the last
+    (two queries more, only then)."""
     waiting = access.assessments_to_confirm(user)
-    rows = waiting.select_related(
-        "task__department__division_leader", "task__owner", "task__year", "stage__year"
-    ).prefetch_related("evidence")
-    rows = rows.order_by("stage__year__year", "stage__number", "submitted_at", "id")
+    rows = (
+        waiting.select_related("task__department__division_leader", "task__owner", "task__year", "stage__year")
+        .prefetch_related("evidence")
+        .annotate(queue_total=Window(Count("id")))
+        .order_by("stage__year__year", "stage__number", "submitted_at", "id")
+    )
     page = max(page, 1)
-    first = list(rows[:per_page]) if page == 1 else None
-    if first is not None and len(first) < per_page:
-        total, assessments = len(first), first  # all of them on the first page: nothing to count
-    else:
-        total = waiting.count()
-        page = min(page, max(1, -(-total // per_page)))
-        assessments = first if page == 1 and first is not None else list(rows[(page - 1) * per_page : page * per_page])
+    assessments = list(rows[(page - 1) * per_page : page * per_page])
+    if not assessments and page > 1:
+        page = max(1, -(-waiting.count() // per_page))
+        assessments = list(rows[(page - 1) * per_page : page * per_page])
+    total = assessments[0].queue_total if assessments else 0
     pages = max(1, -(-total // per_page))
     targets = {
         (task_id, stage_id): text
