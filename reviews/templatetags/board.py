@@ -4,26 +4,12 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from lightboard.jinja2 import url_maker
+from lightboard.jinja2 import Once, url_maker
 from lightboard.lights import LABELS
 
 from ..queries import BOARD_KEYS
 
 register = template.Library()
-
-
-class _Once(dict):
-    """{value: render(value)}, each rendered on first use. Rows look their cells and links up
-    here: a dictionary lookup is several times cheaper in Jinja2 than a call, and a board of
-    thousands of rows has only a handful of distinct light and earlier-stages cells."""
-
-    def __init__(self, render):
-        super().__init__()
-        self.render = render
-
-    def __missing__(self, key):
-        value = self[key] = self.render(key)
-        return value
 
 
 @register.simple_tag
@@ -36,7 +22,7 @@ def board_rows(board, summary=False):
     jinja = engines["jinja2"]
     labels = {key: str(label) for key, label in LABELS.items()}
     # Rendered (and escaped) by their macros once per distinct value, not once per row.
-    stage_names = _Once(lambda number: _("Stage %(n)s") % {"n": number})
+    stage_names = Once(lambda number: _("Stage %(n)s") % {"n": number})
     cells = jinja.env.get_template("reviews/board_cells.jinja").make_module(
         {"labels": labels, "stage_names": stage_names}
     )
@@ -45,13 +31,13 @@ def board_rows(board, summary=False):
         {
             "board": board,
             "labels": labels,
-            "light_cells": _Once(cells.light_cell),
-            "history_cells": _Once(cells.history_cell),
+            "light_cells": Once(cells.light_cell),
+            "history_cells": Once(cells.history_cell),
             "colour_keys": BOARD_KEYS,
             "columns": 8,
-            "task_urls": _Once(url_maker("tasks:detail")),
+            "task_urls": Once(url_maker("tasks:detail")),
             "present_url": reverse("reviews:present", args=[meeting.pk]),
-            "amend_urls": _Once(url_maker("reviews:amend")),
+            "amend_urls": Once(url_maker("reviews:amend")),
             "can_rate": meeting.accepts_ratings,
             "can_amend": meeting.is_closed,
             "rate_label": _("Rate"),

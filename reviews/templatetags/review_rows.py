@@ -13,12 +13,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from markupsafe import Markup
 
-from lightboard.jinja2 import url_maker
+from lightboard.jinja2 import Once, url_maker
 from lightboard.lights import label_of
 from lightboard.templatetags.lights import colon
 
 from ..models import FollowUp
-from .board import _Once
 
 register = template.Library()
 
@@ -34,9 +33,7 @@ def _short_date(value):
 
 def _light_cells():
     """partials/light.html for each light key, rendered once per page."""
-    return _Once(
-        lambda light: Markup('<span class="light {0}" title="{1}">{1}</span>\n').format(light, label_of(light))
-    )
+    return Once(lambda light: Markup('<span class="light {0}" title="{1}">{1}</span>\n').format(light, label_of(light)))
 
 
 def _blocktranslated(msgid):

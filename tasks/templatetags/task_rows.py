@@ -11,32 +11,12 @@ from django.utils.timezone import template_localtime
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from lightboard.jinja2 import url_maker
+from lightboard.jinja2 import Once, url_maker
 from lightboard.lights import LABELS, MISSING
 
 from ..models import SelfAssessment
 
 register = template.Library()
-
-_MARKER = 2147483647
-
-
-class _Once(dict):
-    """{key: make(key)}, each made on first use."""
-
-    def __init__(self, make):
-        super().__init__()
-        self.make = make
-
-    def __missing__(self, key):
-        value = self[key] = self.make(key)
-        return value
-
-
-def _url_with_task(name, *rest):
-    """A function from a task's id to the URL `name` gives it with the other arguments `rest`."""
-    head, _marker, tail = reverse(name, args=[_MARKER, *rest]).partition(str(_MARKER))
-    return lambda pk: f"{head}{pk}{tail}"
 
 
 def _short_date(value):
@@ -82,9 +62,9 @@ def my_task_rows(rows, stage):
             },
             "light_labels": light_labels(),
             "state_labels": state_labels(SelfAssessment),
-            "stage_names": _Once(lambda number: _("Stage %(n)s") % {"n": number}),
-            "detail_urls": _Once(url_maker("tasks:detail")),
-            "assess_urls": _Once(_url_with_task("tasks:assess", stage.number)),
+            "stage_names": Once(lambda number: _("Stage %(n)s") % {"n": number}),
+            "detail_urls": Once(url_maker("tasks:detail")),
+            "assess_urls": Once(url_maker("tasks:assess", stage.number)),
             "short_date": _short_date,
             "colon": colon(),
         },
@@ -113,13 +93,13 @@ def _detail_module(task):
             "reason": _("Reason"),
             "no_history": _("No recorded changes."),
         },
-        "light_labels": _Once(lambda key: str(LABELS.get(key, LABELS[MISSING]))),
+        "light_labels": Once(lambda key: str(LABELS.get(key, LABELS[MISSING]))),
         "state_labels": state_labels(SelfAssessment),
-        "stage_names": _Once(lambda number: _("Stage %(number)s") % {"number": number}),
+        "stage_names": Once(lambda number: _("Stage %(number)s") % {"number": number}),
         "task_id": task.pk,
-        "detail_urls": _Once(url_maker("tasks:detail")),
-        "evidence_urls": _Once(url_maker("tasks:evidence")),
-        "assess_urls": _Once(lambda number: reverse("tasks:assess", args=[task.pk, number])),
+        "detail_urls": Once(url_maker("tasks:detail")),
+        "evidence_urls": Once(url_maker("tasks:evidence")),
+        "assess_urls": Once(lambda number: reverse("tasks:assess", args=[task.pk, number])),
         "month_day": lambda value: date_format(value, "n/j"),
         "date_time": lambda value: date_format(template_localtime(value), "SHORT_DATETIME_FORMAT"),
         "for_whom": lambda who: _("for %(who)s") % {"who": who},
