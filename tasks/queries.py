@@ -185,12 +185,6 @@ class MyTaskRow:
     earlier: list = field(default_factory=list)
 
 
-def my_task_rows(user, stage, today):
-    """Every task of the user's departments in the stage's year, with the stage's target,
-    its self-assessment and the lights of the earlier stages. Four queries."""
-    return my_work(user, stage, today).rows
-
-
 @dataclass
 class MyWork:
     rows: list  # MyTaskRow
@@ -198,7 +192,9 @@ class MyWork:
 
 
 def my_work(user, stage, today):
-    """The "my tasks" screen: my_task_rows, and the returned self-assessments of the same tasks
+    """The "my tasks" screen: every task of the user's departments in the stage's year, with the
+    stage's target, its self-assessment and the lights of the earlier stages; and the returned
+    self-assessments of the same tasks
     (returned_assessments of the stage's year) read with them. Four queries."""
     year = stage.year
     tasks = list(
@@ -382,27 +378,17 @@ def thread_comments(task, thread=""):
     return list(_comments().filter(task=task, thread=thread))
 
 
-def task_instructions(task):
-    """The instructions (批示) in the task's own discussion, newest first (those in a case's
-    discussion stay there: not everyone who reads the task may read the case)."""
-    return list(
-        Comment.objects.filter(task=task, thread="", is_instruction=True)
-        .select_related("author", "instructed_by")
-        .order_by("-instructed_at", "-id")
-    )
-
-
 def thread_with_instructions(task, thread):
     """thread_comments(task, thread) of another thread than the task's own (a case's), and the
-    task's instructions (task_instructions), read together: two queries however many comments."""
+    task's instructions (instructions_among), read together: two queries however many comments."""
     both = list(_comments().filter(Q(thread=thread) | Q(thread="", is_instruction=True), task=task))
     return [c for c in both if c.thread == thread], instructions_among(c for c in both if c.thread == "")
 
 
 def instructions_among(comments):
     """The instructions (批示) among the comments of a task's own discussion (thread_comments),
-    newest first, as task_instructions reads them: for the task's page, which reads that
-    discussion anyway."""
+    newest first (those in a case's discussion stay there: not everyone who reads the task may
+    read the case): for the task's page, which reads that discussion anyway."""
     marked = sorted((comment for comment in comments if comment.is_instruction), key=lambda c: c.pk, reverse=True)
     # As PostgreSQL orders "-instructed_at", "-id": one without a time (none should be) first.
     untimed = [comment for comment in marked if comment.instructed_at is None]

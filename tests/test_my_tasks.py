@@ -61,7 +61,7 @@ def test_my_tasks_shows_the_lights_of_earlier_stages(year, department_a, staff_a
     SelfAssessment.objects.create(task=task, stage=stages[2], completion=Decimal("90"), state="draft")
     SelfAssessment.objects.create(task=task, stage=stages[3], completion=Decimal("90"), state="returned")
 
-    (row,) = queries.my_task_rows(staff_a, stages[4], stages[4].end)
+    (row,) = queries.my_work(staff_a, stages[4], stages[4].end).rows
 
     assert [(light.number, light.light, light.score) for light in row.earlier] == [
         (1, "red", Decimal("59.9")),
