@@ -1,5 +1,9 @@
 """Read helpers of the outbox: the inbox and its unread count, and the preferences page."""
 
+from django.db.models import Count
+
+from lightboard.statements import CompiledQuery
+
 from . import kinds
 from .models import Notification, Preference
 
@@ -16,8 +20,23 @@ def inbox(user, limit=INBOX_PAGE):
     return list(_inbox_rows(user).order_by("-created_at", "-id")[:limit])
 
 
+# On every page (the menu's badge) and polled by it: compiled once per process.
+UNREAD_COUNT = CompiledQuery(
+    lambda user_id: (
+        Notification.objects.filter(recipient_id=user_id, read_at__isnull=True)
+        .exclude(kind=kinds.DIGEST)
+        .order_by()
+        .values("recipient_id")
+        .annotate(unread=Count("id"))
+        .values_list("unread")
+    ),
+    1,
+)
+
+
 def unread_count(user):
-    return _inbox_rows(user).filter(read_at__isnull=True).count()
+    counted = UNREAD_COUNT.rows(user.pk)  # no row when there is nothing unread
+    return counted[0][0] if counted else 0
 
 
 def preferences(user, categories):

@@ -2,11 +2,12 @@
 follow-up case and its letters. Views, services and queries all ask here."""
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch, Q, prefetch_related_objects
 from django.http import Http404
 
 from lightboard.roles import Role, can_read_all, has_role
-from tasks.access import can_work_on, covers_cycle, in_scope, leads, led_departments, within_scope
+from lightboard.statements import CompiledQuery
+from tasks.access import can_work_on, covers_cycle, in_scope, leading_as, leads, within_scope
 from tasks.models import SelfAssessment
 from tasks.queries import cycles_of
 
@@ -25,7 +26,7 @@ def require(allowed):
 def assessments_of_led_departments(user):
     """The self-assessments the user confirms, as the division leader in charge of their
     departments; others do not exist for them."""
-    return SelfAssessment.objects.filter(task__department__in=led_departments(user))
+    return SelfAssessment.objects.filter(task__department__division_leader_id__in=leading_as(user))
 
 
 def assessments_to_confirm(user):
@@ -165,25 +166,25 @@ CASE_RELATIONS = (
 )
 
 
+# The case page's case with what it shows of its task and meeting: compiled once per process.
+CASE_BY_ID = CompiledQuery(lambda pk: FollowUp.objects.select_related(*CASE_RELATIONS).filter(pk=pk).order_by(), 1)
+
+
 def get_case_for_user(user, case_id):
     """A case with its steps and letters, or 404 for a user who may not see it."""
-    try:
-        case = (
-            FollowUp.objects.select_related(*CASE_RELATIONS)
-            .prefetch_related(
-                Prefetch("events", CaseEvent.objects.select_related("actor", "on_behalf_of")),
-                "letters",
-                Prefetch(
-                    "rectifications",
-                    Rectification.objects.select_related("submitted_by", "reviewed_by").prefetch_related("files"),
-                ),
-            )
-            .get(pk=case_id)
-        )
-    except FollowUp.DoesNotExist:
-        raise Http404 from None
-    if not can_see_case(user, case):
+    found = CASE_BY_ID.instances(int(case_id))
+    if not found or not can_see_case(user, found[0]):
         raise Http404
+    case = found[0]
+    prefetch_related_objects(
+        [case],
+        Prefetch("events", CaseEvent.objects.select_related("actor", "on_behalf_of")),
+        "letters",
+        Prefetch(
+            "rectifications",
+            Rectification.objects.select_related("submitted_by", "reviewed_by").prefetch_related("files"),
+        ),
+    )
     return case
 
 

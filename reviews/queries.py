@@ -12,6 +12,7 @@ from django.utils import timezone
 from lightboard.jinja2 import url_maker
 from lightboard.lights import COLOUR_KEYS, MISSING, light_of
 from lightboard.roles import can_read_all
+from lightboard.statements import CompiledQuery
 from tasks import access as task_access
 from tasks import queries as task_queries
 from tasks.models import Department, KeyTask, SelfAssessment, StageTarget
@@ -112,11 +113,12 @@ def confirmation_queue(user, page=1, per_page=QUEUE_PAGE_SIZE):
     rows carry the count of them all (a window function); a page past the last shows the last
     (two queries more, only then)."""
     waiting = access.assessments_to_confirm(user)
+    # A stage is of its task's year: read the year once, through the task (a join fewer to plan).
     rows = (
-        waiting.select_related("task__department__division_leader", "task__owner", "task__year", "stage__year")
+        waiting.select_related("task__department__division_leader", "task__owner", "task__year", "stage")
         .prefetch_related("evidence")
         .annotate(queue_total=Window(Count("id")))
-        .order_by("stage__year__year", "stage__number", "submitted_at", "id")
+        .order_by("task__year__year", "stage__number", "submitted_at", "id")
     )
     page = max(page, 1)
     assessments = list(rows[(page - 1) * per_page : page * per_page])
@@ -135,6 +137,8 @@ def confirmation_queue(user, page=1, per_page=QUEUE_PAGE_SIZE):
     }
     stages = {}
     for a in assessments:
+        if a.stage.year_id == a.task.year_id:
+            a.stage.year = a.task.year
         group = stages.setdefault(a.stage_id, QueueStage(a.stage, []))
         group.rows.append(QueueRow(a, targets.get((a.task_id, a.stage_id), ""), light_of(a.completion, a.task.year)))
     return ConfirmationQueue(stages=list(stages.values()), total=total, page=page, pages=pages)
@@ -643,23 +647,54 @@ def follow_up_queue(
 BANNER_TASKS = 8
 
 
-def latest_commendation(user=None):
-    """The newest commendation notice of the group's meetings or (for a subsidiary's people) of
-    a subsidiary's that was sent to the user, with its first few green tasks, for the landing
-    screens. One query, however many tasks were green: the notices' rows joined to their
-    meetings' green ratings, newest notice first; one more than shown tells whether there are more."""
-    letters = Letter.objects.filter(kind="commendation")
-    if user is not None and user.is_authenticated:
-        if can_read_all(user) and user.unit_id is None:
-            letters = letters.filter(meeting__unit__isnull=True)  # the group's own, on the group's screens
-        else:
-            sent = Letter.notifications.through.objects.filter(notification__recipient=user).values("letter_id")
-            letters = letters.filter(Q(meeting__unit__isnull=True) | Q(pk__in=sent))
-    rows = list(
+def _commendation_rows(letters):
+    """The notices' rows joined to their meetings' green ratings, newest notice first; one more
+    than shown tells whether there are more."""
+    return (
         letters.annotate(green=FilteredRelation("meeting__ratings", condition=Q(meeting__ratings__colour="green")))
         .values_list("pk", "kind", "series", "year", "sequence", "green__task__title", "green__task__department__name")
         .order_by("-issued_at", "-id", "green__task__department__code", "green__task_id")[: BANNER_TASKS + 1]
     )
+
+
+def _commendations():
+    return Letter.objects.filter(kind="commendation")
+
+
+def _sent_to(user_id):
+    return Letter.notifications.through.objects.filter(notification__recipient_id=user_id).values("letter_id")
+
+
+# The banner is on each role's landing screen: compiled once per process, one query for those
+# who read the whole group, one for the others (the group's notices and those sent to them).
+GROUP_COMMENDATION_ROWS = CompiledQuery(
+    lambda: _commendation_rows(_commendations().filter(meeting__unit__isnull=True)), 0
+)
+USER_COMMENDATION_ROWS = CompiledQuery(
+    lambda user_id: _commendation_rows(
+        _commendations().filter(
+            Q(meeting__unit__isnull=True)
+            | Q(
+                pk__in=Letter.notifications.through.objects.filter(notification__recipient_id=user_id).values(
+                    "letter_id"
+                )
+            )
+        )
+    ),
+    1,
+)
+
+
+def latest_commendation(user=None):
+    """The newest commendation notice of the group's meetings or (for a subsidiary's people) of
+    a subsidiary's that was sent to the user, with its first few green tasks, for the landing
+    screens. One query, however many tasks were green."""
+    if user is None or not user.is_authenticated:
+        rows = list(_commendation_rows(_commendations()))
+    elif can_read_all(user) and user.unit_id is None:
+        rows = GROUP_COMMENDATION_ROWS.rows()  # the group's own, on the group's screens
+    else:
+        rows = USER_COMMENDATION_ROWS.rows(user.pk)
     if not rows:
         return None
     pk, kind, series, year, sequence = rows[0][:5]

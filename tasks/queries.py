@@ -8,6 +8,7 @@ from django.db.models import Count, FilteredRelation, OuterRef, Prefetch, Q, Sub
 
 from lightboard.lights import stage_standing
 from lightboard.roles import Role
+from lightboard.statements import CompiledQuery
 
 from .access import department_ids_of, may_self_assess, within_scope
 from .models import (
@@ -56,19 +57,36 @@ def current_year_and_stage(today):
     return stage.year, stage
 
 
+def _stages_with_targets(stages, task_id):
+    """The stages with the task's target for each as `target` and its self-assessment as `own`."""
+    target = StageTarget.objects.filter(task_id=task_id, stage=OuterRef("pk")).values("description")[:1]
+    own = FilteredRelation("assessments", condition=Q(assessments__task_id=task_id))
+    return stages.annotate(target=Subquery(target), own=own).select_related("own")
+
+
+# The self-assessment page's stage: compiled once per process (see lightboard.statements).
+STAGE_WITH_TARGET = CompiledQuery(
+    lambda task_id, year_id, number: _stages_with_targets(
+        Stage.objects.filter(year_id=year_id, number=number), task_id
+    ).order_by(),
+    3,
+)
+
+
+# The task page's stages: compiled once per process.
+TASK_STAGES = CompiledQuery(
+    lambda task_id, year_id: _stages_with_targets(Stage.objects.filter(year_id=year_id), task_id).order_by("number"), 2
+)
+
+
 def stage_with_target(task, number):
     """The stage `number` of the task's year with the task's target for it as `target` ("" when
     it has none) and the task's self-assessment of it as `assessment` (None before the first
     save), in one query; None if the year has no such stage."""
-    target = StageTarget.objects.filter(task=task, stage=OuterRef("pk")).values("description")[:1]
-    stage = (
-        task.year.stages.filter(number=number)
-        .annotate(target=Subquery(target), own=FilteredRelation("assessments", condition=Q(assessments__task=task)))
-        .select_related("own")
-        .order_by()
-        .first()
-    )
+    found = STAGE_WITH_TARGET.instances(task.pk, task.year_id, int(number))
+    stage = found[0] if found else None
     if stage is not None:
+        stage.year = task.year
         stage.target = stage.target or ""
         stage.assessment = getattr(stage, "own", None)
         if stage.assessment is not None:
@@ -256,16 +274,10 @@ def task_stage_details(task):
     and final scores, the light that stands and the follow-up case. Four queries (three when no
     stage is self-assessed yet): the stages with their targets and the task's self-assessments
     are read together."""
-    stages = list(
-        task.year.stages.annotate(
-            target=Subquery(StageTarget.objects.filter(task=task, stage=OuterRef("pk")).values("description")[:1]),
-            own=FilteredRelation("assessments", condition=Q(assessments__task=task)),
-        )
-        .select_related("own")
-        .order_by("number")
-    )
+    stages = TASK_STAGES.instances(task.pk, task.year_id)
     assessments = {}
     for stage in stages:
+        stage.year = task.year
         assessment = getattr(stage, "own", None)  # absent when the stage has no self-assessment
         if assessment is not None:
             assessment.task, assessment.stage = task, stage

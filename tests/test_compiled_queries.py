@@ -1,0 +1,108 @@
+"""lightboard.statements.CompiledQuery: a hot queryset compiled once per process and run again
+with new values gives what the queryset itself gives, in one query, and refuses a queryset whose
+SQL would change with its values."""
+
+import pytest
+from django.db import connection
+from django.db.models import Count, FilteredRelation, Q
+from django.test.utils import CaptureQueriesContext
+
+from lightboard.statements import CompiledQuery
+from tasks.models import KeyTask, Stage
+from tests.factories import KeyTaskFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def tasks(year, department_a, department_b, staff_a, staff_b):
+    return [
+        KeyTaskFactory(year=year, department=department_a, owner=staff_a, title="甲部门任务"),
+        KeyTaskFactory(year=year, department=department_b, owner=staff_b, title="乙部门任务"),
+    ]
+
+
+def by_id():
+    return KeyTask.objects.select_related("year", "department", "owner")
+
+
+def test_instances_are_those_of_the_queryset_with_their_related_objects(tasks):
+    compiled = CompiledQuery(lambda pk: by_id().filter(pk=pk), 1)
+    for task in tasks:
+        with CaptureQueriesContext(connection) as queries:
+            (found,) = compiled.instances(task.pk)
+            # The related objects came with it: reading them runs no query.
+            seen = (found.title, found.year.year, found.department.name, found.owner.username)
+        assert len(queries) == 1
+        expected = by_id().get(pk=task.pk)
+        assert found == expected
+        assert seen == (expected.title, expected.year.year, expected.department.name, expected.owner.username)
+    assert compiled.instances(max(task.pk for task in tasks) + 1000) == []
+
+
+def test_annotations_and_filtered_relations_come_through(tasks, year):
+    task = tasks[1]
+
+    def stages_of(task_id, year_id):
+        return (
+            Stage.objects.filter(year_id=year_id)
+            .annotate(
+                own_targets=Count("targets", filter=Q(targets__task_id=task_id)),
+                own=FilteredRelation("assessments", condition=Q(assessments__task_id=task_id)),
+            )
+            .select_related("own")
+            .order_by("number")
+        )
+
+    stages = CompiledQuery(stages_of, 2).instances(task.pk, year.pk)
+    expected = list(stages_of(task.pk, year.pk))
+    assert [stage.number for stage in stages] == [stage.number for stage in expected] == [1, 2, 3, 4, 5, 6]
+    assert [stage.own_targets for stage in stages] == [1] * 6, "each stage has the task's one target"
+    # Nothing self-assessed yet: like the queryset, no `own` object.
+    assert [getattr(stage, "own", None) for stage in stages] == [getattr(stage, "own", None) for stage in expected]
+
+
+def test_rows_are_those_of_values_list(tasks, department_a):
+    compiled = CompiledQuery(
+        lambda department_id: (
+            KeyTask.objects.filter(department_id=department_id, weight__gte=1)
+            .order_by("pk")
+            .values_list("pk", "title", "owner__username")
+        ),
+        1,
+    )
+    expected = list(
+        KeyTask.objects.filter(department=department_a).order_by("pk").values_list("pk", "title", "owner__username")
+    )
+    assert compiled.rows(department_a.pk) == expected == [(tasks[0].pk, "甲部门任务", "staff_a")]
+
+
+def test_the_queryset_is_built_and_compiled_once(tasks):
+    built = []
+
+    def build(pk):
+        built.append(pk)
+        return by_id().filter(pk=pk)
+
+    compiled = CompiledQuery(build, 1)
+    for task in tasks * 3:
+        assert compiled.instances(task.pk)[0].pk == task.pk
+    assert len(built) == 2, "once with each set of markers, at the first run only"
+
+
+def test_a_queryset_whose_sql_changes_with_its_values_is_refused(tasks):
+    with pytest.raises(ValueError, match="changes with its values"):
+        CompiledQuery(lambda n: KeyTask.objects.filter(pk__in=range(n % 7)), 1).instances(3)
+
+
+def test_a_value_that_does_not_reach_the_sql_is_refused(tasks):
+    with pytest.raises(ValueError, match="do not reach"):
+        CompiledQuery(lambda pk, unused: by_id().filter(pk=pk), 2).instances(tasks[0].pk, 5)
+
+
+def test_literal_parameters_stay_as_they_were_compiled(tasks, department_a):
+    """The department's task has weight 1: a literal 1 among the parameters is not a value."""
+    compiled = CompiledQuery(lambda pk: KeyTask.objects.filter(pk=pk, weight=1).order_by(), 1)
+    assert [task.pk for task in compiled.instances(tasks[0].pk)] == [tasks[0].pk]
+    KeyTask.objects.filter(pk=tasks[0].pk).update(weight=2)
+    assert compiled.instances(tasks[0].pk) == []
