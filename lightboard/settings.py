@@ -167,6 +167,10 @@ if DATABASE_URL:
             DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
         )
     }
+    # Django reads a form's choices with .iterator(), which on PostgreSQL declares a server-side
+    # cursor (a WITH HOLD cursor, kept past its transaction): three round trips per drop-down.
+    # lightboard's choice lists are short, and nothing else iterates over a large table.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
     # A database that takes the connection and never answers would hold a request (and /readyz,
     # a load balancer's probe) forever: libpq waits without limit unless told.
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int(
