@@ -69,15 +69,18 @@ def may_read_meeting(user, meeting):
     return covers_cycle(user, meeting.unit_id)
 
 
+# Behind the board, its filters, meeting mode and the minutes: compiled once per process.
+MEETING_BY_ID = CompiledQuery(
+    lambda pk: ReviewMeeting.objects.select_related("stage__year", "closed_by", "unit").filter(pk=pk).order_by(), 1
+)
+
+
 def get_meeting_for_user(user, meeting_id):
     """A meeting of a cycle the user's roles reach, else 404."""
-    try:
-        meeting = ReviewMeeting.objects.select_related("stage__year", "closed_by", "unit").get(pk=meeting_id)
-    except ReviewMeeting.DoesNotExist:
-        raise Http404 from None
-    if not may_read_meeting(user, meeting):
+    found = MEETING_BY_ID.instances(int(meeting_id))
+    if not found or not may_read_meeting(user, found[0]):
         raise Http404
-    return meeting
+    return found[0]
 
 
 # --- follow-up cases --------------------------------------------------------------------

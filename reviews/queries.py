@@ -195,18 +195,13 @@ def _person(name, first_name, last_name, username):
     return name or f"{first_name} {last_name}".strip() or username
 
 
-def board(meeting, *, colour="", department_id=None, owner_id=None):
-    """Every task of the meeting's year for its stage, grouped by department: self, confirmed
-    and final score, the light and the lights of earlier stages; counts per department and
-    overall (counts ignore the colour filter so the group always sees the whole picture).
-    Two queries whatever the number of tasks: the ratings with their task, owner, department
-    and the stage's self-assessment and confirmation (read as values: a board of thousands of
-    rows would spend most of its time building model instances), and the earlier lights."""
-    stage = meeting.stage
+def _board_ratings(meeting_id, stage_id, department_id=None, owner_id=None):
+    """The board's rows as values: each rating with its task, owner, department, and the stage's
+    self-assessment and confirmation."""
     # The stage's self-assessment of each task, joined (at most one per task and stage).
-    current = FilteredRelation("task__assessments", condition=Q(task__assessments__stage_id=stage.pk))
+    current = FilteredRelation("task__assessments", condition=Q(task__assessments__stage_id=stage_id))
     ratings = (
-        Rating.objects.filter(meeting=meeting)
+        Rating.objects.filter(meeting_id=meeting_id)
         .annotate(current=current)
         .order_by("task__department__code", "task__deadline", "task_id")
     )
@@ -214,7 +209,7 @@ def board(meeting, *, colour="", department_id=None, owner_id=None):
         ratings = ratings.filter(task__department_id=department_id)
     if owner_id:
         ratings = ratings.filter(task__owner_id=owner_id)
-    rows = ratings.values_list(
+    return ratings.values_list(
         "pk",
         "task_id",
         "task__title",
@@ -231,22 +226,59 @@ def board(meeting, *, colour="", department_id=None, owner_id=None):
         "current__state",
         "current__confirmation__score",
     )
-    # One row per task with a column per earlier stage (not a row per task and stage: at
-    # stage 6 of a 4,000-task year that is 4,000 rows to read instead of 20,000).
-    earlier_numbers = list(range(1, stage.number))
+
+
+def _earlier_lights(year_id, number):
+    """One row per task with a column per stage before `number` (not a row per task and stage:
+    at stage 6 of a 4,000-task year that is 4,000 rows to read instead of 20,000)."""
     columns = {
-        f"stage_{number}": Max(Case(When(meeting__stage__number=number, then="colour"), default=Value("")))
-        for number in earlier_numbers
+        f"stage_{earlier}": Max(Case(When(meeting__stage__number=earlier, then="colour"), default=Value("")))
+        for earlier in range(1, number)
     }
+    return (
+        Rating.objects.filter(meeting__stage__year_id=year_id, meeting__stage__number__lt=number)
+        .values("task_id")
+        .annotate(**columns)
+        .order_by()
+        .values_list("task_id", *columns)
+    )
+
+
+# The board is read at every filter a meeting applies: compiled once per process, for each
+# combination of filters (by department, by owner) and each stage number.
+_BOARD_ROWS = {
+    (False, False): CompiledQuery(lambda meeting_id, stage_id: _board_ratings(meeting_id, stage_id), 2),
+    (True, False): CompiledQuery(lambda meeting_id, stage_id, dept: _board_ratings(meeting_id, stage_id, dept), 3),
+    (False, True): CompiledQuery(
+        lambda meeting_id, stage_id, owner: _board_ratings(meeting_id, stage_id, owner_id=owner), 3
+    ),
+    (True, True): CompiledQuery(_board_ratings, 4),
+}
+_EARLIER_LIGHTS = {}
+
+
+def board(meeting, *, colour="", department_id=None, owner_id=None):
+    """Every task of the meeting's year for its stage, grouped by department: self, confirmed
+    and final score, the light and the lights of earlier stages; counts per department and
+    overall (counts ignore the colour filter so the group always sees the whole picture).
+    Two queries whatever the number of tasks: the ratings with their task, owner, department
+    and the stage's self-assessment and confirmation (read as values: a board of thousands of
+    rows would spend most of its time building model instances), and the earlier lights."""
+    stage = meeting.stage
+    if department_id and owner_id:
+        rows = _BOARD_ROWS[True, True].rows(meeting.pk, stage.pk, department_id, owner_id)
+    elif department_id or owner_id:
+        rows = _BOARD_ROWS[bool(department_id), bool(owner_id)].rows(meeting.pk, stage.pk, department_id or owner_id)
+    else:
+        rows = _BOARD_ROWS[False, False].rows(meeting.pk, stage.pk)
+    earlier_numbers = list(range(1, stage.number))
+    if stage.number not in _EARLIER_LIGHTS:
+        _EARLIER_LIGHTS[stage.number] = CompiledQuery(
+            lambda year_id, number=stage.number: _earlier_lights(year_id, number), 1
+        )
     earlier = {
         task_id: tuple([light or MISSING for light in lights])
-        for task_id, *lights in (
-            Rating.objects.filter(meeting__stage__year_id=stage.year_id, meeting__stage__number__lt=stage.number)
-            .values("task_id")
-            .annotate(**columns)
-            .order_by()
-            .values_list("task_id", *columns)
-        )
+        for task_id, *lights in _EARLIER_LIGHTS[stage.number].rows(stage.year_id)
     }
     no_earlier = (MISSING,) * len(earlier_numbers)
 

@@ -46,10 +46,16 @@ def _stage_at(stages, today):
     return stages[0] if today < stages[0].start else stages[-1]
 
 
+# The landing screens' stage: compiled once per process (see lightboard.statements).
+STAGES_OF_YEAR = CompiledQuery(
+    lambda year: Stage.objects.filter(year__year=year).select_related("year").order_by("number"), 1
+)
+
+
 def current_year_and_stage(today):
     """current_year(today) and current_stage of it (None without a year or stages): one query
     when today's year is set up with its stages, as it is all year round."""
-    stages = list(Stage.objects.filter(year__year=today.year).select_related("year").order_by("number"))
+    stages = STAGES_OF_YEAR.instances(today.year)
     if not stages:
         year = current_year(today)
         return year, (current_stage(year, today) if year else None)
