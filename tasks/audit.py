@@ -11,6 +11,8 @@ from decimal import Decimal
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from lightboard.statements import CompiledQuery
+
 from .models import AuditEntry, SelfAssessment, TaskList
 
 
@@ -117,10 +119,19 @@ class HistoryRow:
     changes: list
 
 
+# On every task page: compiled once per process (see lightboard.statements).
+TASK_HISTORY = CompiledQuery(
+    lambda task_id: (
+        AuditEntry.objects.filter(task_id=task_id).select_related("actor", "on_behalf_of").order_by("-at", "-id")
+    ),
+    1,
+)
+
+
 def task_history(task):
     """The task's recorded changes, newest first, named in the reader's language (one query)."""
     rows = []
-    for entry in AuditEntry.objects.filter(task=task).select_related("actor", "on_behalf_of").order_by("-at", "-id"):
+    for entry in TASK_HISTORY.instances(task.pk):
         keys = list(dict.fromkeys([*entry.before, *entry.after]))
         rows.append(
             HistoryRow(

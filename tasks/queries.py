@@ -315,13 +315,10 @@ class TaskFacts:
     carried_into_id: int | None  # the task it was carried over into, if any
 
 
-def task_facts(task):
-    """What the task's page shows around the task: its department's list for the year, its
-    cooperating departments and the task it was carried over into. One query: a row per
-    cooperating department (one without any), each with the list's state and the later task."""
-    lists = TaskList.objects.filter(year_id=task.year_id, department_id=task.department_id).order_by("pk")
-    rows = list(
-        KeyTask.objects.filter(pk=task.pk)
+def _task_facts(task_id, year_id, department_id):
+    lists = TaskList.objects.filter(year_id=year_id, department_id=department_id).order_by("pk")
+    return (
+        KeyTask.objects.filter(pk=task_id)
         .annotate(list_state=Subquery(lists.values("state")[:1]))
         .values_list(
             "list_state",
@@ -332,6 +329,17 @@ def task_facts(task):
         )
         .order_by("cooperating_departments__code")
     )
+
+
+# On every task page: compiled once per process (see lightboard.statements).
+TASK_FACTS = CompiledQuery(_task_facts, 3)
+
+
+def task_facts(task):
+    """What the task's page shows around the task: its department's list for the year, its
+    cooperating departments and the task it was carried over into. One query: a row per
+    cooperating department (one without any), each with the list's state and the later task."""
+    rows = TASK_FACTS.rows(task.pk, task.year_id, task.department_id)
     list_state, carried_into_id = rows[0][:2]
     # A list always has a state: none means the department has no list for the year yet.
     task_list = None if list_state is None else TaskList(year=task.year, department=task.department, state=list_state)
@@ -435,10 +443,18 @@ def _change_requests():
     )
 
 
+TASK_CHANGE_REQUESTS = CompiledQuery(
+    lambda task_id: ChangeRequest.objects.filter(task_id=task_id).select_related(
+        "stage__year", "requested_by", "decided_by"
+    ),
+    1,
+)
+
+
 def task_change_requests(task):
     """Every change request of the task, newest first: the approved ones keep what it was."""
     # The task is known: joined only for what the page shows of each request.
-    requests = list(ChangeRequest.objects.filter(task=task).select_related("stage__year", "requested_by", "decided_by"))
+    requests = TASK_CHANGE_REQUESTS.instances(task.pk)
     for item in requests:
         item.task = task
     return requests
