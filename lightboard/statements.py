@@ -1,25 +1,62 @@
 """Hot querysets compiled to SQL once per process and run again with new values.
 
-Django builds and compiles a queryset's SQL on every evaluation. For the few queries that run
-on nearly every request (the task behind a page, the unread count, the commendation banner) that
-costs more Python time than running them. A `CompiledQuery` builds its queryset once, from
-marker values, compiles it, notes where each marker landed among the SQL's parameters, and from
-then on only executes that SQL with the new values and turns the rows into what the queryset
-would have returned: model instances (with their select_related objects and annotations), or
-tuples for values_list().
+Django builds and compiles a queryset's SQL on every evaluation. For the queries that run on
+nearly every request (the task behind a page, the unread count, the commendation banner, the
+board's rows) that costs more Python time than running them. A `CompiledQuery` builds its
+queryset once, from marker values, compiles it, notes where each marker landed among the SQL's
+parameters, and from then on only executes that SQL with the new values and turns the rows into
+what the queryset would have returned: model instances (with their select_related objects and
+annotations), or tuples for values_list().
 
-The queryset must have the same shape whatever the values (the same joins, the same number of
-parameters): plain comparisons with the values, no lists whose length varies. Each marker must
-reach the SQL as a parameter, which is checked when compiling. The values are integers (ids,
-numbers).
+The values are integers (ids, numbers) or lists of integers (for `__in`). The queryset must have
+the same shape for any values with lists of the same lengths: plain comparisons with the values,
+each list element one parameter. A shape is compiled for each combination of list lengths met,
+up to MAX_SHAPES; past that, or for lists longer than MAX_MARKERS in all, the queryset is built
+and run by the ORM as usual (the same result, without the saving). Each value must reach the SQL
+as a parameter, and the SQL must not change with the values: both are checked when compiling.
 """
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
 
-# Two sets of marker values, small enough for any integer column: the parameters that follow
-# the markers from one compilation to the other are the values; those that stay are literals.
-FIRST_MARKER, SECOND_MARKER = 30_001, 30_101
+# Marker values, small enough for any integer column. A shape is compiled twice, with two sets of
+# markers: the parameters that follow the markers from one compilation to the other are the
+# values; those that stay are literals.
+FIRST_MARKER = 30_001
+MAX_MARKERS = 1_000
+MAX_SHAPES = 32
+
+_LISTS = (list, tuple, set, frozenset)
+
+
+def _shape(values):
+    """The lengths of the list values (None for a single value): what the SQL's shape depends on."""
+    return tuple(len(value) if isinstance(value, _LISTS) else None for value in values)
+
+
+def _flat(values):
+    """The values' integers in order, list elements in place."""
+    flat = []
+    for value in values:
+        if isinstance(value, _LISTS):
+            flat.extend(value)
+        else:
+            flat.append(value)
+    return flat
+
+
+def _markers(shape, start):
+    """Marker values in the given shape, numbered from `start`."""
+    values, next_marker = [], start
+    for length in shape:
+        if length is None:
+            values.append(next_marker)
+            next_marker += 1
+        else:
+            values.append(list(range(next_marker, next_marker + length)))
+            next_marker += length
+    return values
 
 
 class CompiledQuery:
@@ -27,54 +64,79 @@ class CompiledQuery:
         """`build(*values)` returns the queryset for those values; `arity` is how many it takes."""
         self._build = build
         self._arity = arity
-        self._compiled = {}  # by database alias: the SQL, where each value goes, the compiler
+        self._compiled = {}  # by database alias and shape: the SQL, where each value goes, the compiler
 
-    def _compile(self, alias):
-        first = tuple(range(FIRST_MARKER, FIRST_MARKER + self._arity))
-        second = tuple(range(SECOND_MARKER, SECOND_MARKER + self._arity))
+    def _compile(self, alias, shape):
+        count = sum(1 if length is None else length for length in shape)
+        first, second = _markers(shape, FIRST_MARKER), _markers(shape, FIRST_MARKER + count)
         queryset = self._build(*first)
         if queryset._iterable_class not in (ModelIterable, ValuesListIterable) or queryset._prefetch_related_lookups:
             raise TypeError("CompiledQuery runs model and values_list() querysets without prefetches")
         compiler = queryset.query.get_compiler(using=alias)
-        sql, params = compiler.as_sql()
-        again, other_params = self._build(*second).query.get_compiler(using=alias).as_sql()
+        try:
+            sql, params = compiler.as_sql()
+            again, other_params = self._build(*second).query.get_compiler(using=alias).as_sql()
+        except EmptyResultSet:
+            raise ValueError("the queryset's SQL changes with its values (one of them matches nothing)") from None
         if again != sql or len(other_params) != len(params):
             raise ValueError("the queryset's SQL changes with its values")
-        # For each parameter: the index of the value it takes, or None and the literal itself.
+        first_flat, second_flat = _flat(first), _flat(second)
+        # For each parameter: the index of the (flattened) value it takes, or None and the literal.
         slots = []
         for param, other in zip(params, other_params, strict=True):
             if param == other:
                 slots.append((None, param))
-            elif param in first and other in second and first.index(param) == second.index(other):
-                slots.append((first.index(param), None))
+            elif param in first_flat and other in second_flat and first_flat.index(param) == second_flat.index(other):
+                slots.append((first_flat.index(param), None))
             else:
                 raise ValueError(f"a parameter is neither a literal nor one of the values: {param!r}")
-        if {index for index, _literal in slots} - {None} != set(range(self._arity)):
+        if {index for index, _literal in slots} - {None} != set(range(count)):
             raise ValueError("some values do not reach the SQL as parameters")
         compiled = (sql, slots, compiler, queryset._iterable_class is ModelIterable)
-        self._compiled[alias] = compiled
+        self._compiled[alias, shape] = compiled
         return compiled
 
-    def _run(self, values, alias):
-        sql, slots, compiler, as_models = self._compiled.get(alias) or self._compile(alias)
-        params = [values[index] if index is not None else literal for index, literal in slots]
+    def _statement(self, values, alias):
+        """The compiled SQL, slots and compiler for these values' shape; None to use the ORM."""
+        if len(values) != self._arity:
+            raise TypeError(f"this query takes {self._arity} values, not {len(values)}")
+        shape = _shape(values)
+        compiled = self._compiled.get((alias, shape))
+        if compiled is None:
+            # An empty list matches nothing: the ORM knows it without asking the database.
+            unusual = 0 in shape or sum(length or 0 for length in shape) > MAX_MARKERS
+            if unusual or len(self._compiled) >= MAX_SHAPES:
+                return None
+            compiled = self._compile(alias, shape)
+        return compiled
+
+    def _fetch(self, sql, slots, values, alias):
+        flat = _flat(values)
+        params = [flat[index] if index is not None else literal for index, literal in slots]
         with connections[alias].cursor() as cursor:
             cursor.execute(sql, params)
-            rows = cursor.fetchall()
-        return compiler, as_models, rows
+            return cursor.fetchall()
 
     def rows(self, *values, using="default"):
         """The tuples of a values_list() queryset."""
-        compiler, as_models, rows = self._run(values, using)
+        statement = self._statement(values, using)
+        if statement is None:
+            return list(self._build(*values).using(using))
+        sql, slots, compiler, as_models = statement
         if as_models:
             raise TypeError("this query returns model instances: use instances()")
+        rows = self._fetch(sql, slots, values, using)
         return list(compiler.results_iter(results=[rows], tuple_expected=True)) if rows else []
 
     def instances(self, *values, using="default"):
         """The model instances of a queryset, as its ModelIterable would make them."""
-        compiler, as_models, rows = self._run(values, using)
+        statement = self._statement(values, using)
+        if statement is None:
+            return list(self._build(*values).using(using))
+        sql, slots, compiler, as_models = statement
         if not as_models:
             raise TypeError("this query returns tuples: use rows()")
+        rows = self._fetch(sql, slots, values, using)
         if not rows:
             return []
         select, klass_info, annotation_col_map = compiler.select, compiler.klass_info, compiler.annotation_col_map

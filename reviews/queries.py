@@ -37,31 +37,52 @@ DISCUSSION_ORDER = {"red": 0, "yellow": 1, MISSING: 2}
 BOARD_SUMMARY_ABOVE = 300
 
 
+def _confirmed_scores(tasks):
+    # Unordered: the rows go into a dictionary.
+    return (
+        Confirmation.objects.filter(assessment__task__in=tasks)
+        .order_by()
+        .values_list("assessment__task_id", "assessment__stage__number", "score")
+    )
+
+
+def _final_results(tasks):
+    # Unordered: Rating's default order (by meeting and task, so by their own orders) would cost
+    # two joins.
+    return (
+        Rating.objects.filter(task__in=tasks, final_score__isnull=False)
+        .order_by()
+        .values_list(
+            "task_id",
+            "meeting__stage__number",
+            "final_score",
+            "colour",
+            "follow_up__id",
+            "follow_up__kind",
+            "follow_up__state",
+        )
+    )
+
+
+# My tasks and the task page read them for a list of task ids: compiled once per process.
+CONFIRMED_SCORES = CompiledQuery(_confirmed_scores, 1)
+FINAL_RESULTS = CompiledQuery(_final_results, 1)
+
+
 def stage_results(tasks, stage_number=None):
     """The confirmed score, the final score with its light and the follow-up case of each
     (task, stage number) of the given tasks that has any (of one stage, if given): the source of
     tasks.results. Two queries whatever the number of tasks."""
     found = defaultdict(dict)
-    # Unordered: the rows go into a dictionary, and Rating's default order (by meeting and task,
-    # so by their own orders) would cost two joins.
-    confirmations = Confirmation.objects.filter(assessment__task__in=tasks).order_by()
-    ratings = Rating.objects.filter(task__in=tasks, final_score__isnull=False).order_by()
-    if stage_number is not None:
-        confirmations = confirmations.filter(assessment__stage__number=stage_number)
-        ratings = ratings.filter(meeting__stage__number=stage_number)
-    for task_id, number, score in confirmations.values_list(
-        "assessment__task_id", "assessment__stage__number", "score"
-    ):
+    if isinstance(tasks, list) and stage_number is None:
+        confirmed, rated = CONFIRMED_SCORES.rows(tasks), FINAL_RESULTS.rows(tasks)
+    else:
+        confirmed, rated = _confirmed_scores(tasks), _final_results(tasks)
+        if stage_number is not None:
+            confirmed = confirmed.filter(assessment__stage__number=stage_number)
+            rated = rated.filter(meeting__stage__number=stage_number)
+    for task_id, number, score in confirmed:
         found[task_id, number]["confirmed"] = score
-    rated = ratings.values_list(
-        "task_id",
-        "meeting__stage__number",
-        "final_score",
-        "colour",
-        "follow_up__id",
-        "follow_up__kind",
-        "follow_up__state",
-    )
     case_url = url_maker("reviews:case")
     for task_id, number, score, colour, case_id, kind, state in rated:
         found[task_id, number].update(final=score, final_light=colour)

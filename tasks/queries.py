@@ -215,29 +215,43 @@ class MyWork:
     returned: list  # as returned_assessments gives them
 
 
+# My tasks, the staff's landing screen: compiled once per process (see lightboard.statements).
+MY_TASKS = CompiledQuery(
+    lambda year_id, stage_id, department_ids: (
+        KeyTask.objects.filter(year_id=year_id, department_id__in=department_ids)
+        .select_related("department", "owner")
+        .annotate(
+            stage_target=Subquery(
+                StageTarget.objects.filter(task=OuterRef("pk"), stage_id=stage_id).values("description")[:1]
+            )
+        )
+        .order_by("department__code", "deadline", "id")
+    ),
+    3,
+)
+# Every stage's, for the returned ones; unordered: the default order would join the tasks'
+# departments for nothing.
+MY_ASSESSMENTS = CompiledQuery(
+    lambda task_ids, year_id: (
+        SelfAssessment.objects.filter(task_id__in=task_ids, stage__year_id=year_id)
+        .select_related("stage", "returned_by")
+        .order_by()
+    ),
+    2,
+)
+
+
 def my_work(user, stage, today):
     """The "my tasks" screen: every task of the user's departments in the stage's year, with the
     stage's target, its self-assessment and the lights of the earlier stages; and the returned
     self-assessments of the same tasks
     (returned_assessments of the stage's year) read with them. Four queries."""
     year = stage.year
-    tasks = list(
-        KeyTask.objects.filter(year=year, department_id__in=department_ids_of(user))
-        .select_related("department", "owner")
-        .annotate(
-            stage_target=Subquery(
-                StageTarget.objects.filter(task=OuterRef("pk"), stage=stage).values("description")[:1]
-            )
-        )
-        .order_by("department__code", "deadline", "id")
-    )
+    tasks = MY_TASKS.instances(year.pk, stage.pk, sorted(department_ids_of(user)))
     by_id = {task.pk: task for task in tasks}
     by_task = defaultdict(dict)
     returned = []
-    # Every stage's, for the returned ones; unordered: the default order would join the tasks'
-    # departments for nothing.
-    assessments = SelfAssessment.objects.filter(task_id__in=by_id, stage__year=year)
-    for assessment in assessments.select_related("stage", "returned_by").order_by():
+    for assessment in MY_ASSESSMENTS.instances(list(by_id), year.pk):
         assessment.task = by_id[assessment.task_id]
         by_task[assessment.task_id][assessment.stage.number] = assessment
         if assessment.state == SelfAssessment.State.RETURNED:

@@ -106,3 +106,24 @@ def test_literal_parameters_stay_as_they_were_compiled(tasks, department_a):
     assert [task.pk for task in compiled.instances(tasks[0].pk)] == [tasks[0].pk]
     KeyTask.objects.filter(pk=tasks[0].pk).update(weight=2)
     assert compiled.instances(tasks[0].pk) == []
+
+
+def test_lists_of_values_compile_a_shape_per_length(tasks, year):
+    compiled = CompiledQuery(
+        lambda ids, year_id: KeyTask.objects.filter(pk__in=ids, year_id=year_id).order_by("pk").values_list("pk"), 2
+    )
+    ids = [task.pk for task in tasks]
+    for chosen in ([ids[0]], [ids[1]], ids, ids[::-1], []):
+        assert compiled.rows(chosen, year.pk) == [(pk,) for pk in sorted(chosen)]
+    assert compiled.rows(ids, year.pk + 1) == []
+
+
+def test_past_its_shapes_the_orm_runs_the_query(tasks, monkeypatch):
+    """Lists of many lengths: the first shapes are compiled, then the ORM answers, the same."""
+    monkeypatch.setattr("lightboard.statements.MAX_SHAPES", 2)
+    compiled = CompiledQuery(lambda ids: KeyTask.objects.filter(pk__in=ids).order_by("pk").values_list("title"), 1)
+    ids = [task.pk for task in tasks]
+    for length in (1, 2, 3, 4):
+        chosen = (ids * 2)[:length]
+        assert compiled.rows(chosen) == [(task.title,) for task in tasks if task.pk in chosen]
+    assert len(compiled._compiled) == 2
