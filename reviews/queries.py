@@ -587,53 +587,18 @@ def reds_across_years(case, user):
     }
 
 
-def follow_up_queue(
-    *, user, today, colour="", department_id=None, state="", inspector_ids=None, page=1, per_page=CASE_PAGE_SIZE
-):
-    """Open cases (or those of one state) of the units the user's role reaches, red before
-    yellow, then by due date, a page at a time; the counts at the top are of all those open
-    cases whatever the filters. Three queries (four for a role held at a unit) whatever the
-    number of cases (two more for a page past the last, which shows the last)."""
-    reach = access.cases_in_reach(user)
-    open_cases = reach.exclude(state__in=CLOSED_STATES)
-    # The counts by colour and the overdue count in one grouped query.
-    grouped = open_cases.values_list("rating__colour").annotate(
-        n=Count("id"), late=Count("id", filter=Q(due_date__lt=today))
-    )
-    grouped = list(grouped.order_by())
-    counts = Counter({colour: n for colour, n, _late in grouped})
-    overdue = sum(late for _colour, _n, late in grouped)
-    cases = reach.filter(state=state) if state else open_cases
-    if colour:
-        cases = cases.filter(rating__colour=colour)
-    if department_id:
-        cases = cases.filter(rating__task__department_id=department_id)
-    if inspector_ids:
-        cases = cases.filter(inspector_id__in=inspector_ids)
-    red_first = Case(When(rating__colour="red", then=Value(0)), default=Value(1))
-    order = ("red_first", "due_date", "pk")
+# The follow-up queue's order: red before yellow, then by due date.
+QUEUE_ORDER = ("red_first", "due_date", "pk")
 
-    def page_of(number):
-        """The page's case ids, each with the number of cases (one query reading only the sort keys)."""
-        start = (number - 1) * per_page
-        numbered = cases.annotate(red_first=red_first, total=Window(Count("pk"))).order_by(*order)
-        return list(numbered.values_list("pk", "total")[start : start + per_page])
 
-    # The page's cases are chosen first; their counts and links are then worked out for those
-    # rows alone, whatever the page's number. (Computed over every case, or every case before a
-    # late page's offset, they made a plan costly enough for PostgreSQL's JIT to spend a second
-    # compiling it at 4,000 tasks.)
-    page = max(page, 1)
-    chosen = page_of(page)
-    if chosen:
-        total = chosen[0][1]
-    else:  # an empty first page has no cases; past the last page, the last page is shown
-        total = cases.count() if page > 1 else 0
-        page = max(1, -(-total // per_page))
-        chosen = page_of(page) if total else []
-    pages = max(1, -(-total // per_page))
-    shown = list(
-        FollowUp.objects.filter(pk__in=[pk for pk, _total in chosen])
+def _red_first():
+    return Case(When(rating__colour="red", then=Value(0)), default=Value(1))
+
+
+def _queue_rows(case_ids):
+    """The follow-up queue's cases with what their rows show, in the queue's order."""
+    return (
+        FollowUp.objects.filter(pk__in=case_ids)
         .select_related(
             "rating__task__department",
             "rating__task__owner",
@@ -653,7 +618,7 @@ def follow_up_queue(
             *("rating__meeting__stage__year__year", "rating__meeting__stage__year__acknowledge_within_days"),
         )
         .annotate(
-            red_first=red_first,
+            red_first=_red_first(),
             # Correlated subqueries only: no GROUP BY over the cases.
             awaiting_review=Coalesce(
                 Subquery(
@@ -684,8 +649,59 @@ def follow_up_queue(
                 .values("issued_at")[:1]
             ),
         )
-        .order_by(*order)
+        .order_by(*QUEUE_ORDER)
     )
+
+
+# The follow-up queue's page of cases: compiled once per process for each page length.
+QUEUE_ROWS = CompiledQuery(_queue_rows, 1)
+
+
+def follow_up_queue(
+    *, user, today, colour="", department_id=None, state="", inspector_ids=None, page=1, per_page=CASE_PAGE_SIZE
+):
+    """Open cases (or those of one state) of the units the user's role reaches, red before
+    yellow, then by due date, a page at a time; the counts at the top are of all those open
+    cases whatever the filters. Three queries (four for a role held at a unit) whatever the
+    number of cases (two more for a page past the last, which shows the last)."""
+    reach = access.cases_in_reach(user)
+    open_cases = reach.exclude(state__in=CLOSED_STATES)
+    # The counts by colour and the overdue count in one grouped query.
+    grouped = open_cases.values_list("rating__colour").annotate(
+        n=Count("id"), late=Count("id", filter=Q(due_date__lt=today))
+    )
+    grouped = list(grouped.order_by())
+    counts = Counter({colour: n for colour, n, _late in grouped})
+    overdue = sum(late for _colour, _n, late in grouped)
+    cases = reach.filter(state=state) if state else open_cases
+    if colour:
+        cases = cases.filter(rating__colour=colour)
+    if department_id:
+        cases = cases.filter(rating__task__department_id=department_id)
+    if inspector_ids:
+        cases = cases.filter(inspector_id__in=inspector_ids)
+    red_first, order = _red_first(), QUEUE_ORDER
+
+    def page_of(number):
+        """The page's case ids, each with the number of cases (one query reading only the sort keys)."""
+        start = (number - 1) * per_page
+        numbered = cases.annotate(red_first=red_first, total=Window(Count("pk"))).order_by(*order)
+        return list(numbered.values_list("pk", "total")[start : start + per_page])
+
+    # The page's cases are chosen first; their counts and links are then worked out for those
+    # rows alone, whatever the page's number. (Computed over every case, or every case before a
+    # late page's offset, they made a plan costly enough for PostgreSQL's JIT to spend a second
+    # compiling it at 4,000 tasks.)
+    page = max(page, 1)
+    chosen = page_of(page)
+    if chosen:
+        total = chosen[0][1]
+    else:  # an empty first page has no cases; past the last page, the last page is shown
+        total = cases.count() if page > 1 else 0
+        page = max(1, -(-total // per_page))
+        chosen = page_of(page) if total else []
+    pages = max(1, -(-total // per_page))
+    shown = QUEUE_ROWS.instances([pk for pk, _total in chosen])
     for case in shown:
         case.is_overdue = case.state not in CLOSED_STATES and case.due_date < today
         # A letter not acknowledged (签收) within the year's days is the inspector's to chase.
