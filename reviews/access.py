@@ -26,7 +26,12 @@ def require(allowed):
 def assessments_of_led_departments(user):
     """The self-assessments the user confirms, as the division leader in charge of their
     departments; others do not exist for them."""
-    return SelfAssessment.objects.filter(task__department__division_leader_id__in=leading_as(user))
+    return assessments_led_by(leading_as(user))
+
+
+def assessments_led_by(leader_ids):
+    """The self-assessments of the departments of these division leaders (tasks.access.leading_as)."""
+    return SelfAssessment.objects.filter(task__department__division_leader_id__in=leader_ids)
 
 
 def assessments_to_confirm(user):

@@ -5,7 +5,19 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from django.db.models import Case, Count, FilteredRelation, Max, OuterRef, Q, Subquery, Value, When, Window
+from django.db.models import (
+    Case,
+    Count,
+    FilteredRelation,
+    Max,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+    Window,
+    prefetch_related_objects,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -127,34 +139,57 @@ class QueueStage:
     rows: list
 
 
+def _confirmation_rows(waiting):
+    # A stage is of its task's year: read the year once, through the task (a join fewer to plan).
+    return (
+        waiting.select_related("task__department__division_leader", "task__owner", "task__year", "stage")
+        .annotate(queue_total=Window(Count("id")))
+        .order_by("task__year__year", "stage__number", "submitted_at", "id")
+    )
+
+
+# The division leader's landing screen: its first page and the targets of its rows, compiled
+# once per process.
+FIRST_CONFIRMATION_PAGE = CompiledQuery(
+    lambda leader_ids: _confirmation_rows(
+        access.assessments_led_by(leader_ids).filter(state=SelfAssessment.State.SUBMITTED)
+    )[:QUEUE_PAGE_SIZE],
+    1,
+)
+STAGE_TARGETS = CompiledQuery(
+    lambda task_ids, stage_ids: (
+        StageTarget.objects.filter(task_id__in=task_ids, stage_id__in=stage_ids)
+        .order_by()  # into a dictionary: StageTarget's default order would join the tasks' departments
+        .values_list("task_id", "stage_id", "description")
+    ),
+    2,
+)
+
+
 def confirmation_queue(user, page=1, per_page=QUEUE_PAGE_SIZE):
     """Submitted self-assessments of the departments the user leads, a page at a time, grouped
     by stage (earliest first) and oldest first within it, each with its task, its stage's target,
     the light of its self score and its evidence. Three queries whatever the number: the page's
     rows carry the count of them all (a window function); a page past the last shows the last
     (two queries more, only then)."""
-    waiting = access.assessments_to_confirm(user)
-    # A stage is of its task's year: read the year once, through the task (a join fewer to plan).
-    rows = (
-        waiting.select_related("task__department__division_leader", "task__owner", "task__year", "stage")
-        .prefetch_related("evidence")
-        .annotate(queue_total=Window(Count("id")))
-        .order_by("task__year__year", "stage__number", "submitted_at", "id")
-    )
+    leader_ids = task_access.leading_as(user)
     page = max(page, 1)
-    assessments = list(rows[(page - 1) * per_page : page * per_page])
-    if not assessments and page > 1:
-        page = max(1, -(-waiting.count() // per_page))
-        assessments = list(rows[(page - 1) * per_page : page * per_page])
+    if page == 1 and per_page == QUEUE_PAGE_SIZE:
+        assessments = FIRST_CONFIRMATION_PAGE.instances(leader_ids)
+    else:
+        waiting = access.assessments_led_by(leader_ids).filter(state=SelfAssessment.State.SUBMITTED)
+        assessments = list(_confirmation_rows(waiting)[(page - 1) * per_page : page * per_page])
+        if not assessments and page > 1:
+            page = max(1, -(-waiting.count() // per_page))
+            assessments = list(_confirmation_rows(waiting)[(page - 1) * per_page : page * per_page])
+    prefetch_related_objects(assessments, "evidence")
     total = assessments[0].queue_total if assessments else 0
     pages = max(1, -(-total // per_page))
     targets = {
         (task_id, stage_id): text
-        for task_id, stage_id, text in StageTarget.objects.filter(
-            task_id__in={a.task_id for a in assessments}, stage_id__in={a.stage_id for a in assessments}
+        for task_id, stage_id, text in STAGE_TARGETS.rows(
+            sorted({a.task_id for a in assessments}), sorted({a.stage_id for a in assessments})
         )
-        .order_by()  # into a dictionary: StageTarget's default order would join the tasks' departments
-        .values_list("task_id", "stage_id", "description")
     }
     stages = {}
     for a in assessments:
