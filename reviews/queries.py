@@ -603,19 +603,31 @@ def _line_of(task):
     return line
 
 
+def _reds_of(ratings, line, owner_id):
+    return (
+        ratings.filter(Q(task_id__in=line) | Q(task__owner_id=owner_id), colour=Rating.Colour.RED)
+        .select_related("meeting__stage__year", "task")
+        .order_by("meeting__stage__year__year", "meeting__stage__number", "task_id")
+    )
+
+
+# The case page, for those whose role reaches the whole group: compiled once per process.
+GROUP_REDS = CompiledQuery(lambda line, owner_id: _reds_of(Rating.objects.all(), line, owner_id), 2)
+
+
 def reds_across_years(case, user):
     """The red results of the case's task line through the years (the task and those it was
     carried from or into) and of its owner's tasks in the units the user's role reaches, oldest
     first. Two queries or so."""
     task = case.rating.task
     line = _line_of(task)
-    reds = task_access.within_scope(Rating.objects.filter(colour=Rating.Colour.RED), user, "task__department")
     # Both lists in one query, split here (a red of the line is usually the owner's too).
-    reds = list(
-        reds.filter(Q(task_id__in=line) | Q(task__owner_id=task.owner_id))
-        .select_related("meeting__stage__year", "task")
-        .order_by("meeting__stage__year__year", "meeting__stage__number", "task_id")
-    )
+    if task_access.scope_of(user) is None:
+        reds = GROUP_REDS.instances(line, task.owner_id)
+    else:
+        reds = list(
+            _reds_of(task_access.within_scope(Rating.objects.all(), user, "task__department"), line, task.owner_id)
+        )
     return {
         "task": [red for red in reds if red.task_id in line],
         "owner": [red for red in reds if red.task.owner_id == task.owner_id],
@@ -844,20 +856,32 @@ def accountability_register(user, person_id=None):
     return {"entries": entries, "counts": Counter(entry.state for entry in entries)}
 
 
+def _accountability(wanted):
+    return Accountability.objects.filter(wanted).select_related(
+        "case__rating__meeting__stage__year", "decided_by", "exemption_requested_by", "exemption_decided_by"
+    )
+
+
+# The case page's register entries: compiled once per process (for those whose role reaches
+# the whole group, with the owner's other entries).
+CASE_ACCOUNTABILITY = CompiledQuery(lambda case_id: _accountability(Q(case_id=case_id)), 1)
+CASE_AND_OWNER_ACCOUNTABILITY = CompiledQuery(
+    lambda case_id, owner_id: _accountability(Q(case_id=case_id) | Q(person_id=owner_id)), 2
+)
+
+
 def case_accountability(case, user, *, with_register):
     """The case's entry on the accountability register (or None) and, with_register, its
     task owner's other entries (any year) in the units the user's role reaches, newest first
     (else None). One query."""
-    wanted = Q(case_id=case.pk)
-    if with_register:
-        theirs = Q(person_id=case.rating.task.owner_id)
-        scope = task_access.scope_of(user)
-        if scope is not None:
-            theirs &= Q(case__rating__task__department__in=scope)
-        wanted |= theirs
-    entries = Accountability.objects.filter(wanted).select_related(
-        "case__rating__meeting__stage__year", "decided_by", "exemption_requested_by", "exemption_decided_by"
-    )
+    scope = task_access.scope_of(user)
+    if not with_register:
+        entries = CASE_ACCOUNTABILITY.instances(case.pk)
+    elif scope is None:
+        entries = CASE_AND_OWNER_ACCOUNTABILITY.instances(case.pk, case.rating.task.owner_id)
+    else:
+        theirs = Q(person_id=case.rating.task.owner_id, case__rating__task__department__in=scope)
+        entries = _accountability(Q(case_id=case.pk) | theirs)
     entry, register = None, []
     for row in entries:
         if row.case_id == case.pk:
