@@ -8,12 +8,15 @@ parameters, and from then on only executes that SQL with the new values and turn
 what the queryset would have returned: model instances (with their select_related objects and
 annotations), or tuples for values_list().
 
-The values are integers (ids, numbers) or lists of integers (for `__in`). The queryset must have
-the same shape for any values with lists of the same lengths: plain comparisons with the values,
-each list element one parameter. A shape is compiled for each combination of list lengths met,
-up to MAX_SHAPES; past that, or for lists longer than MAX_MARKERS in all, the queryset is built
-and run by the ORM as usual (the same result, without the saving). Each value must reach the SQL
-as a parameter, and the SQL must not change with the values: both are checked when compiling.
+The values are integers (ids, numbers) or lists of integers, which only `__in` may take. The
+queryset must have the same shape for any values with lists of the same lengths: plain
+comparisons with the values, each list element one parameter. A list is padded to the next power
+of two by repeating its last element (the same `IN`), and a shape is compiled for each
+combination of padded lengths met, up to MAX_SHAPES. Past that, for lists longer than
+MAX_MARKERS in all, for an empty list and for a value that is not an integer in the database's range, the
+queryset is built and run by the ORM as usual (the same result, without the saving). Each value
+must reach the SQL as a parameter, and the SQL must not change with the values: both are checked
+when compiling.
 """
 
 from django.core.exceptions import EmptyResultSet
@@ -24,10 +27,23 @@ from django.db.models.query import ModelIterable, ValuesListIterable, get_relate
 # markers: the parameters that follow the markers from one compilation to the other are the
 # values; those that stay are literals.
 FIRST_MARKER = 30_001
-MAX_MARKERS = 1_000
+MAX_MARKERS = 1_024  # with FIRST_MARKER, both sets of markers stay below 32,767 (a smallint)
 MAX_SHAPES = 32
 
 _LISTS = (list, tuple, set, frozenset)
+
+
+def _padded(values):
+    """The values with each list padded to a power-of-two length by repeating its last element,
+    so that lists of many lengths share a few shapes."""
+    padded = []
+    for value in values:
+        if isinstance(value, _LISTS) and value:
+            items = sorted(value) if isinstance(value, (set, frozenset)) else list(value)
+            items.extend(items[-1:] * ((1 << (len(items) - 1).bit_length()) - len(items)))
+            value = items
+        padded.append(value)
+    return padded
 
 
 def _shape(values):
@@ -80,6 +96,9 @@ class CompiledQuery:
             raise ValueError("the queryset's SQL changes with its values (one of them matches nothing)") from None
         if again != sql or len(other_params) != len(params):
             raise ValueError("the queryset's SQL changes with its values")
+        if compiler.has_extra_select:
+            # Django would cut the ordering's extra columns off each row; this does not.
+            raise TypeError("CompiledQuery runs querysets without extra select columns (distinct() and order_by())")
         first_flat, second_flat = _flat(first), _flat(second)
         # For each parameter: the index of the (flattened) value it takes, or None and the literal.
         slots = []
@@ -101,11 +120,14 @@ class CompiledQuery:
         if len(values) != self._arity:
             raise TypeError(f"this query takes {self._arity} values, not {len(values)}")
         shape = _shape(values)
+        # An empty list matches nothing, and an id past the column's range no row: the ORM knows
+        # both without asking the database (the driver would refuse the second).
+        smallest, largest = connections[alias].ops.integer_field_range("BigIntegerField")
+        if 0 in shape or not all(type(value) is int and smallest <= value <= largest for value in _flat(values)):
+            return None
         compiled = self._compiled.get((alias, shape))
         if compiled is None:
-            # An empty list matches nothing: the ORM knows it without asking the database.
-            unusual = 0 in shape or sum(length or 0 for length in shape) > MAX_MARKERS
-            if unusual or len(self._compiled) >= MAX_SHAPES:
+            if sum(length or 0 for length in shape) > MAX_MARKERS or len(self._compiled) >= MAX_SHAPES:
                 return None
             compiled = self._compile(alias, shape)
         return compiled
@@ -119,6 +141,7 @@ class CompiledQuery:
 
     def rows(self, *values, using="default"):
         """The tuples of a values_list() queryset."""
+        values = _padded(values)
         statement = self._statement(values, using)
         if statement is None:
             return list(self._build(*values).using(using))
@@ -130,6 +153,7 @@ class CompiledQuery:
 
     def instances(self, *values, using="default"):
         """The model instances of a queryset, as its ModelIterable would make them."""
+        values = _padded(values)
         statement = self._statement(values, using)
         if statement is None:
             return list(self._build(*values).using(using))

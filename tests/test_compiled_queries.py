@@ -2,13 +2,17 @@
 with new values gives what the queryset itself gives, in one query, and refuses a queryset whose
 SQL would change with its values."""
 
+import datetime
+from decimal import Decimal
+
 import pytest
 from django.db import connection
 from django.db.models import Count, FilteredRelation, Q
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from lightboard.statements import CompiledQuery
-from tasks.models import KeyTask, Stage
+from tasks.models import KeyTask, SelfAssessment, Stage
 from tests.factories import KeyTaskFactory
 
 pytestmark = pytest.mark.django_db
@@ -118,12 +122,73 @@ def test_lists_of_values_compile_a_shape_per_length(tasks, year):
     assert compiled.rows(ids, year.pk + 1) == []
 
 
+def test_lists_are_padded_so_that_lengths_share_shapes(tasks):
+    compiled = CompiledQuery(lambda ids: KeyTask.objects.filter(pk__in=ids).order_by("pk").values_list("title"), 1)
+    ids = [task.pk for task in tasks]
+    for length in (3, 4, 2, 1, 4, 3):
+        chosen = (ids * 2)[:length]  # repeated ids: the same IN
+        assert compiled.rows(chosen) == [(task.title,) for task in tasks if task.pk in chosen]
+    assert sorted(shape for _alias, (shape,) in compiled._compiled) == [1, 2, 4], "3 is padded to 4"
+
+
 def test_past_its_shapes_the_orm_runs_the_query(tasks, monkeypatch):
     """Lists of many lengths: the first shapes are compiled, then the ORM answers, the same."""
     monkeypatch.setattr("lightboard.statements.MAX_SHAPES", 2)
     compiled = CompiledQuery(lambda ids: KeyTask.objects.filter(pk__in=ids).order_by("pk").values_list("title"), 1)
     ids = [task.pk for task in tasks]
-    for length in (1, 2, 3, 4):
-        chosen = (ids * 2)[:length]
+    for length in (1, 2, 3, 5, 9):
+        chosen = (ids * 5)[:length]
         assert compiled.rows(chosen) == [(task.title,) for task in tasks if task.pk in chosen]
     assert len(compiled._compiled) == 2
+
+
+@pytest.mark.parametrize("value", [2**63, -(2**63) - 1, 10**30, None])
+def test_an_id_no_column_holds_finds_nothing_like_the_orm(tasks, value):
+    """A number past the database's integer range (a URL takes any digits) matches no row, as
+    the ORM says, instead of the driver refusing it; a value that is not a number goes to the
+    ORM too."""
+    compiled = CompiledQuery(lambda pk: by_id().filter(pk=pk), 1)
+    assert compiled.instances(value) == list(by_id().filter(pk=value)) == []
+    assert compiled.instances(tasks[0].pk)[0].pk == tasks[0].pk
+
+
+def test_decimals_dates_and_joined_rows_are_read_as_the_orm_reads_them(tasks, year):
+    """The database's values go through the fields' converters (decimals and times on SQLite),
+    and a filtered relation with a row is built as an object."""
+    task = tasks[0]
+    stage = year.stages.get(number=2)
+    submitted = timezone.make_aware(datetime.datetime(2026, 4, 3, 9, 30))
+    SelfAssessment.objects.create(
+        task=task, stage=stage, completion=Decimal("72.5"), state="submitted", submitted_at=submitted
+    )
+
+    def stages_of(task_id, year_id):
+        return (
+            Stage.objects.filter(year_id=year_id)
+            .annotate(own=FilteredRelation("assessments", condition=Q(assessments__task_id=task_id)))
+            .select_related("own")
+            .order_by("number")
+        )
+
+    stages = CompiledQuery(stages_of, 2).instances(task.pk, year.pk)
+    own = [getattr(s, "own", None) for s in stages]
+    assert [o is not None for o in own] == [False, True, False, False, False, False]
+    assert own[1].completion == Decimal("72.5") and isinstance(own[1].completion, Decimal)
+    assert own[1].submitted_at == submitted
+    rows = CompiledQuery(
+        lambda task_id: SelfAssessment.objects.filter(task_id=task_id).values_list(
+            "completion", "submitted_at", "task__weight"
+        ),
+        1,
+    ).rows(task.pk)
+    assert rows == list(
+        SelfAssessment.objects.filter(task=task).values_list("completion", "submitted_at", "task__weight")
+    )
+    assert rows == [(Decimal("72.5"), submitted, Decimal("1.00"))]
+
+
+def test_extra_select_columns_are_refused(tasks):
+    with pytest.raises(TypeError, match="extra select"):
+        CompiledQuery(
+            lambda pk: KeyTask.objects.filter(pk=pk).order_by("department__name").distinct().values_list("title"), 1
+        ).rows(tasks[0].pk)
