@@ -132,37 +132,33 @@ class CompiledQuery:
             compiled = self._compile(alias, shape)
         return compiled
 
-    def _fetch(self, sql, slots, values, alias):
+    def _run(self, values, alias, *, as_models):
+        """(compiler, rows) from the compiled SQL, or (None, the ORM's result) when it is not used."""
+        values = _padded(values)
+        statement = self._statement(values, alias)
+        if statement is None:
+            return None, list(self._build(*values).using(alias))
+        sql, slots, compiler, returns_models = statement
+        if returns_models != as_models:
+            raise TypeError("use instances() for model instances, rows() for values_list() tuples")
         flat = _flat(values)
         params = [flat[index] if index is not None else literal for index, literal in slots]
         with connections[alias].cursor() as cursor:
             cursor.execute(sql, params)
-            return cursor.fetchall()
+            return compiler, cursor.fetchall()
 
     def rows(self, *values, using="default"):
         """The tuples of a values_list() queryset."""
-        values = _padded(values)
-        statement = self._statement(values, using)
-        if statement is None:
-            return list(self._build(*values).using(using))
-        sql, slots, compiler, as_models = statement
-        if as_models:
-            raise TypeError("this query returns model instances: use instances()")
-        rows = self._fetch(sql, slots, values, using)
-        return list(compiler.results_iter(results=[rows], tuple_expected=True)) if rows else []
+        compiler, rows = self._run(values, using, as_models=False)
+        if compiler is None or not rows:
+            return rows
+        return list(compiler.results_iter(results=[rows], tuple_expected=True))
 
     def instances(self, *values, using="default"):
         """The model instances of a queryset, as its ModelIterable would make them."""
-        values = _padded(values)
-        statement = self._statement(values, using)
-        if statement is None:
-            return list(self._build(*values).using(using))
-        sql, slots, compiler, as_models = statement
-        if not as_models:
-            raise TypeError("this query returns tuples: use rows()")
-        rows = self._fetch(sql, slots, values, using)
-        if not rows:
-            return []
+        compiler, rows = self._run(values, using, as_models=True)
+        if compiler is None or not rows:
+            return rows
         select, klass_info, annotation_col_map = compiler.select, compiler.klass_info, compiler.annotation_col_map
         model = klass_info["model"]
         start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
