@@ -192,3 +192,12 @@ def test_extra_select_columns_are_refused(tasks):
         CompiledQuery(
             lambda pk: KeyTask.objects.filter(pk=pk).order_by("department__name").distinct().values_list("title"), 1
         ).rows(tasks[0].pk)
+
+
+def test_instances_and_rows_are_not_mixed_up(tasks):
+    as_models = CompiledQuery(lambda pk: by_id().filter(pk=pk), 1)
+    as_tuples = CompiledQuery(lambda pk: KeyTask.objects.filter(pk=pk).values_list("title"), 1)
+    with pytest.raises(TypeError, match="use instances"):
+        as_models.rows(tasks[0].pk)
+    with pytest.raises(TypeError, match="rows\\(\\) for values_list"):
+        as_tuples.instances(tasks[0].pk)
