@@ -34,9 +34,9 @@ def assessments_led_by(leader_ids):
     return SelfAssessment.objects.filter(task__department__division_leader_id__in=leader_ids)
 
 
-def assessments_to_confirm(user):
-    """Submitted self-assessments of the departments the user leads."""
-    return assessments_of_led_departments(user).filter(state=SelfAssessment.State.SUBMITTED)
+def assessments_to_confirm(leader_ids):
+    """Submitted self-assessments of the departments of these division leaders (leading_as)."""
+    return assessments_led_by(leader_ids).filter(state=SelfAssessment.State.SUBMITTED)
 
 
 def get_assessment_for_leader(user, assessment_id):

@@ -151,9 +151,7 @@ def _confirmation_rows(waiting):
 # The division leader's landing screen: its first page and the targets of its rows, compiled
 # once per process.
 FIRST_CONFIRMATION_PAGE = CompiledQuery(
-    lambda leader_ids: _confirmation_rows(
-        access.assessments_led_by(leader_ids).filter(state=SelfAssessment.State.SUBMITTED)
-    )[:QUEUE_PAGE_SIZE],
+    lambda leader_ids: _confirmation_rows(access.assessments_to_confirm(leader_ids))[:QUEUE_PAGE_SIZE],
     1,
 )
 STAGE_TARGETS = CompiledQuery(
@@ -177,7 +175,7 @@ def confirmation_queue(user, page=1, per_page=QUEUE_PAGE_SIZE):
     if page == 1 and per_page == QUEUE_PAGE_SIZE:
         assessments = FIRST_CONFIRMATION_PAGE.instances(leader_ids)
     else:
-        waiting = access.assessments_led_by(leader_ids).filter(state=SelfAssessment.State.SUBMITTED)
+        waiting = access.assessments_to_confirm(leader_ids)
         assessments = list(_confirmation_rows(waiting)[(page - 1) * per_page : page * per_page])
         if not assessments and page > 1:
             page = max(1, -(-waiting.count() // per_page))
